@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+/*
+ * The ABI between the BPF programs and user space: plain fixed-width structs only.
+ * src/receiver/dropreason/abi.ts mirrors these layouts; the loader checks the map key
+ * and value sizes against it at start-up.
+ */
+#ifndef DROPREASON_H
+#define DROPREASON_H
+
+#define METRICS_MAP_ENTRIES 512
+
+/* Where a key's reason comes from. */
+enum drop_origin {
+	ORIGIN_KERNEL = 0, /* enum skb_drop_reason, as the kfree_skb tracepoint gives it */
+	ORIGIN_HOOK = 1,   /* one of enum hook_reason, from a function hook */
+};
+
+/* Reasons of our own, for drops a function hook sees (ORIGIN_HOOK). */
+enum hook_reason {
+	HOOK_IPTABLE_RULE_DROP = 1,
+	HOOK_IPTABLE_NAT_DROP = 2,
+	HOOK_CONNTRACK_ADD_DROP = 3,
+	HOOK_TCP_CONNECT_BASIC = 4,
+	HOOK_TCP_ACCEPT_BASIC = 5,
+};
+
+enum drop_direction {
+	DIRECTION_UNKNOWN = 0,
+	DIRECTION_INGRESS = 1,
+	DIRECTION_EGRESS = 2,
+	DIRECTION_COUNT = 3,
+};
+
+struct metrics_key {
+	__u32 reason;     /* raw reason code, meaning set by origin */
+	__s32 return_val; /* hook return value; 0 for tracepoint drops */
+	__u16 direction;  /* enum drop_direction */
+	__u16 origin;     /* enum drop_origin */
+};
+
+struct metrics_value {
+	__u64 count;
+	__u64 bytes;
+};
+
+#endif

@@ -1,0 +1,14 @@
+/** Every component type this build knows, by kind. */
+import { debugExporterFactory } from './exporters/debug/factory.js';
+import { prometheusExporterFactory } from './exporters/prometheus/factory.js';
+import { dropReasonReceiverFactory } from './receiver/dropreason/factory.js';
+import type { Component, Factory } from './service/component.js';
+import type { Registry } from './service/config.js';
+
+const erase = <C, T extends Component>(f: Factory<C, T>) => f as unknown as Factory<unknown, Component>;
+
+export const registry: Registry = {
+  receiver: [erase(dropReasonReceiverFactory)],
+  processor: [],
+  exporter: [erase(prometheusExporterFactory), erase(debugExporterFactory)],
+};

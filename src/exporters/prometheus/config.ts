@@ -1,0 +1,17 @@
+import { endpoint, object, optional, string, type Parsed } from '../../service/schema.js';
+
+const fields = {
+  /**
+   * Address the /metrics endpoint listens on.
+   * @default 127.0.0.1:9464
+   */
+  endpoint: endpoint({
+    default: '127.0.0.1:9464',
+    description: 'host:port the /metrics endpoint listens on; 0.0.0.0:PORT to serve other hosts.',
+  }),
+  /** Prefix added to every metric name, joined with `_`. */
+  namespace: optional(string({ nonEmpty: true, description: 'Prefix added to every metric name, joined with _.' })),
+};
+
+export const configSchema = object(fields, { description: 'Serves the metrics for Prometheus to scrape.' });
+export type PrometheusConfig = Parsed<typeof fields>;

@@ -1,0 +1,71 @@
+/** Serves the latest metrics it was given at GET /metrics. */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type { Component, CreateSettings, MetricsConsumer, ResourceMetrics } from '../../service/component.js';
+import type { PrometheusConfig } from './config.js';
+import { serialize } from './serializer.js';
+
+export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export class PrometheusExporter implements Component, MetricsConsumer {
+  private server: http.Server | undefined;
+  private latest: ResourceMetrics[] = [];
+
+  constructor(
+    private readonly settings: CreateSettings,
+    private readonly config: PrometheusConfig,
+  ) {}
+
+  async consume(metrics: ResourceMetrics[]): Promise<void> {
+    this.latest = metrics;
+  }
+
+  /** The bound address, once started (useful with port 0). */
+  address(): AddressInfo | undefined {
+    return (this.server?.address() as AddressInfo | null) ?? undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.server) return;
+    const { host, port } = this.config.endpoint;
+    const server = http.createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.message;
+        reject(new Error(`${this.settings.id}: cannot listen on ${host || '*'}:${port}: ${why} (${err.code ?? 'error'})`));
+      });
+      server.listen(port, host || undefined, () => resolve());
+    });
+    server.on('error', (err) => this.settings.logger.error('server error', { error: err.message }));
+    this.server = server;
+    this.settings.logger.info('serving Prometheus metrics', { url: `http://${hostForUrl(host)}:${port}/metrics` });
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at /metrics\n');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    const body = serialize(this.latest, { namespace: this.config.namespace });
+    res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  async shutdown(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+function hostForUrl(host: string): string {
+  if (!host) return '0.0.0.0';
+  return host.includes(':') ? `[${host}]` : host;
+}

@@ -1,0 +1,90 @@
+/**
+ * Prometheus text exposition (format 0.0.4) of ResourceMetrics. A pure function: the
+ * exporter only serves its output.
+ */
+import type { Attributes } from '@opentelemetry/api';
+import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+
+export interface SerializeOptions {
+  /** Prefix for every metric name. */
+  namespace?: string | undefined;
+}
+
+interface Family {
+  help: string;
+  type: 'counter' | 'gauge';
+  lines: string[];
+}
+
+export function sanitizeName(name: string): string {
+  const s = name.replace(/[^a-zA-Z0-9_:]/g, '_');
+  return /^[0-9]/.test(s) ? `_${s}` : s;
+}
+
+function sanitizeLabel(name: string): string {
+  const s = name.replace(/[^a-zA-Z0-9_]/g, '_');
+  return /^[0-9]/.test(s) ? `_${s}` : s;
+}
+
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+export function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+function formatLabels(attributes: Attributes): string {
+  const parts = Object.entries(attributes)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${sanitizeLabel(k)}="${escapeLabelValue(String(v))}"`);
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+/** The Prometheus name and type of an OTel metric, or undefined for kinds not served. */
+export function prometheusName(metric: MetricData, namespace?: string): { name: string; type: Family['type'] } | undefined {
+  let name = sanitizeName(metric.descriptor.name);
+  if (namespace) name = `${sanitizeName(namespace)}_${name}`;
+  if (metric.dataPointType === DataPointType.SUM) {
+    if (!metric.isMonotonic) return { name, type: 'gauge' };
+    return { name: name.endsWith('_total') ? name : `${name}_total`, type: 'counter' };
+  }
+  if (metric.dataPointType === DataPointType.GAUGE) return { name, type: 'gauge' };
+  return undefined;
+}
+
+export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOptions = {}): string {
+  const families = new Map<string, Family>();
+  for (const rm of resourceMetrics) {
+    for (const scope of rm.scopeMetrics) {
+      for (const metric of scope.metrics) {
+        const target = prometheusName(metric, opts.namespace);
+        if (!target) continue;
+        let family = families.get(target.name);
+        if (!family) {
+          family = { help: metric.descriptor.description, type: target.type, lines: [] };
+          families.set(target.name, family);
+        }
+        for (const dp of metric.dataPoints) {
+          if (typeof dp.value !== 'number') continue;
+          family.lines.push(`${target.name}${formatLabels(dp.attributes)} ${formatValue(dp.value)}`);
+        }
+      }
+    }
+  }
+  let out = '';
+  for (const [name, family] of families) {
+    if (family.help) out += `# HELP ${name} ${escapeHelp(family.help)}\n`;
+    out += `# TYPE ${name} ${family.type}\n`;
+    for (const line of family.lines) out += `${line}\n`;
+  }
+  return out;
+}

@@ -1,0 +1,91 @@
+/**
+ * The typed face of the native addon (native/bpf_addon.cc). Everything domain-specific
+ * lives in TypeScript; the addon only wraps libbpf.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export interface ProgramSpec {
+  name: string;
+  section: string;
+  type: string;
+  autoload: boolean;
+}
+
+export interface MapSpec {
+  name: string;
+  type: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+}
+
+/** A whole map's contents: `count` keys back to back, then their values. */
+export interface MapDump {
+  count: number;
+  keys: Buffer;
+  values: Buffer;
+  keySize: number;
+  valueSize: number;
+  /** Bytes per entry in `values`: for per-CPU maps, one 8-byte-aligned slot per possible CPU. */
+  valueStride: number;
+  perCpu: boolean;
+}
+
+export interface ProgramInfo {
+  id: number;
+  runTimeNs: bigint;
+  runCount: bigint;
+  attached: boolean;
+}
+
+/** Errors thrown by the addon carry the step, the errno name and libbpf's log. */
+export interface BpfError extends Error {
+  code: string;
+  errno: number;
+  step: string;
+  libbpfLog: string;
+}
+
+export interface BpfObjectHandle {
+  programs(): ProgramSpec[];
+  maps(): MapSpec[];
+  setAutoload(program: string, enabled: boolean): void;
+  setConstant(name: string, value: Buffer): void;
+  load(): Promise<void>;
+  attach(program: string): Promise<void>;
+  detach(program?: string): void;
+  readMap(name: string): Promise<MapDump>;
+  programInfo(program: string): ProgramInfo | null;
+  close(): void;
+}
+
+export interface NativeBinding {
+  BpfObject: new (objectPath: string, btfCustomPath?: string) => BpfObjectHandle;
+  readBtfEnum(enumName: string, btfPath?: string): Promise<Array<[string, number]> | null>;
+  raiseMemlock(): { ok: true } | { ok: false; code: string; errno: number };
+  possibleCpus(): number;
+}
+
+/** Root of the installed package (holds dist/, build/ and otel-config.yaml). */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+let binding: NativeBinding | undefined;
+
+export function loadBinding(): NativeBinding {
+  if (!binding) {
+    const require = createRequire(import.meta.url);
+    const file = path.join(packageRoot, 'build/Release/bpf_addon.node');
+    try {
+      binding = require(file) as NativeBinding;
+    } catch (err) {
+      throw new Error(`cannot load the native addon ${file} (run scripts/setup.sh to build it): ${(err as Error).message}`);
+    }
+  }
+  return binding;
+}
+
+export function isBpfError(err: unknown): err is BpfError {
+  return err instanceof Error && typeof (err as BpfError).step === 'string';
+}

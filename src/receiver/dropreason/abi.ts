@@ -1,0 +1,87 @@
+/**
+ * Mirrors bpf/dropreason.h: the layouts of the maps the BPF side writes, and their
+ * decoding. Pure functions over Buffers, so they are unit-tested without a kernel.
+ */
+import type { MapDump } from '../../native/binding.js';
+
+/** struct metrics_key { u32 reason; s32 return_val; u16 direction; u16 origin; } */
+export const METRICS_KEY_SIZE = 12;
+/** struct metrics_value { u64 count; u64 bytes; } */
+export const METRICS_VALUE_SIZE = 16;
+/** Entries of metrics_map (METRICS_MAP_ENTRIES). */
+export const METRICS_MAP_ENTRIES = 512;
+
+export const Origin = { Kernel: 0, Hook: 1 } as const;
+
+/** enum drop_direction, indexed by its value. */
+export const DIRECTIONS = ['unknown', 'ingress', 'egress'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
+
+export function directionName(value: number): Direction {
+  return DIRECTIONS[value] ?? 'unknown';
+}
+
+/** One key of metrics_map with its per-CPU slots summed. */
+export interface DropCounter {
+  reason: number;
+  returnValue: number;
+  direction: number;
+  origin: number;
+  count: number;
+  bytes: number;
+}
+
+/** Sums the per-CPU {count, bytes} slots of entry `i`. */
+function sumValue(dump: MapDump, i: number): { count: number; bytes: number } {
+  let count = 0n;
+  let bytes = 0n;
+  const base = i * dump.valueStride;
+  const slots = dump.perCpu ? dump.valueStride / alignedSize(dump.valueSize) : 1;
+  const step = alignedSize(dump.valueSize);
+  for (let cpu = 0; cpu < slots; cpu++) {
+    const off = base + cpu * step;
+    count += dump.values.readBigUInt64LE(off);
+    bytes += dump.values.readBigUInt64LE(off + 8);
+  }
+  return { count: Number(count), bytes: Number(bytes) };
+}
+
+function alignedSize(size: number): number {
+  return Math.ceil(size / 8) * 8;
+}
+
+export function decodeMetricsMap(dump: MapDump): DropCounter[] {
+  checkSizes('metrics_map', dump, METRICS_KEY_SIZE, METRICS_VALUE_SIZE);
+  const out: DropCounter[] = [];
+  for (let i = 0; i < dump.count; i++) {
+    const k = i * METRICS_KEY_SIZE;
+    out.push({
+      reason: dump.keys.readUInt32LE(k),
+      returnValue: dump.keys.readInt32LE(k + 4),
+      direction: dump.keys.readUInt16LE(k + 8),
+      origin: dump.keys.readUInt16LE(k + 10),
+      ...sumValue(dump, i),
+    });
+  }
+  return out;
+}
+
+/** overflow_map: per-CPU array of {count, bytes} indexed by direction. */
+export function decodeOverflowMap(dump: MapDump): Array<{ direction: number; count: number; bytes: number }> {
+  checkSizes('overflow_map', dump, 4, METRICS_VALUE_SIZE);
+  const out = [];
+  for (let i = 0; i < dump.count; i++) {
+    const v = sumValue(dump, i);
+    if (v.count > 0) out.push({ direction: dump.keys.readUInt32LE(i * 4), ...v });
+  }
+  return out;
+}
+
+export function checkSizes(map: string, spec: { keySize: number; valueSize: number }, key: number, value: number) {
+  if (spec.keySize !== key || spec.valueSize !== value) {
+    throw new Error(
+      `${map}: the BPF object has key/value sizes ${spec.keySize}/${spec.valueSize} bytes, ` +
+        `but this build expects ${key}/${value}: rebuild the BPF object and the agent together`,
+    );
+  }
+}

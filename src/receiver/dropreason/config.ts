@@ -1,0 +1,42 @@
+import { duration, list, object, oneOf, optional, string, type Parsed } from '../../service/schema.js';
+
+const fields = {
+  /**
+   * How often the drop maps are read and metrics pushed down the pipeline.
+   * @default 10s
+   */
+  collection_interval: duration({
+    default: 10_000,
+    minMs: 100,
+    description: 'How often the kernel drop map is read and metrics are pushed to the pipeline.',
+  }),
+  /** Reason names (as reported) whose drops are not reported. */
+  exclude_reasons: list(string({ nonEmpty: true }), {
+    default: [],
+    maxItems: 1024,
+    description: 'Reasons not to report, by name as reported (e.g. NO_SOCKET, IPTABLE_RULE_DROP).',
+  }),
+  /**
+   * Where to count: `tp_btf` (BTF-enabled tracepoint), `tracepoint` (classic, needs tracefs),
+   * or `auto` (tp_btf, falling back to the classic tracepoint).
+   * @default auto
+   */
+  hook: oneOf(['auto', 'tp_btf', 'tracepoint'] as const, {
+    default: 'auto',
+    description: 'Attach to skb:kfree_skb as tp_btf, as a classic tracepoint, or auto (tp_btf, else tracepoint).',
+  }),
+  /** BTF file for CO-RE on kernels without /sys/kernel/btf/vmlinux. */
+  btf_path: optional(
+    string({ nonEmpty: true, description: 'BTF file to use when the kernel has no /sys/kernel/btf/vmlinux.' }),
+  ),
+  /** Only count drops in one network namespace, given as a path such as /run/netns/NAME. */
+  netns: optional(
+    string({
+      nonEmpty: true,
+      description: 'Count only drops in this network namespace (a path such as /run/netns/NAME or /proc/PID/ns/net).',
+    }),
+  ),
+};
+
+export const configSchema = object(fields, { description: 'Counts kernel packet drops by reason and direction.' });
+export type DropReasonConfig = Parsed<typeof fields>;

@@ -1,0 +1,152 @@
+/**
+ * Loads bpf/dropreason.bpf.c and attaches its kfree_skb counter: open, set constants,
+ * check map layouts, load, attach; then read the maps on demand. tp_btf is preferred;
+ * the classic tracepoint is the fallback when tp_btf cannot load or attach.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { type BpfObjectHandle, type NativeBinding, isBpfError, packageRoot } from '../../native/binding.js';
+import type { Logger } from '../../service/logger.js';
+import {
+  METRICS_KEY_SIZE,
+  METRICS_VALUE_SIZE,
+  checkSizes,
+  decodeMetricsMap,
+  decodeOverflowMap,
+  type DropCounter,
+} from './abi.js';
+import { effectiveCapabilities, kernelAtLeast, kernelVersion, missingCapabilities } from './privileges.js';
+
+export type Hook = 'tp_btf' | 'tracepoint';
+export type HookChoice = 'auto' | Hook;
+
+const PROGRAM_FOR_HOOK: Record<Hook, string> = {
+  tp_btf: 'dr_kfree_skb_btf',
+  tracepoint: 'dr_kfree_skb_tp',
+};
+
+export const DEFAULT_OBJECT_PATH = path.join(packageRoot, 'dist/bpf/dropreason.bpf.o');
+export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
+
+export interface DropProgramOptions {
+  hook: HookChoice;
+  /** BTF for CO-RE when the kernel has none at /sys/kernel/btf/vmlinux. */
+  btfPath?: string | undefined;
+  /** Count only drops in the network namespace with this inode; 0 or undefined for all. */
+  netnsInode?: number | undefined;
+  objectPath?: string;
+}
+
+export interface DropSnapshot {
+  counters: DropCounter[];
+  overflow: Array<{ direction: number; count: number; bytes: number }>;
+}
+
+export class DropProgram {
+  private constructor(
+    private readonly object: BpfObjectHandle,
+    /** The hook the counter is attached to. */
+    readonly hook: Hook,
+    readonly programName: string,
+  ) {}
+
+  /** Checks privileges and BTF, then loads and attaches; throws one clear Error. */
+  static async open(binding: NativeBinding, opts: DropProgramOptions, log: Logger): Promise<DropProgram> {
+    const missing = missingCapabilities(effectiveCapabilities());
+    if (missing) throw new Error(missing);
+
+    const btfPath = opts.btfPath ?? KERNEL_BTF_PATH;
+    if (!fs.existsSync(btfPath)) {
+      throw new Error(
+        opts.btfPath
+          ? `btf_path ${opts.btfPath} does not exist`
+          : `this kernel exposes no BTF at ${KERNEL_BTF_PATH}: dropreason needs a kernel built with ` +
+              `CONFIG_DEBUG_INFO_BTF=y, or a BTF file for it given as btf_path`,
+      );
+    }
+    const objectPath = opts.objectPath ?? DEFAULT_OBJECT_PATH;
+    if (!fs.existsSync(objectPath)) {
+      throw new Error(`BPF object ${objectPath} not found: run scripts/setup.sh to build it`);
+    }
+
+    const memlock = binding.raiseMemlock();
+    if (!memlock.ok) {
+      // From 5.11 BPF memory is charged to the memory cgroup and the rlimit is unused.
+      if (!kernelAtLeast(kernelVersion(), 5, 11)) {
+        throw new Error(
+          `cannot raise RLIMIT_MEMLOCK (${memlock.code}): kernels before 5.11 need it for BPF maps; ` +
+            `grant CAP_SYS_RESOURCE (or CAP_SYS_ADMIN), or raise the limit before starting`,
+        );
+      }
+      log.debug('RLIMIT_MEMLOCK not raised; not needed on this kernel', { code: memlock.code });
+    }
+
+    const hooks: Hook[] = opts.hook === 'auto' ? ['tp_btf', 'tracepoint'] : [opts.hook];
+    const failures: string[] = [];
+    for (const hook of hooks) {
+      try {
+        return await DropProgram.tryHook(binding, objectPath, opts, hook);
+      } catch (err) {
+        const detail = describeFailure(err, hook);
+        failures.push(`${hook}: ${detail}`);
+        if (hooks.length > 1) log.warn(`cannot use ${hook} for skb:kfree_skb`, { error: detail });
+      }
+    }
+    throw new Error(`cannot count drops on skb:kfree_skb: ${failures.join('; ')}`);
+  }
+
+  private static async tryHook(
+    binding: NativeBinding,
+    objectPath: string,
+    opts: DropProgramOptions,
+    hook: Hook,
+  ): Promise<DropProgram> {
+    const object = new binding.BpfObject(objectPath, opts.btfPath);
+    try {
+      for (const [h, program] of Object.entries(PROGRAM_FOR_HOOK)) object.setAutoload(program, h === hook);
+      const netns = Buffer.alloc(4);
+      netns.writeUInt32LE(opts.netnsInode ?? 0);
+      object.setConstant('filter_netns_ino', netns);
+      const metrics = object.maps().find((m) => m.name === 'metrics_map');
+      if (!metrics) throw new Error('the BPF object has no metrics_map');
+      checkSizes('metrics_map', metrics, METRICS_KEY_SIZE, METRICS_VALUE_SIZE);
+      await object.load();
+      await object.attach(PROGRAM_FOR_HOOK[hook]);
+      return new DropProgram(object, hook, PROGRAM_FOR_HOOK[hook]);
+    } catch (err) {
+      object.close();
+      throw err;
+    }
+  }
+
+  async read(): Promise<DropSnapshot> {
+    const [metrics, overflow] = await Promise.all([
+      this.object.readMap('metrics_map'),
+      this.object.readMap('overflow_map'),
+    ]);
+    return { counters: decodeMetricsMap(metrics), overflow: decodeOverflowMap(overflow) };
+  }
+
+  programInfo() {
+    return this.object.programInfo(this.programName);
+  }
+
+  close(): void {
+    this.object.detach();
+    this.object.close();
+  }
+}
+
+function describeFailure(err: unknown, hook: Hook): string {
+  if (!isBpfError(err)) return (err as Error).message;
+  let text = err.message;
+  if (hook === 'tracepoint' && err.step === 'attach' && err.code === 'ENOENT') {
+    text += ' (is tracefs mounted at /sys/kernel/tracing?)';
+  }
+  if (err.code === 'EPERM' || err.code === 'EACCES') {
+    text += ' (the kernel refused: check capabilities, lockdown and kernel.unprivileged_bpf_disabled)';
+  }
+  const lastLog = err.libbpfLog.split('\n').filter(Boolean).slice(-3).join(' | ');
+  return lastLog ? `${text} [libbpf: ${lastLog}]` : text;
+}

@@ -1,0 +1,45 @@
+/**
+ * The contracts between the service and its components, after the Collector's:
+ * factories make components from validated configs; components start and shut down.
+ * Data moves between them as ResourceMetrics (the SDK's form of the Collector's pdata).
+ */
+import type { Resource } from '@opentelemetry/resources';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+
+import type { Logger } from './logger.js';
+import type { Schema } from './schema.js';
+
+export type { ResourceMetrics };
+
+export type ComponentKind = 'receiver' | 'processor' | 'exporter';
+
+/**
+ * start() and shutdown() may each be called more than once; shutdown() works without
+ * start(). Constructors do no I/O.
+ */
+export interface Component {
+  start(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export interface MetricsConsumer {
+  consume(metrics: ResourceMetrics[]): Promise<void>;
+}
+
+export interface CreateSettings {
+  /** Component id as written in the config, `type[/name]`. */
+  id: string;
+  logger: Logger;
+  /** The agent's resource (service.*, host.*). */
+  resource: Resource;
+}
+
+export interface Factory<C, T extends Component> {
+  type: string;
+  kind: ComponentKind;
+  configSchema: Schema<C>;
+  create(settings: CreateSettings, config: C, next: MetricsConsumer): T;
+}
+
+export type ReceiverFactory<C = unknown> = Factory<C, Component>;
+export type ExporterFactory<C = unknown> = Factory<C, Component & MetricsConsumer>;

@@ -1,0 +1,242 @@
+/**
+ * Reads a Collector-format config file: `receivers`, `processors`, `exporters`,
+ * `extensions`, and `service` (pipelines and telemetry). Every problem is reported with
+ * its YAML path, all at once; nothing is started from a config with any problem.
+ */
+import { LineCounter, parseDocument, visit } from 'yaml';
+
+import type { ComponentKind, Factory, Component } from './component.js';
+import { type LogLevel } from './logger.js';
+import { type ConfigIssue, describe, join, list, object, oneOf, string } from './schema.js';
+
+export interface ComponentConfig {
+  id: string;
+  type: string;
+  kind: ComponentKind;
+  factory: Factory<unknown, Component>;
+  config: unknown;
+}
+
+export interface PipelineConfig {
+  id: string;
+  receivers: string[];
+  processors: string[];
+  exporters: string[];
+}
+
+export interface AgentConfig {
+  receivers: Map<string, ComponentConfig>;
+  processors: Map<string, ComponentConfig>;
+  exporters: Map<string, ComponentConfig>;
+  pipelines: PipelineConfig[];
+  telemetry: { logs: { level: LogLevel } };
+}
+
+export type Registry = Record<ComponentKind, ReadonlyArray<Factory<unknown, Component>>>;
+
+const SECTIONS: Record<string, ComponentKind | 'extension'> = {
+  receivers: 'receiver',
+  processors: 'processor',
+  exporters: 'exporter',
+  extensions: 'extension',
+};
+const TOP_LEVEL = [...Object.keys(SECTIONS), 'service'];
+const ID_PATTERN = /^([a-z][a-z0-9_]*)(?:\/(.+))?$/;
+
+const telemetrySchema = object({
+  logs: object({
+    level: oneOf(['debug', 'info', 'warn', 'error'] as const, { default: 'info', description: 'Lowest level logged.' }),
+  }),
+});
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly issues: ConfigIssue[],
+  ) {
+    super(`invalid configuration in ${source}:\n${issues.map((i) => `  ${i.path || '(top level)'}: ${i.message}`).join('\n')}`);
+  }
+}
+
+/** Replaces `${env:VAR}` and `${env:VAR:-default}` in every string scalar. */
+function substituteEnv(text: string, path: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): string {
+  return text.replace(/\$\{([^}]*)\}/g, (whole, inner: string) => {
+    const m = /^env:([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s.exec(inner);
+    if (!m) {
+      issues.push({ path, message: `cannot expand ${whole}: write \${env:NAME} or \${env:NAME:-default}` });
+      return whole;
+    }
+    const value = env[m[1]!];
+    if (value !== undefined && value !== '') return value;
+    if (m[2] !== undefined) return m[2];
+    issues.push({ path, message: `environment variable ${m[1]} is not set (give a default with \${env:${m[1]}:-value})` });
+    return '';
+  });
+}
+
+function parseYaml(text: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): unknown {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  for (const e of doc.errors) {
+    const pos = lines.linePos(e.pos[0]);
+    issues.push({ path: '', message: `YAML error at line ${pos.line}, column ${pos.col}: ${e.message.split('\n')[0]}` });
+  }
+  if (doc.errors.length) return undefined;
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value !== 'string' || !node.value.includes('${')) return;
+      const pos = node.range ? lines.linePos(node.range[0]) : undefined;
+      node.value = substituteEnv(node.value, pos ? `line ${pos.line}` : '', env, issues);
+    },
+  });
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    issues.push({ path: '', message: `YAML error: ${(err as Error).message}` });
+    return undefined;
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function parseConfig(text: string, registry: Registry, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const issues: ConfigIssue[] = [];
+  const raw = parseYaml(text, env, issues);
+  if (issues.length) throw new ConfigError('config', issues);
+  const config = buildConfig(raw, registry, issues);
+  if (issues.length || !config) throw new ConfigError('config', issues);
+  return config;
+}
+
+function buildConfig(raw: unknown, registry: Registry, issues: ConfigIssue[]): AgentConfig | undefined {
+  if (!isRecord(raw)) {
+    issues.push({ path: '', message: `the config must be a map with ${TOP_LEVEL.join(', ')}, but was ${describe(raw)}` });
+    return undefined;
+  }
+  for (const key of Object.keys(raw)) {
+    if (!TOP_LEVEL.includes(key)) {
+      issues.push({ path: key, message: `unknown key; accepted keys are: ${TOP_LEVEL.join(', ')}` });
+    }
+  }
+
+  const sections = {} as Record<ComponentKind, Map<string, ComponentConfig>>;
+  for (const [section, kind] of Object.entries(SECTIONS)) {
+    const components = new Map<string, ComponentConfig>();
+    const value = raw[section];
+    if (value !== undefined && value !== null && !isRecord(value)) {
+      issues.push({ path: section, message: `must be a map of component ids to their settings, but was ${describe(value)}` });
+    } else {
+      for (const [id, settings] of Object.entries(value ?? {})) {
+        const c = parseComponent(section, kind, id, settings, registry, issues);
+        if (c) components.set(id, c);
+      }
+    }
+    if (kind !== 'extension') sections[kind] = components;
+  }
+
+  const service = raw['service'];
+  const pipelines: PipelineConfig[] = [];
+  let telemetry: AgentConfig['telemetry'] | undefined;
+  if (!isRecord(service)) {
+    issues.push({ path: 'service', message: `is required: a map with pipelines, but was ${describe(service)}` });
+  } else {
+    for (const key of Object.keys(service)) {
+      if (!['pipelines', 'telemetry', 'extensions'].includes(key)) {
+        issues.push({ path: join('service', key), message: 'unknown key; accepted keys are: pipelines, telemetry, extensions' });
+      }
+    }
+    const exts = list(string(), { default: [] }).parse(service['extensions'], 'service.extensions', issues);
+    exts?.forEach((e, i) =>
+      issues.push({ path: `service.extensions[${i}]`, message: `references extension '${e}', which is not configured` }),
+    );
+    telemetry = telemetrySchema.parse(service['telemetry'], 'service.telemetry', issues);
+    parsePipelines(service['pipelines'], sections, pipelines, issues);
+  }
+  if (issues.length || !telemetry) return undefined;
+  return {
+    receivers: sections.receiver,
+    processors: sections.processor,
+    exporters: sections.exporter,
+    pipelines,
+    telemetry,
+  };
+}
+
+function parseComponent(
+  section: string,
+  kind: ComponentKind | 'extension',
+  id: string,
+  settings: unknown,
+  registry: Registry,
+  issues: ConfigIssue[],
+): ComponentConfig | undefined {
+  const path = join(section, id);
+  const m = ID_PATTERN.exec(id);
+  if (!m) {
+    issues.push({ path, message: `'${id}' is not a component id: write type or type/name, e.g. prometheus/internal` });
+    return undefined;
+  }
+  const type = m[1]!;
+  const factories = kind === 'extension' ? [] : registry[kind];
+  const factory = factories.find((f) => f.type === type);
+  if (!factory) {
+    const known = factories.map((f) => f.type).join(', ') || 'none';
+    issues.push({ path, message: `unknown ${kind} type '${type}'; available ${kind}s: ${known}` });
+    return undefined;
+  }
+  const config = factory.configSchema.parse(settings, path, issues);
+  if (config === undefined) return undefined;
+  return { id, type, kind: kind as ComponentKind, factory, config };
+}
+
+function parsePipelines(
+  value: unknown,
+  sections: Record<ComponentKind, Map<string, ComponentConfig>>,
+  out: PipelineConfig[],
+  issues: ConfigIssue[],
+): void {
+  if (!isRecord(value) || Object.keys(value).length === 0) {
+    issues.push({ path: 'service.pipelines', message: `must define at least one pipeline, e.g. metrics, but was ${describe(value)}` });
+    return;
+  }
+  for (const [id, raw] of Object.entries(value)) {
+    const path = join('service.pipelines', id);
+    const m = ID_PATTERN.exec(id);
+    if (!m || m[1] !== 'metrics') {
+      const signal = m?.[1] ?? id;
+      issues.push({ path, message: `unsupported pipeline '${signal}': dropreason produces metrics only; name it metrics or metrics/NAME` });
+      continue;
+    }
+    const pipeline = object({
+      receivers: list(string({ nonEmpty: true })),
+      processors: list(string({ nonEmpty: true }), { default: [] }),
+      exporters: list(string({ nonEmpty: true })),
+    }).parse(raw, path, issues);
+    if (!pipeline) continue;
+    const check = (field: 'receivers' | 'processors' | 'exporters', kind: ComponentKind) => {
+      const refs = pipeline[field];
+      if (field !== 'processors' && refs.length === 0) {
+        issues.push({ path: join(path, field), message: `must list at least one ${kind}` });
+      }
+      const seen = new Set<string>();
+      refs.forEach((ref, i) => {
+        const defined = sections[kind];
+        if (seen.has(ref)) issues.push({ path: `${path}.${field}[${i}]`, message: `'${ref}' is listed twice` });
+        seen.add(ref);
+        if (!defined.has(ref)) {
+          const known = [...defined.keys()].join(', ') || 'none';
+          issues.push({
+            path: `${path}.${field}[${i}]`,
+            message: `references ${kind} '${ref}', which is not configured under ${field}; configured: ${known}`,
+          });
+        }
+      });
+    };
+    check('receivers', 'receiver');
+    check('processors', 'processor');
+    check('exporters', 'exporter');
+    out.push({ id, ...pipeline });
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Builds the components a config names and runs them: exporters first, then processors,
+ * then receivers, so data never meets a consumer that is not ready; shutdown goes in
+ * reverse. If anything fails to start, everything already started is shut down again.
+ */
+import os from 'node:os';
+import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+
+import { VERSION } from '../version.js';
+import type { Component, MetricsConsumer, ResourceMetrics } from './component.js';
+import type { AgentConfig, ComponentConfig } from './config.js';
+import type { Logger } from './logger.js';
+
+/** Sends the same data to several consumers. */
+class FanOut implements MetricsConsumer {
+  constructor(private readonly consumers: MetricsConsumer[]) {}
+  async consume(metrics: ResourceMetrics[]): Promise<void> {
+    const results = await Promise.allSettled(this.consumers.map((c) => c.consume(metrics)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+}
+
+export function agentResource(): Resource {
+  return resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: 'dropreason',
+    [ATTR_SERVICE_VERSION]: VERSION,
+    'host.name': os.hostname(),
+    'os.type': 'linux',
+  });
+}
+
+export class Service {
+  private readonly started: Array<{ id: string; component: Component }> = [];
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly logger: Logger,
+    private readonly resource: Resource = agentResource(),
+  ) {}
+
+  async start(): Promise<void> {
+    const plan = this.build();
+    try {
+      for (const { id, component } of plan) {
+        this.logger.debug('starting', { component: id });
+        await component.start();
+        this.started.push({ id, component });
+      }
+    } catch (err) {
+      await this.shutdown();
+      throw err;
+    }
+    this.logger.info('everything is ready', {
+      pipelines: this.config.pipelines.map((p) => p.id).join(','),
+    });
+  }
+
+  /** Creates each used component once, wired to its consumers, in start order. */
+  private build(): Array<{ id: string; component: Component }> {
+    const exporters = new Map<string, Component & MetricsConsumer>();
+    const processors = new Map<string, Component & MetricsConsumer>();
+    const receiverTargets = new Map<string, MetricsConsumer[]>();
+    const make = <T extends Component>(kind: string, c: ComponentConfig, next: MetricsConsumer) =>
+      c.factory.create({ id: `${kind}.${c.id}`, logger: this.logger.child(`${kind}.${c.id}`), resource: this.resource }, c.config, next) as T;
+
+    const nothing: MetricsConsumer = { consume: async () => {} };
+    for (const p of this.config.pipelines) {
+      const exps = p.exporters.map((id) => {
+        let e = exporters.get(id);
+        if (!e) exporters.set(id, (e = make<Component & MetricsConsumer>(`exporters`, this.config.exporters.get(id)!, nothing)));
+        return e;
+      });
+      let next: MetricsConsumer = exps.length === 1 ? exps[0]! : new FanOut(exps);
+      // Processors belong to their pipeline: each pipeline gets its own instances.
+      for (const id of [...p.processors].reverse()) {
+        const proc = make<Component & MetricsConsumer>('processors', this.config.processors.get(id)!, next);
+        processors.set(`${p.id}:${id}`, proc);
+        next = proc;
+      }
+      for (const id of p.receivers) receiverTargets.set(id, [...(receiverTargets.get(id) ?? []), next]);
+    }
+    const receivers = [...receiverTargets].map(([id, targets]) => ({
+      id: `receivers.${id}`,
+      component: make('receivers', this.config.receivers.get(id)!, targets.length === 1 ? targets[0]! : new FanOut(targets)),
+    }));
+    for (const [kind, map] of [['receivers', this.config.receivers], ['exporters', this.config.exporters]] as const) {
+      for (const id of map.keys()) {
+        const used = kind === 'receivers' ? receiverTargets.has(id) : exporters.has(id);
+        if (!used) this.logger.info('not used by any pipeline, so not started', { component: `${kind}.${id}` });
+      }
+    }
+    return [
+      ...[...exporters].map(([id, component]) => ({ id: `exporters.${id}`, component })),
+      ...[...processors].map(([id, component]) => ({ id: `processors.${id}`, component })),
+      ...receivers,
+    ];
+  }
+
+  /** Stops receivers first (they push their last data), then processors, then exporters. */
+  shutdown(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const { id, component } of this.started.reverse()) {
+        try {
+          await component.shutdown();
+        } catch (err) {
+          this.logger.error('shutdown failed', { component: id, error: (err as Error).message });
+        }
+      }
+      this.started.length = 0;
+    })().finally(() => (this.stopping = undefined));
+    return this.stopping;
+  }
+}
