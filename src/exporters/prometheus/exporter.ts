@@ -33,7 +33,7 @@ export class PrometheusExporter implements Component, MetricsConsumer {
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
         const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.message;
-        reject(new Error(`${this.settings.id}: cannot listen on ${host || '*'}:${port}: ${why} (${err.code ?? 'error'})`));
+        reject(new Error(`cannot listen on ${host || '*'}:${port}: ${why} (${err.code ?? 'error'})`));
       });
       server.listen(port, host || undefined, () => resolve());
     });

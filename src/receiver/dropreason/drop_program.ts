@@ -43,6 +43,32 @@ export interface DropSnapshot {
   overflow: Array<{ direction: number; count: number; bytes: number }>;
 }
 
+
+/**
+ * What must hold before anything is loaded: capabilities, kernel BTF, the built object.
+ * Throws one clear Error; returns the object path.
+ */
+export function checkPrerequisites(opts: DropProgramOptions): string {
+  const missing = missingCapabilities(effectiveCapabilities());
+  if (missing) throw new Error(missing);
+
+  const btfPath = opts.btfPath ?? KERNEL_BTF_PATH;
+  if (!fs.existsSync(btfPath)) {
+    throw new Error(
+      opts.btfPath
+        ? `btf_path ${opts.btfPath} does not exist`
+        : `this kernel exposes no BTF at ${KERNEL_BTF_PATH}: dropreason needs a kernel built with ` +
+            `CONFIG_DEBUG_INFO_BTF=y, or a BTF file for it given as btf_path`,
+    );
+  }
+  const objectPath = opts.objectPath ?? DEFAULT_OBJECT_PATH;
+  if (!fs.existsSync(objectPath)) {
+    throw new Error(`BPF object ${objectPath} not found: run scripts/setup.sh to build it`);
+  }
+
+  return objectPath;
+}
+
 export class DropProgram {
   private constructor(
     private readonly object: BpfObjectHandle,
@@ -53,22 +79,7 @@ export class DropProgram {
 
   /** Checks privileges and BTF, then loads and attaches; throws one clear Error. */
   static async open(binding: NativeBinding, opts: DropProgramOptions, log: Logger): Promise<DropProgram> {
-    const missing = missingCapabilities(effectiveCapabilities());
-    if (missing) throw new Error(missing);
-
-    const btfPath = opts.btfPath ?? KERNEL_BTF_PATH;
-    if (!fs.existsSync(btfPath)) {
-      throw new Error(
-        opts.btfPath
-          ? `btf_path ${opts.btfPath} does not exist`
-          : `this kernel exposes no BTF at ${KERNEL_BTF_PATH}: dropreason needs a kernel built with ` +
-              `CONFIG_DEBUG_INFO_BTF=y, or a BTF file for it given as btf_path`,
-      );
-    }
-    const objectPath = opts.objectPath ?? DEFAULT_OBJECT_PATH;
-    if (!fs.existsSync(objectPath)) {
-      throw new Error(`BPF object ${objectPath} not found: run scripts/setup.sh to build it`);
-    }
+    const objectPath = checkPrerequisites(opts);
 
     const memlock = binding.raiseMemlock();
     if (!memlock.ok) {

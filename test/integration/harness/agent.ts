@@ -1,0 +1,170 @@
+/**
+ * Runs the real CLI (bin/dropreason) as a child process on a config written for the
+ * test, and reads its Prometheus endpoint.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const CLI = path.join(ROOT, 'bin/dropreason');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function writeConfig(yaml: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dropreason-test-'));
+  fs.chmodSync(dir, 0o755); // readable by the unprivileged user of the capability test
+  const file = path.join(dir, 'config.yaml');
+  fs.writeFileSync(file, yaml, { mode: 0o644 });
+  return file;
+}
+
+export interface ReceiverOptions {
+  interval?: string;
+  netns?: string;
+  hook?: string;
+}
+
+export function basicConfig(port: number, opts: ReceiverOptions = {}): string {
+  return `receivers:
+  dropreason:
+    collection_interval: ${opts.interval ?? '500ms'}
+${opts.netns ? `    netns: ${opts.netns}\n` : ''}${opts.hook ? `    hook: ${opts.hook}\n` : ''}exporters:
+  prometheus:
+    endpoint: 127.0.0.1:${port}
+service:
+  pipelines:
+    metrics:
+      receivers: [dropreason]
+      exporters: [prometheus]
+`;
+}
+
+/** Runs the CLI to completion and returns its exit code and output. */
+export async function runCli(
+  args: string[],
+  opts: { timeoutMs?: number; wrap?: string[] } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [cmd, ...rest] = [...(opts.wrap ?? []), CLI, ...args];
+  const child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+export type Samples = Map<string, number>;
+
+/** Parses Prometheus text into `name{labels}` → value, labels in the order served. */
+export function parseMetrics(text: string): Samples {
+  const out: Samples = new Map();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+export class Agent {
+  private child: ChildProcess | undefined;
+  stdout = '';
+  stderr = '';
+  private exited: Promise<number | null> | undefined;
+
+  constructor(
+    readonly configFile: string,
+    readonly port: number,
+  ) {}
+
+  static async start(yaml: string, port: number): Promise<Agent> {
+    const agent = new Agent(writeConfig(yaml), port);
+    await agent.launch();
+    return agent;
+  }
+
+  private async launch(): Promise<void> {
+    const child = spawn(CLI, ['--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    child.stdout!.on('data', (d) => (this.stdout += d));
+    child.stderr!.on('data', (d) => (this.stderr += d));
+    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    while (!this.stderr.includes('everything is ready')) {
+      if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}:\n${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`agent did not become ready:\n${this.stderr}`);
+      await sleep(50);
+    }
+  }
+
+  get pid(): number {
+    return this.child!.pid!;
+  }
+
+  async scrape(): Promise<Samples> {
+    const res = await fetch(`http://127.0.0.1:${this.port}/metrics`);
+    if (!res.ok) throw new Error(`scrape failed: ${res.status}`);
+    return parseMetrics(await res.text());
+  }
+
+  /** The value of one series, 0 when absent. */
+  async value(name: string, labels: Record<string, string>): Promise<number> {
+    const key = `${name}{${Object.entries(labels)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}="${v}"`)
+      .join(',')}}`;
+    return (await this.scrape()).get(key) ?? 0;
+  }
+
+  /**
+   * Waits until a series reaches `atLeast` (or times out), then waits two more
+   * collections and returns the settled value, so an overcount is seen, not hidden.
+   */
+  async settle(name: string, labels: Record<string, string>, atLeast: number, intervalMs = 500): Promise<number> {
+    const deadline = Date.now() + 15_000;
+    while ((await this.value(name, labels)) < atLeast && Date.now() < deadline) await sleep(100);
+    await sleep(intervalMs * 2 + 200);
+    return this.value(name, labels);
+  }
+
+  /** SIGTERM (or the signal given) and the exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (!this.child || this.child.exitCode !== null) return this.child?.exitCode ?? null;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), 15_000);
+    const code = await this.exited!;
+    clearTimeout(timer);
+    return code;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export const isRoot = process.getuid?.() === 0;
+
+/** Programs of ours (named dr_*) the kernel has loaded right now: id → name. */
+export function loadedPrograms(): Map<number, string> {
+  const progs = JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as Array<{
+    id: number;
+    name?: string;
+  }>;
+  return new Map(progs.filter((p) => p.name?.startsWith('dr_')).map((p) => [p.id, p.name!]));
+}

@@ -1,0 +1,95 @@
+/**
+ * Test hosts: two network namespaces joined by a veth pair, addresses from 198.18.0.0/15
+ * (the benchmarking range), nothing routed outside. destroy() removes everything.
+ */
+import { execFileSync } from 'node:child_process';
+
+let counter = 0;
+
+export function sh(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export class NetnsPair {
+  readonly a: string;
+  readonly b: string;
+  readonly addrA: string;
+  readonly addrB: string;
+  private readonly vethA: string;
+  private readonly vethB: string;
+
+  constructor(tag: string) {
+    const n = (process.pid + counter++) % 250;
+    this.a = `dr-${tag}-${process.pid}-${counter}-a`;
+    this.b = `dr-${tag}-${process.pid}-${counter}-b`;
+    this.vethA = `drva${process.pid % 10000}${counter}`.slice(0, 15);
+    this.vethB = `drvb${process.pid % 10000}${counter}`.slice(0, 15);
+    this.addrA = `198.18.${n}.1`;
+    this.addrB = `198.18.${n}.2`;
+  }
+
+  create(): this {
+    sh('ip', ['netns', 'add', this.a]);
+    sh('ip', ['netns', 'add', this.b]);
+    sh('ip', ['link', 'add', this.vethA, 'netns', this.a, 'type', 'veth', 'peer', 'name', this.vethB, 'netns', this.b]);
+    for (const [ns, dev, addr] of [
+      [this.a, this.vethA, this.addrA],
+      [this.b, this.vethB, this.addrB],
+    ] as const) {
+      // IPv4 only here: IPv6 neighbour discovery would add drops of its own.
+      this.exec(ns, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+      this.exec(ns, 'sysctl', ['-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
+      this.exec(ns, 'ip', ['link', 'set', 'lo', 'up']);
+      this.exec(ns, 'ip', ['addr', 'add', `${addr}/30`, 'dev', dev]);
+      this.exec(ns, 'ip', ['link', 'set', dev, 'up']);
+    }
+    // Permanent neighbour entries, so ARP plays no part in what is sent and dropped.
+    const macA = this.mac(this.a, this.vethA);
+    const macB = this.mac(this.b, this.vethB);
+    this.exec(this.a, 'ip', ['neigh', 'replace', this.addrB, 'lladdr', macB, 'dev', this.vethA, 'nud', 'permanent']);
+    this.exec(this.b, 'ip', ['neigh', 'replace', this.addrA, 'lladdr', macA, 'dev', this.vethB, 'nud', 'permanent']);
+    return this;
+  }
+
+  private mac(ns: string, dev: string): string {
+    const [link] = JSON.parse(this.exec(ns, 'ip', ['-j', 'link', 'show', 'dev', dev])) as Array<{ address: string }>;
+    return link!.address;
+  }
+
+  exec(ns: string, cmd: string, args: string[]): string {
+    return sh('ip', ['netns', 'exec', ns, cmd, ...args]);
+  }
+
+  netnsPath(ns: string): string {
+    return `/run/netns/${ns}`;
+  }
+
+  destroy(): void {
+    for (const ns of [this.a, this.b]) {
+      try {
+        sh('ip', ['netns', 'del', ns]);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** The packet and byte counters of the first rule of a chain, as the kernel counts them. */
+export function ruleCounters(pair: NetnsPair, ns: string, chain: string): { packets: number; bytes: number } {
+  const out = pair.exec(ns, 'iptables', ['-w', '-L', chain, '-v', '-x', '-n']);
+  const line = out.split('\n')[2];
+  const m = line ? /^\s*(\d+)\s+(\d+)\s+DROP/.exec(line) : null;
+  if (!m) throw new Error(`no DROP rule in ${ns} ${chain}:\n${out}`);
+  return { packets: Number(m[1]), bytes: Number(m[2]) };
+}
+
+/** A counter from /proc/net/snmp inside a namespace, e.g. ('Udp', 'NoPorts'). */
+export function snmpCounter(pair: NetnsPair, ns: string, group: string, field: string): number {
+  const lines = pair.exec(ns, 'cat', ['/proc/net/snmp']).split('\n').filter((l) => l.startsWith(`${group}:`));
+  const names = lines[0]?.split(/\s+/) ?? [];
+  const values = lines[1]?.split(/\s+/) ?? [];
+  const i = names.indexOf(field);
+  if (i < 0) throw new Error(`no ${group} ${field} in /proc/net/snmp`);
+  return Number(values[i]);
+}
