@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . scripts/env.sh
-npx tsc -p tsconfig.json --noEmit
+npx tsc -p test/tsconfig.json
 npx vitest run "$@"

@@ -52,7 +52,10 @@ function loadConfig(file: string): AgentConfig {
     return parseConfig(text, registry);
   } catch (err) {
     if (err instanceof ConfigError) {
-      fail(`invalid configuration in ${file}:\n${err.issues.map((i) => `  ${i.path || '(top level)'}: ${i.message}`).join('\n')}`, EXIT_USAGE);
+      fail(
+        `invalid configuration in ${file}:\n${err.issues.map((i) => `  ${i.path || '(top level)'}: ${i.message}`).join('\n')}`,
+        EXIT_USAGE,
+      );
     }
     throw err;
   }

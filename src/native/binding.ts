@@ -80,7 +80,12 @@ export function loadBinding(): NativeBinding {
     try {
       binding = require(file) as NativeBinding;
     } catch (err) {
-      throw new Error(`cannot load the native addon ${file} (run scripts/setup.sh to build it): ${(err as Error).message}`);
+      throw new Error(
+        `cannot load the native addon ${file} (run scripts/setup.sh to build it): ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
   return binding;

@@ -54,7 +54,9 @@ export class ConfigError extends Error {
     readonly source: string,
     readonly issues: ConfigIssue[],
   ) {
-    super(`invalid configuration in ${source}:\n${issues.map((i) => `  ${i.path || '(top level)'}: ${i.message}`).join('\n')}`);
+    super(
+      `invalid configuration in ${source}:\n${issues.map((i) => `  ${i.path || '(top level)'}: ${i.message}`).join('\n')}`,
+    );
   }
 }
 
@@ -69,7 +71,10 @@ function substituteEnv(text: string, path: string, env: NodeJS.ProcessEnv, issue
     const value = env[m[1]!];
     if (value !== undefined && value !== '') return value;
     if (m[2] !== undefined) return m[2];
-    issues.push({ path, message: `environment variable ${m[1]} is not set (give a default with \${env:${m[1]}:-value})` });
+    issues.push({
+      path,
+      message: `environment variable ${m[1]} is not set (give a default with \${env:${m[1]}:-value})`,
+    });
     return '';
   });
 }
@@ -79,7 +84,10 @@ function parseYaml(text: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]):
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   for (const e of doc.errors) {
     const pos = lines.linePos(e.pos[0]);
-    issues.push({ path: '', message: `YAML error at line ${pos.line}, column ${pos.col}: ${e.message.split('\n')[0]}` });
+    issues.push({
+      path: '',
+      message: `YAML error at line ${pos.line}, column ${pos.col}: ${e.message.split('\n')[0]}`,
+    });
   }
   if (doc.errors.length) return undefined;
   visit(doc, {
@@ -112,7 +120,10 @@ export function parseConfig(text: string, registry: Registry, env: NodeJS.Proces
 
 function buildConfig(raw: unknown, registry: Registry, issues: ConfigIssue[]): AgentConfig | undefined {
   if (!isRecord(raw)) {
-    issues.push({ path: '', message: `the config must be a map with ${TOP_LEVEL.join(', ')}, but was ${describe(raw)}` });
+    issues.push({
+      path: '',
+      message: `the config must be a map with ${TOP_LEVEL.join(', ')}, but was ${describe(raw)}`,
+    });
     return undefined;
   }
   for (const key of Object.keys(raw)) {
@@ -126,7 +137,10 @@ function buildConfig(raw: unknown, registry: Registry, issues: ConfigIssue[]): A
     const components = new Map<string, ComponentConfig>();
     const value = raw[section];
     if (value !== undefined && value !== null && !isRecord(value)) {
-      issues.push({ path: section, message: `must be a map of component ids to their settings, but was ${describe(value)}` });
+      issues.push({
+        path: section,
+        message: `must be a map of component ids to their settings, but was ${describe(value)}`,
+      });
     } else {
       for (const [id, settings] of Object.entries(value ?? {})) {
         const c = parseComponent(section, kind, id, settings, registry, issues);
@@ -144,12 +158,18 @@ function buildConfig(raw: unknown, registry: Registry, issues: ConfigIssue[]): A
   } else {
     for (const key of Object.keys(service)) {
       if (!['pipelines', 'telemetry', 'extensions'].includes(key)) {
-        issues.push({ path: join('service', key), message: 'unknown key; accepted keys are: pipelines, telemetry, extensions' });
+        issues.push({
+          path: join('service', key),
+          message: 'unknown key; accepted keys are: pipelines, telemetry, extensions',
+        });
       }
     }
     const exts = list(string(), { default: [] }).parse(service['extensions'], 'service.extensions', issues);
     exts?.forEach((e, i) =>
-      issues.push({ path: `service.extensions[${i}]`, message: `references extension '${e}', which is not configured` }),
+      issues.push({
+        path: `service.extensions[${i}]`,
+        message: `references extension '${e}', which is not configured`,
+      }),
     );
     telemetry = telemetrySchema.parse(service['telemetry'], 'service.telemetry', issues);
     parsePipelines(service['pipelines'], sections, pipelines, issues);
@@ -198,7 +218,10 @@ function parsePipelines(
   issues: ConfigIssue[],
 ): void {
   if (!isRecord(value) || Object.keys(value).length === 0) {
-    issues.push({ path: 'service.pipelines', message: `must define at least one pipeline, e.g. metrics, but was ${describe(value)}` });
+    issues.push({
+      path: 'service.pipelines',
+      message: `must define at least one pipeline, e.g. metrics, but was ${describe(value)}`,
+    });
     return;
   }
   for (const [id, raw] of Object.entries(value)) {
@@ -206,7 +229,10 @@ function parsePipelines(
     const m = ID_PATTERN.exec(id);
     if (!m || m[1] !== 'metrics') {
       const signal = m?.[1] ?? id;
-      issues.push({ path, message: `unsupported pipeline '${signal}': dropreason produces metrics only; name it metrics or metrics/NAME` });
+      issues.push({
+        path,
+        message: `unsupported pipeline '${signal}': dropreason produces metrics only; name it metrics or metrics/NAME`,
+      });
       continue;
     }
     const pipeline = object({

@@ -143,7 +143,11 @@ export function endpoint(opts: Common<string> = {}): Schema<Endpoint> {
       const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(raw);
       const port = m ? Number(m[3]) : NaN;
       if (!m || port < 1 || port > 65535) {
-        return fail(issues, path, `must be an endpoint host:port with a port from 1 to 65535, but was ${describe(raw)}`);
+        return fail(
+          issues,
+          path,
+          `must be an endpoint host:port with a port from 1 to 65535, but was ${describe(raw)}`,
+        );
       }
       return { host: m[1] ?? m[2] ?? '', port };
     },
@@ -157,7 +161,8 @@ export function list<T>(item: Schema<T>, opts: Common<T[]> & { maxItems?: number
     parse(value, path, issues) {
       if ((value === null || value === undefined) && opts.default !== undefined) return [...opts.default];
       if (!Array.isArray(value)) return fail(issues, path, `must be a list, but was ${describe(value)}`);
-      if (value.length > maxItems) return fail(issues, path, `must have at most ${maxItems} items, but has ${value.length}`);
+      if (value.length > maxItems)
+        return fail(issues, path, `must have at most ${maxItems} items, but has ${value.length}`);
       const before = issues.length;
       const out = value.map((v, i) => item.parse(v, `${path}[${i}]`, issues));
       return issues.length === before ? (out as T[]) : undefined;

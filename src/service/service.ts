@@ -75,7 +75,7 @@ export class Service {
       try {
         c.factory.preflight?.(c.config);
       } catch (err) {
-        throw new Error(`${id}: ${(err as Error).message}`);
+        throw new Error(`${id}: ${(err as Error).message}`, { cause: err });
       }
     }
   }
@@ -86,13 +86,21 @@ export class Service {
     const processors = new Map<string, Component & MetricsConsumer>();
     const receiverTargets = new Map<string, MetricsConsumer[]>();
     const make = <T extends Component>(kind: string, c: ComponentConfig, next: MetricsConsumer) =>
-      c.factory.create({ id: `${kind}.${c.id}`, logger: this.logger.child(`${kind}.${c.id}`), resource: this.resource }, c.config, next) as T;
+      c.factory.create(
+        { id: `${kind}.${c.id}`, logger: this.logger.child(`${kind}.${c.id}`), resource: this.resource },
+        c.config,
+        next,
+      ) as T;
 
     const nothing: MetricsConsumer = { consume: async () => {} };
     for (const p of this.config.pipelines) {
       const exps = p.exporters.map((id) => {
         let e = exporters.get(id);
-        if (!e) exporters.set(id, (e = make<Component & MetricsConsumer>(`exporters`, this.config.exporters.get(id)!, nothing)));
+        if (!e)
+          exporters.set(
+            id,
+            (e = make<Component & MetricsConsumer>(`exporters`, this.config.exporters.get(id)!, nothing)),
+          );
         return e;
       });
       let next: MetricsConsumer = exps.length === 1 ? exps[0]! : new FanOut(exps);
@@ -106,9 +114,16 @@ export class Service {
     }
     const receivers = [...receiverTargets].map(([id, targets]) => ({
       id: `receivers.${id}`,
-      component: make('receivers', this.config.receivers.get(id)!, targets.length === 1 ? targets[0]! : new FanOut(targets)),
+      component: make(
+        'receivers',
+        this.config.receivers.get(id)!,
+        targets.length === 1 ? targets[0]! : new FanOut(targets),
+      ),
     }));
-    for (const [kind, map] of [['receivers', this.config.receivers], ['exporters', this.config.exporters]] as const) {
+    for (const [kind, map] of [
+      ['receivers', this.config.receivers],
+      ['exporters', this.config.exporters],
+    ] as const) {
       for (const id of map.keys()) {
         const used = kind === 'receivers' ? receiverTargets.has(id) : exporters.has(id);
         if (!used) this.logger.info('not used by any pipeline, so not started', { component: `${kind}.${id}` });

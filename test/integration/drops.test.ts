@@ -19,7 +19,11 @@ const IP_UDP_HEADERS = 20 + 8;
 
 if (!isRoot) console.log('skipping drop integration tests: they need root to load eBPF and make network namespaces');
 
-function send(pair: NetnsPair, ns: string, ...args: Array<string | number>): { sent: number; outcomes: Record<string, number> } {
+function send(
+  pair: NetnsPair,
+  ns: string,
+  ...args: Array<string | number>
+): { sent: number; outcomes: Record<string, number> } {
   return JSON.parse(pair.exec(ns, process.execPath, [SEND, ...args.map(String)])) as ReturnType<typeof send>;
 }
 
@@ -43,20 +47,34 @@ describe.skipIf(!isRoot)('drops on the real kernel', () => {
     pair = undefined;
   });
 
-  async function setUp(tag: string, opts: { netns?: 'a' | 'b'; hook?: string } = {}): Promise<{ pair: NetnsPair; agent: Agent }> {
+  async function setUp(
+    tag: string,
+    opts: { netns?: 'a' | 'b'; hook?: string; retinaPort?: number } = {},
+  ): Promise<{ pair: NetnsPair; agent: Agent }> {
     pair = new NetnsPair(tag);
     pair.create();
     const netns = opts.netns ? pair.netnsPath(opts.netns === 'a' ? pair.a : pair.b) : undefined;
     const port = await freePort();
-    agent = await Agent.start(basicConfig(port, { netns, hook: opts.hook }), port);
+    agent = await Agent.start(basicConfig(port, { netns, hook: opts.hook, retinaPort: opts.retinaPort }), port);
     return { pair, agent };
   }
 
+  /**
+   * Without `hook` the agent runs as users run it: node-wide, no namespace filter, so
+   * nothing else on the machine may drop IPTABLE_RULE_DROP egress meanwhile. The other
+   * cases count only their test namespace, which shields them from the host's own drops.
+   */
   async function egressRuleDrop(hook?: string) {
-    const { pair, agent } = await setUp('out', { hook });
+    const retinaPort = await freePort();
+    const { pair, agent } = await setUp('out', { hook, netns: hook ? 'a' : undefined, retinaPort });
     pair.exec(pair.a, 'iptables', ['-w', '-A', 'OUTPUT', '-d', pair.addrB, '-p', 'udp', '--dport', '9', '-j', 'DROP']);
     const labels = { reason: 'IPTABLE_RULE_DROP', direction: 'egress' };
-    const before = { count: await agent.value(COUNT, labels), bytes: await agent.value(BYTES, labels) };
+    const before = {
+      count: await agent.value(COUNT, labels),
+      bytes: await agent.value(BYTES, labels),
+      retina: await agent.value('networkobservability_drop_count', labels, retinaPort),
+      retinaBytes: await agent.value('networkobservability_drop_bytes', labels, retinaPort),
+    };
 
     const result = send(pair, pair.a, 'udp', pair.addrB, 9, N, PAYLOAD);
     expect(result.outcomes).toEqual({ EPERM: N }); // every send reached the DROP rule
@@ -68,9 +86,20 @@ describe.skipIf(!isRoot)('drops on the real kernel', () => {
     expect(count).toBe(rule.packets);
     expect(bytes).toBe(rule.bytes);
     expect(bytes).toBe(N * (IP_UDP_HEADERS + PAYLOAD));
+
+    // Retina's names for the same counts, as gauges, on the second exporter.
+    const retinaText = await agent.scrapeText(retinaPort);
+    expect(retinaText).toContain('# TYPE networkobservability_drop_count gauge');
+    expect(retinaText).not.toContain('dropreason_drop');
+    expect((await agent.value('networkobservability_drop_count', labels, retinaPort)) - before.retina).toBe(
+      rule.packets,
+    );
+    expect((await agent.value('networkobservability_drop_bytes', labels, retinaPort)) - before.retinaBytes).toBe(
+      rule.bytes,
+    );
   }
 
-  it('counts an iptables OUTPUT DROP as IPTABLE_RULE_DROP egress, exactly', async () => {
+  it('counts an iptables OUTPUT DROP as IPTABLE_RULE_DROP egress, exactly, in both namings', async () => {
     await egressRuleDrop();
     expect(agent!.stderr).toContain('hook=tp_btf/kfree_skb');
   });

@@ -7,11 +7,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { basicConfig, freePort, isRoot, loadedPrograms, runCli, writeConfig } from './harness/agent.js';
 
-if (!isRoot) console.log('skipping start-up failure tests: they change users, capabilities and mounts, which needs root');
+if (!isRoot)
+  console.log('skipping start-up failure tests: they change users, capabilities and mounts, which needs root');
 
 /** The error line the CLI prints last. */
 function errorLine(stderr: string): string {
-  return stderr.trim().split('\n').filter((l) => l.startsWith('dropreason: ')).at(-1) ?? '';
+  return (
+    stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('dropreason: '))
+      .at(-1) ?? ''
+  );
 }
 
 describe.skipIf(!isRoot)('start-up failures', () => {
@@ -22,8 +29,10 @@ describe.skipIf(!isRoot)('start-up failures', () => {
 
   async function config(extra: { btf_path?: string; netns?: string } = {}): Promise<string> {
     let yaml = basicConfig(await freePort());
-    if (extra.btf_path) yaml = yaml.replace('collection_interval: 500ms', `collection_interval: 500ms\n    btf_path: ${extra.btf_path}`);
-    if (extra.netns) yaml = yaml.replace('collection_interval: 500ms', `collection_interval: 500ms\n    netns: ${extra.netns}`);
+    if (extra.btf_path)
+      yaml = yaml.replace('collection_interval: 500ms', `collection_interval: 500ms\n    btf_path: ${extra.btf_path}`);
+    if (extra.netns)
+      yaml = yaml.replace('collection_interval: 500ms', `collection_interval: 500ms\n    netns: ${extra.netns}`);
     return writeConfig(yaml);
   }
 
@@ -33,7 +42,9 @@ describe.skipIf(!isRoot)('start-up failures', () => {
       wrap: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
     });
     expect(r.code).toBe(1);
-    expect(errorLine(r.stderr)).toMatch(/^dropreason: receivers\.dropreason: missing capability CAP_BPF and CAP_PERFMON: /);
+    expect(errorLine(r.stderr)).toMatch(
+      /^dropreason: receivers\.dropreason: missing capability CAP_BPF and CAP_PERFMON: /,
+    );
     expect(r.stderr).not.toContain('everything is ready');
     expect([...loadedPrograms().keys()].filter((id) => !before.has(id))).toEqual([]);
   });
@@ -50,7 +61,15 @@ describe.skipIf(!isRoot)('start-up failures', () => {
     // A private mount namespace where /sys/kernel/btf is an empty tmpfs: a kernel without BTF, as the agent sees it.
     const file = await config();
     const r = await runCli(['--config', file], {
-      wrap: ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs none /sys/kernel/btf && exec "$0" "$@"'],
+      wrap: [
+        'unshare',
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        'mount -t tmpfs none /sys/kernel/btf && exec "$0" "$@"',
+      ],
     });
     expect(r.code).toBe(1);
     expect(errorLine(r.stderr)).toContain('this kernel exposes no BTF at /sys/kernel/btf/vmlinux');
@@ -90,7 +109,10 @@ describe.skipIf(!isRoot)('start-up failures', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/YAML error at line \d+, column \d+/);
 
-    const unknown = await runCli(['--config', writeConfig(basicConfig(9999).replace('collection_interval', 'colection_interval'))]);
+    const unknown = await runCli([
+      '--config',
+      writeConfig(basicConfig(9999).replace('collection_interval', 'colection_interval')),
+    ]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain(
       'receivers.dropreason.colection_interval: unknown key; accepted keys are: collection_interval, exclude_reasons, hook, btf_path, netns',

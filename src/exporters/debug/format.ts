@@ -70,7 +70,10 @@ export function formatTable(rows: DropRow[], at: Date): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const totalPackets = rows.reduce((s, r) => s + r.packets, 0);
   const title = `drops at ${at.toISOString()}: ${totalPackets} packets in ${rows.length} series`;
   if (rows.length === 0) return `${title}\n`;

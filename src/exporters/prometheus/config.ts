@@ -1,4 +1,4 @@
-import { endpoint, object, optional, string, type Parsed } from '../../service/schema.js';
+import { endpoint, object, oneOf, optional, string, type Parsed } from '../../service/schema.js';
 
 const fields = {
   /**
@@ -11,6 +11,16 @@ const fields = {
   }),
   /** Prefix added to every metric name, joined with `_`. */
   namespace: optional(string({ nonEmpty: true, description: 'Prefix added to every metric name, joined with _.' })),
+  /**
+   * `otel`: names derived from the OTel names (dropreason_drop_count_total, counters);
+   * `retina`: Retina's names (networkobservability_drop_count, gauges), for its dashboards.
+   * @default otel
+   */
+  naming: oneOf(['otel', 'retina'] as const, {
+    default: 'otel',
+    description:
+      "otel: names from the OTel metric names (dropreason_drop_count_total, counters); retina: Retina's names (networkobservability_drop_count, gauges holding cumulative values).",
+  }),
 };
 
 export const configSchema = object(fields, { description: 'Serves the metrics for Prometheus to scrape.' });

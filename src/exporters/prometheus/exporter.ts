@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import type { Component, CreateSettings, MetricsConsumer, ResourceMetrics } from '../../service/component.js';
+import { metadata } from '../../receiver/dropreason/metadata.js';
 import type { PrometheusConfig } from './config.js';
 import { serialize } from './serializer.js';
 
@@ -11,11 +12,16 @@ export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export class PrometheusExporter implements Component, MetricsConsumer {
   private server: http.Server | undefined;
   private latest: ResourceMetrics[] = [];
+  private readonly gaugeNames: ReadonlyMap<string, string> | undefined;
 
   constructor(
     private readonly settings: CreateSettings,
     private readonly config: PrometheusConfig,
-  ) {}
+  ) {
+    if (config.naming === 'retina') {
+      this.gaugeNames = new Map(Object.entries(metadata().metrics).map(([name, m]) => [name, m.retina]));
+    }
+  }
 
   async consume(metrics: ResourceMetrics[]): Promise<void> {
     this.latest = metrics;
@@ -52,7 +58,7 @@ export class PrometheusExporter implements Component, MetricsConsumer {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    const body = serialize(this.latest, { namespace: this.config.namespace });
+    const body = serialize(this.latest, { namespace: this.config.namespace, gaugeNames: this.gaugeNames });
     res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : body);
   }
 

@@ -8,6 +8,11 @@ import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelem
 export interface SerializeOptions {
   /** Prefix for every metric name. */
   namespace?: string | undefined;
+  /**
+   * Names to serve instead of the OTel-derived ones, by OTel metric name, as gauges
+   * holding the cumulative value (Retina's convention). Other metrics keep their names.
+   */
+  gaugeNames?: ReadonlyMap<string, string> | undefined;
 }
 
 interface Family {
@@ -50,7 +55,13 @@ function formatLabels(attributes: Attributes): string {
 }
 
 /** The Prometheus name and type of an OTel metric, or undefined for kinds not served. */
-export function prometheusName(metric: MetricData, namespace?: string): { name: string; type: Family['type'] } | undefined {
+export function prometheusName(
+  metric: MetricData,
+  namespace?: string,
+  gaugeNames?: ReadonlyMap<string, string>,
+): { name: string; type: Family['type'] } | undefined {
+  const renamed = gaugeNames?.get(metric.descriptor.name);
+  if (renamed) return { name: namespace ? `${sanitizeName(namespace)}_${renamed}` : renamed, type: 'gauge' };
   let name = sanitizeName(metric.descriptor.name);
   if (namespace) name = `${sanitizeName(namespace)}_${name}`;
   if (metric.dataPointType === DataPointType.SUM) {
@@ -66,7 +77,7 @@ export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOpt
   for (const rm of resourceMetrics) {
     for (const scope of rm.scopeMetrics) {
       for (const metric of scope.metrics) {
-        const target = prometheusName(metric, opts.namespace);
+        const target = prometheusName(metric, opts.namespace, opts.gaugeNames);
         if (!target) continue;
         let family = families.get(target.name);
         if (!family) {

@@ -28,5 +28,7 @@ export function aggregateDrops(snapshot: DropSnapshot, names: ReasonNames, exclu
   };
   for (const c of snapshot.counters) add(names.name(c.origin, c.reason), directionName(c.direction), c.count, c.bytes);
   for (const o of snapshot.overflow) add(OVERFLOW_REASON, directionName(o.direction), o.count, o.bytes);
-  return [...totals.values()].sort((a, b) => a.reason.localeCompare(b.reason) || a.direction.localeCompare(b.direction));
+  return [...totals.values()].sort(
+    (a, b) => a.reason.localeCompare(b.reason) || a.direction.localeCompare(b.direction),
+  );
 }

@@ -43,7 +43,6 @@ export interface DropSnapshot {
   overflow: Array<{ direction: number; count: number; bytes: number }>;
 }
 
-
 /**
  * What must hold before anything is loaded: capabilities, kernel BTF, the built object.
  * Throws one clear Error; returns the object path.

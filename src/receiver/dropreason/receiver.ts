@@ -59,7 +59,8 @@ export class DropReasonReceiver implements Component {
         binding.readBtfEnum('skb_drop_reason_subsys', btf),
       ]);
       this.names = new ReasonNames(reasons, subsystems);
-      if (!reasons) log.warn('kernel BTF has no enum skb_drop_reason (kernel before 5.17): every drop reads UNKNOWN_DROP');
+      if (!reasons)
+        log.warn('kernel BTF has no enum skb_drop_reason (kernel before 5.17): every drop reads UNKNOWN_DROP');
       const known = this.names.known();
       for (const r of this.config.exclude_reasons) {
         if (!known.has(r)) log.warn('exclude_reasons names a reason this kernel does not have', { reason: r });
@@ -90,8 +91,14 @@ export class DropReasonReceiver implements Component {
     const meter = this.provider.getMeter('dropreason');
     const countMeta = metric(COUNT_METRIC);
     const bytesMeta = metric(BYTES_METRIC);
-    const count = meter.createObservableCounter(COUNT_METRIC, { description: countMeta.description, unit: countMeta.unit });
-    const bytes = meter.createObservableCounter(BYTES_METRIC, { description: bytesMeta.description, unit: bytesMeta.unit });
+    const count = meter.createObservableCounter(COUNT_METRIC, {
+      description: countMeta.description,
+      unit: countMeta.unit,
+    });
+    const bytes = meter.createObservableCounter(BYTES_METRIC, {
+      description: bytesMeta.description,
+      unit: bytesMeta.unit,
+    });
     const observe = (result: ObservableResult, pick: (t: DropTotal) => number) => {
       for (const t of this.totals) result.observe(pick(t), { reason: t.reason, direction: t.direction });
     };
@@ -137,6 +144,6 @@ function netnsInodeOf(file: string): number {
   try {
     return fs.statSync(file).ino;
   } catch (err) {
-    throw new Error(`netns ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(`netns ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
 }

@@ -33,22 +33,32 @@ export function writeConfig(yaml: string): string {
 
 export interface ReceiverOptions {
   interval?: string;
-  netns?: string;
-  hook?: string;
+  netns?: string | undefined;
+  hook?: string | undefined;
+  /** A second Prometheus exporter with Retina's naming on this port. */
+  retinaPort?: number;
 }
 
 export function basicConfig(port: number, opts: ReceiverOptions = {}): string {
+  const receiver = [`collection_interval: ${opts.interval ?? '500ms'}`];
+  if (opts.netns) receiver.push(`netns: ${opts.netns}`);
+  if (opts.hook) receiver.push(`hook: ${opts.hook}`);
+  const exporters = ['prometheus'];
+  let retina = '';
+  if (opts.retinaPort) {
+    exporters.push('prometheus/retina');
+    retina = `  prometheus/retina:\n    endpoint: 127.0.0.1:${opts.retinaPort}\n    naming: retina\n`;
+  }
   return `receivers:
   dropreason:
-    collection_interval: ${opts.interval ?? '500ms'}
-${opts.netns ? `    netns: ${opts.netns}\n` : ''}${opts.hook ? `    hook: ${opts.hook}\n` : ''}exporters:
+${receiver.map((l) => `    ${l}\n`).join('')}exporters:
   prometheus:
     endpoint: 127.0.0.1:${port}
-service:
+${retina}service:
   pipelines:
     metrics:
       receivers: [dropreason]
-      exporters: [prometheus]
+      exporters: [${exporters.join(', ')}]
 `;
 }
 
@@ -117,19 +127,24 @@ export class Agent {
     return this.child!.pid!;
   }
 
-  async scrape(): Promise<Samples> {
-    const res = await fetch(`http://127.0.0.1:${this.port}/metrics`);
+  /** The endpoint's text, from this agent's port or another of its exporters. */
+  async scrapeText(port = this.port): Promise<string> {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
     if (!res.ok) throw new Error(`scrape failed: ${res.status}`);
-    return parseMetrics(await res.text());
+    return res.text();
+  }
+
+  async scrape(port = this.port): Promise<Samples> {
+    return parseMetrics(await this.scrapeText(port));
   }
 
   /** The value of one series, 0 when absent. */
-  async value(name: string, labels: Record<string, string>): Promise<number> {
+  async value(name: string, labels: Record<string, string>, port = this.port): Promise<number> {
     const key = `${name}{${Object.entries(labels)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([k, v]) => `${k}="${v}"`)
       .join(',')}}`;
-    return (await this.scrape()).get(key) ?? 0;
+    return (await this.scrape(port)).get(key) ?? 0;
   }
 
   /**

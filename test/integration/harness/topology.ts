@@ -86,7 +86,10 @@ export function ruleCounters(pair: NetnsPair, ns: string, chain: string): { pack
 
 /** A counter from /proc/net/snmp inside a namespace, e.g. ('Udp', 'NoPorts'). */
 export function snmpCounter(pair: NetnsPair, ns: string, group: string, field: string): number {
-  const lines = pair.exec(ns, 'cat', ['/proc/net/snmp']).split('\n').filter((l) => l.startsWith(`${group}:`));
+  const lines = pair
+    .exec(ns, 'cat', ['/proc/net/snmp'])
+    .split('\n')
+    .filter((l) => l.startsWith(`${group}:`));
   const names = lines[0]?.split(/\s+/) ?? [];
   const values = lines[1]?.split(/\s+/) ?? [];
   const i = names.indexOf(field);
