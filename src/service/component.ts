@@ -3,6 +3,7 @@
  * factories make components from validated configs; components start and shut down.
  * Data moves between them as ResourceMetrics (the SDK's form of the Collector's pdata).
  */
+import type { Meter } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
@@ -24,6 +25,8 @@ export interface Component {
 
 export interface MetricsConsumer {
   consume(metrics: ResourceMetrics[]): Promise<void>;
+  /** Exporters that send somewhere report what they have sent. */
+  stats?(): ExporterStats;
 }
 
 export interface CreateSettings {
@@ -32,6 +35,18 @@ export interface CreateSettings {
   logger: Logger;
   /** The agent's resource (service.*, host.*). */
   resource: Resource;
+  /** For the agent's own metrics (service.telemetry.metrics); a no-op meter when off. */
+  meter: Meter;
+}
+
+/** What an exporter has done so far, for the agent's own metrics. */
+export interface ExporterStats {
+  /** Data points the backend accepted. */
+  sent: number;
+  /** Data points whose export failed for good. */
+  failed: number;
+  /** Data points dropped because the sending queue was full. */
+  dropped: number;
 }
 
 export interface Factory<C, T extends Component> {

@@ -7,7 +7,8 @@ import { LineCounter, parseDocument, visit } from 'yaml';
 
 import type { ComponentKind, Factory, Component } from './component.js';
 import { type LogLevel } from './logger.js';
-import { type ConfigIssue, describe, join, list, object, oneOf, string } from './schema.js';
+import type { TelemetryMetricsConfig } from './telemetry.js';
+import { type ConfigIssue, describe, endpoint, join, list, object, oneOf, string } from './schema.js';
 
 export interface ComponentConfig {
   id: string;
@@ -29,7 +30,7 @@ export interface AgentConfig {
   processors: Map<string, ComponentConfig>;
   exporters: Map<string, ComponentConfig>;
   pipelines: PipelineConfig[];
-  telemetry: { logs: { level: LogLevel } };
+  telemetry: { logs: { level: LogLevel }; metrics: TelemetryMetricsConfig };
 }
 
 export type Registry = Record<ComponentKind, ReadonlyArray<Factory<unknown, Component>>>;
@@ -46,6 +47,13 @@ const ID_PATTERN = /^([a-z][a-z0-9_]*)(?:\/(.+))?$/;
 const telemetrySchema = object({
   logs: object({
     level: oneOf(['debug', 'info', 'warn', 'error'] as const, { default: 'info', description: 'Lowest level logged.' }),
+  }),
+  metrics: object({
+    level: oneOf(['none', 'basic', 'normal', 'detailed'] as const, {
+      default: 'none',
+      description: "The agent's own metrics: none turns them off.",
+    }),
+    address: endpoint({ default: '127.0.0.1:8888', description: "host:port serving the agent's own metrics." }),
   }),
 });
 

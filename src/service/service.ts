@@ -3,6 +3,7 @@
  * then receivers, so data never meets a consumer that is not ready; shutdown goes in
  * reverse. If anything fails to start, everything already started is shut down again.
  */
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
@@ -11,6 +12,10 @@ import { VERSION } from '../version.js';
 import type { Component, MetricsConsumer, ResourceMetrics } from './component.js';
 import type { AgentConfig, ComponentConfig } from './config.js';
 import type { Logger } from './logger.js';
+import { SelfTelemetry } from './telemetry.js';
+
+/** How long one component may take to shut down (flush included) before it is left behind. */
+const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 /** Sends the same data to several consumers. */
 class FanOut implements MetricsConsumer {
@@ -22,29 +27,41 @@ class FanOut implements MetricsConsumer {
   }
 }
 
-export function agentResource(): Resource {
+/** Environment variables that may hold this node's Kubernetes name (downward API). */
+export const NODE_NAME_VARIABLES = ['K8S_NODE_NAME', 'NODE_NAME'];
+
+export function agentResource(env: NodeJS.ProcessEnv = process.env): Resource {
+  const nodeName = NODE_NAME_VARIABLES.map((v) => env[v]).find(Boolean);
   return resourceFromAttributes({
     [ATTR_SERVICE_NAME]: 'dropreason',
     [ATTR_SERVICE_VERSION]: VERSION,
+    'service.instance.id': randomUUID(),
     'host.name': os.hostname(),
     'os.type': 'linux',
+    ...(nodeName ? { 'k8s.node.name': nodeName } : {}),
   });
 }
 
 export class Service {
   private readonly started: Array<{ id: string; component: Component }> = [];
   private stopping: Promise<void> | undefined;
+  private readonly telemetry: SelfTelemetry;
 
   constructor(
     private readonly config: AgentConfig,
     private readonly logger: Logger,
     private readonly resource: Resource = agentResource(),
-  ) {}
+  ) {
+    this.telemetry = new SelfTelemetry(config.telemetry.metrics, resource, logger);
+  }
 
   async start(): Promise<void> {
     this.preflight();
     const plan = this.build();
+    this.observeExporters(plan);
     try {
+      await this.telemetry.start();
+      this.started.push({ id: 'service.telemetry', component: this.telemetry });
       for (const { id, component } of plan) {
         this.logger.debug('starting', { component: id });
         try {
@@ -87,7 +104,12 @@ export class Service {
     const receiverTargets = new Map<string, MetricsConsumer[]>();
     const make = <T extends Component>(kind: string, c: ComponentConfig, next: MetricsConsumer) =>
       c.factory.create(
-        { id: `${kind}.${c.id}`, logger: this.logger.child(`${kind}.${c.id}`), resource: this.resource },
+        {
+          id: `${kind}.${c.id}`,
+          logger: this.logger.child(`${kind}.${c.id}`),
+          resource: this.resource,
+          meter: this.telemetry.meter,
+        },
         c.config,
         next,
       ) as T;
@@ -136,12 +158,44 @@ export class Service {
     ];
   }
 
+  /** Reports every exporter's stats() as the agent's own counters. */
+  private observeExporters(plan: Array<{ id: string; component: Component }>): void {
+    const withStats = plan.flatMap(({ id, component }) => {
+      const stats = (component as Partial<MetricsConsumer>).stats;
+      return stats ? [{ id, stats: stats.bind(component) }] : [];
+    });
+    if (withStats.length === 0) return;
+    const meter = this.telemetry.meter;
+    const counters = {
+      sent: meter.createObservableCounter('dropreason.agent.exporter.sent', {
+        description: 'Data points the backend accepted.',
+        unit: '{datapoint}',
+      }),
+      failed: meter.createObservableCounter('dropreason.agent.exporter.send_failed', {
+        description: 'Data points whose export failed for good.',
+        unit: '{datapoint}',
+      }),
+      dropped: meter.createObservableCounter('dropreason.agent.exporter.queue_dropped', {
+        description: 'Data points dropped because the sending queue was full.',
+        unit: '{datapoint}',
+      }),
+    };
+    meter.addBatchObservableCallback((result) => {
+      for (const { id, stats: read } of withStats) {
+        const stats = read();
+        for (const key of ['sent', 'failed', 'dropped'] as const) {
+          result.observe(counters[key], stats[key], { exporter: id.replace(/^exporters\./, '') });
+        }
+      }
+    }, Object.values(counters));
+  }
+
   /** Stops receivers first (they push their last data), then processors, then exporters. */
   shutdown(): Promise<void> {
     this.stopping ??= (async () => {
       for (const { id, component } of this.started.reverse()) {
         try {
-          await component.shutdown();
+          await withTimeout(component.shutdown(), SHUTDOWN_TIMEOUT_MS, `${id} did not shut down within 10s`);
         } catch (err) {
           this.logger.error('shutdown failed', { component: id, error: (err as Error).message });
         }
@@ -150,4 +204,13 @@ export class Service {
     })().finally(() => (this.stopping = undefined));
     return this.stopping;
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

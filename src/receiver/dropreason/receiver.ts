@@ -4,11 +4,12 @@
  * ResourceMetrics to the next consumer.
  */
 import fs from 'node:fs';
-import type { ObservableResult } from '@opentelemetry/api';
+import type { Counter, Histogram, ObservableResult } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 
 import type { NativeBinding } from '../../native/binding.js';
 import type { Component, CreateSettings, MetricsConsumer } from '../../service/component.js';
+import { METRICS_MAP_ENTRIES } from './abi.js';
 import { aggregateDrops, type DropTotal } from './aggregate.js';
 import type { DropReasonConfig } from './config.js';
 import { DropProgram } from './drop_program.js';
@@ -32,6 +33,9 @@ export class DropReasonReceiver implements Component {
   private totals: DropTotal[] = [];
   private collecting: Promise<void> | undefined;
   private started = false;
+  private mapEntries = 0;
+  private readDuration: Histogram | undefined;
+  private collections: Counter | undefined;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -66,6 +70,7 @@ export class DropReasonReceiver implements Component {
         if (!known.has(r)) log.warn('exclude_reasons names a reason this kernel does not have', { reason: r });
       }
       this.setUpMeter();
+      this.setUpSelfTelemetry();
       log.info('counting kernel drops', {
         hook: program.hook === 'tp_btf' ? 'tp_btf/kfree_skb' : 'tracepoint/skb/kfree_skb',
         reasons: known.size,
@@ -106,6 +111,60 @@ export class DropReasonReceiver implements Component {
     bytes.addCallback((r) => observe(r, (t) => t.bytes));
   }
 
+  /** The agent's own metrics: what is attached, how reads go, how full the map is. */
+  private setUpSelfTelemetry(): void {
+    const meter = this.settings.meter;
+    const hook = this.program!.hook === 'tp_btf' ? 'tp_btf/kfree_skb' : 'tracepoint/skb/kfree_skb';
+    meter
+      .createObservableGauge('dropreason.agent.program.attached', {
+        description: 'eBPF programs attached, by program and hook: 1 while attached.',
+      })
+      .addCallback((r) => {
+        if (this.program) r.observe(1, { program: this.program.programName, hook, receiver: this.settings.id });
+      });
+    meter
+      .createObservableGauge('dropreason.agent.map.entries', {
+        description: 'Entries in the kernel drop map at the last read, against its capacity.',
+        unit: '{entry}',
+      })
+      .addCallback((r) => {
+        r.observe(this.mapEntries, { map: 'metrics_map', receiver: this.settings.id });
+      });
+    meter
+      .createObservableGauge('dropreason.agent.map.capacity', {
+        description: 'Entries the kernel drop map can hold.',
+        unit: '{entry}',
+      })
+      .addCallback((r) => r.observe(METRICS_MAP_ENTRIES, { map: 'metrics_map', receiver: this.settings.id }));
+    this.readDuration = meter.createHistogram('dropreason.agent.map.read.duration', {
+      description: 'Time to read and decode the kernel drop maps.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1] },
+    });
+    this.collections = meter.createCounter('dropreason.agent.collections', {
+      description: 'Collections (map read and push), by result.',
+    });
+    // Kernel-side cost of the counter: only counts while kernel.bpf_stats_enabled is 1.
+    const runs = meter.createObservableCounter('dropreason.agent.program.run.count', {
+      description: 'Times the eBPF program ran (needs kernel.bpf_stats_enabled=1).',
+      unit: '{run}',
+    });
+    const runTime = meter.createObservableCounter('dropreason.agent.program.run.time', {
+      description: 'Time spent in the eBPF program (needs kernel.bpf_stats_enabled=1).',
+      unit: 'ns',
+    });
+    meter.addBatchObservableCallback(
+      (r) => {
+        const info = this.program?.programInfo();
+        if (!info) return;
+        const attrs = { program: this.program!.programName, receiver: this.settings.id };
+        r.observe(runs, Number(info.runCount), attrs);
+        r.observe(runTime, Number(info.runTimeNs), attrs);
+      },
+      [runs, runTime],
+    );
+  }
+
   /** One read-and-push; overlapping calls share the one in flight. */
   collect(): Promise<void> {
     this.collecting ??= this.collectOnce().finally(() => (this.collecting = undefined));
@@ -115,12 +174,17 @@ export class DropReasonReceiver implements Component {
   private async collectOnce(): Promise<void> {
     if (!this.program || !this.reader) return;
     try {
+      const t0 = process.hrtime.bigint();
       const snapshot = await this.program.read();
       this.totals = aggregateDrops(snapshot, this.names, this.exclude());
+      this.readDuration?.record(Number(process.hrtime.bigint() - t0) / 1e9, { receiver: this.settings.id });
+      this.mapEntries = snapshot.counters.length;
       const { resourceMetrics, errors } = await this.reader.collect();
       for (const e of errors) this.settings.logger.warn('metric collection error', { error: String(e) });
       await this.next.consume([resourceMetrics]);
+      this.collections?.add(1, { result: 'ok', receiver: this.settings.id });
     } catch (err) {
+      this.collections?.add(1, { result: 'error', receiver: this.settings.id });
       this.settings.logger.error('collection failed', { error: (err as Error).message });
     }
   }
