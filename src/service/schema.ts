@@ -171,6 +171,40 @@ export function list<T>(item: Schema<T>, opts: Common<T[]> & { maxItems?: number
   };
 }
 
+/** A map of string keys (matching keyPattern) to string values, such as headers or labels. */
+export function stringMap(
+  opts: Common<Record<string, string>> & { keyPattern?: RegExp; keyRule?: string; maxEntries?: number } = {},
+): Schema<Record<string, string>> {
+  const { maxEntries = 1000 } = opts;
+  return {
+    parse(value, path, issues) {
+      if ((value === null || value === undefined) && opts.default !== undefined) return { ...opts.default };
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        return fail(issues, path, `must be a map of names to strings, but was ${describe(value)}`);
+      }
+      const entries = Object.entries(value as Record<string, unknown>);
+      if (entries.length > maxEntries)
+        return fail(issues, path, `must have at most ${maxEntries} entries, but has ${entries.length}`);
+      const before = issues.length;
+      const out: Record<string, string> = {};
+      for (const [k, v] of entries) {
+        if (opts.keyPattern && !opts.keyPattern.test(k)) {
+          issues.push({
+            path: join(path, k),
+            message: `is not a valid name: ${opts.keyRule ?? `must match ${opts.keyPattern}`}`,
+          });
+        } else if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+          issues.push({ path: join(path, k), message: `must be a string, but was ${describe(v)}` });
+        } else {
+          out[k] = String(v);
+        }
+      }
+      return issues.length === before ? out : undefined;
+    },
+    doc: () => docOf('map of string to string', opts, (v) => JSON.stringify(v)),
+  };
+}
+
 export function optional<T>(inner: Schema<T>): Schema<T | undefined> {
   return {
     parse(value, path, issues) {

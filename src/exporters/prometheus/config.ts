@@ -1,4 +1,4 @@
-import { endpoint, object, oneOf, optional, string, type Parsed } from '../../service/schema.js';
+import { duration, endpoint, object, oneOf, optional, string, stringMap, type Parsed } from '../../service/schema.js';
 
 const fields = {
   /**
@@ -11,6 +11,22 @@ const fields = {
   }),
   /** Prefix added to every metric name, joined with `_`. */
   namespace: optional(string({ nonEmpty: true, description: 'Prefix added to every metric name, joined with _.' })),
+  /** Labels added to every series. */
+  const_labels: stringMap({
+    default: {},
+    keyPattern: /^[a-zA-Z_][a-zA-Z0-9_]*$/,
+    keyRule: 'label names are letters, digits and _, not starting with a digit',
+    description: 'Labels added to every series, e.g. { cluster: prod }.',
+  }),
+  /**
+   * Series not updated for this long are no longer served.
+   * @default 5m
+   */
+  metric_expiration: duration({
+    default: 300_000,
+    minMs: 1000,
+    description: 'Series not updated for this long are no longer served.',
+  }),
   /**
    * `otel`: names derived from the OTel names (dropreason_drop_count_total, counters);
    * `retina`: Retina's names (networkobservability_drop_count, gauges), for its dashboards.

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 
 import type { Component, CreateSettings, MetricsConsumer, ResourceMetrics } from '../../service/component.js';
 import { metadata } from '../../receiver/dropreason/metadata.js';
+import { Accumulator } from './accumulator.js';
 import type { PrometheusConfig } from './config.js';
 import { serialize } from './serializer.js';
 
@@ -11,20 +12,21 @@ export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export class PrometheusExporter implements Component, MetricsConsumer {
   private server: http.Server | undefined;
-  private latest: ResourceMetrics[] = [];
+  private readonly accumulator: Accumulator;
   private readonly gaugeNames: ReadonlyMap<string, string> | undefined;
 
   constructor(
     private readonly settings: CreateSettings,
     private readonly config: PrometheusConfig,
   ) {
+    this.accumulator = new Accumulator(config.metric_expiration);
     if (config.naming === 'retina') {
       this.gaugeNames = new Map(Object.entries(metadata().metrics).map(([name, m]) => [name, m.retina]));
     }
   }
 
   async consume(metrics: ResourceMetrics[]): Promise<void> {
-    this.latest = metrics;
+    this.accumulator.add(metrics);
   }
 
   /** The bound address, once started (useful with port 0). */
@@ -58,7 +60,11 @@ export class PrometheusExporter implements Component, MetricsConsumer {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    const body = serialize(this.latest, { namespace: this.config.namespace, gaugeNames: this.gaugeNames });
+    const body = serialize(this.accumulator.collect(), {
+      namespace: this.config.namespace,
+      gaugeNames: this.gaugeNames,
+      constLabels: this.config.const_labels,
+    });
     res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : body);
   }
 

@@ -13,6 +13,8 @@ export interface SerializeOptions {
    * holding the cumulative value (Retina's convention). Other metrics keep their names.
    */
   gaugeNames?: ReadonlyMap<string, string> | undefined;
+  /** Labels added to every series; a data point's own attribute wins over a constant label. */
+  constLabels?: Readonly<Record<string, string>> | undefined;
 }
 
 interface Family {
@@ -86,7 +88,8 @@ export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOpt
         }
         for (const dp of metric.dataPoints) {
           if (typeof dp.value !== 'number') continue;
-          family.lines.push(`${target.name}${formatLabels(dp.attributes)} ${formatValue(dp.value)}`);
+          const labels = opts.constLabels ? { ...opts.constLabels, ...dp.attributes } : dp.attributes;
+          family.lines.push(`${target.name}${formatLabels(labels)} ${formatValue(dp.value)}`);
         }
       }
     }

@@ -1,0 +1,272 @@
+/**
+ * Malformed and hostile config files through the real CLI, in run mode: every one must be
+ * rejected with exit code 2 and a message naming where the problem is, without a crash
+ * (no stack trace), a hang, or anything started.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = path.join(ROOT, 'bin/dropreason');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dropreason-hostile-'));
+
+type Config = Record<string, unknown>;
+
+function base(): Config {
+  return {
+    receivers: { dropreason: { collection_interval: '10s' } },
+    exporters: { prometheus: { endpoint: '127.0.0.1:19999' }, debug: {} },
+    service: { pipelines: { metrics: { receivers: ['dropreason'], exporters: ['prometheus', 'debug'] } } },
+  };
+}
+
+/** A copy of the base config with `value` at `keyPath` (undefined deletes the key). */
+function withValue(keyPath: string, value: unknown): Config {
+  const config = base();
+  const keys = keyPath.split('.');
+  let node = config as Record<string, unknown>;
+  for (const k of keys.slice(0, -1)) {
+    if (typeof node[k] !== 'object' || node[k] === null) node[k] = {};
+    node = node[k] as Record<string, unknown>;
+  }
+  if (value === undefined) delete node[keys.at(-1)!];
+  else node[keys.at(-1)!] = value;
+  return config;
+}
+
+interface Case {
+  name: string;
+  text: string;
+  /** A string the error output must contain: the YAML path, or what is wrong. */
+  expect: string;
+}
+
+const cases: Case[] = [];
+const add = (name: string, config: Config | string, expectText: string) =>
+  cases.push({ name, text: typeof config === 'string' ? config : stringify(config), expect: expectText });
+
+// Wrong values for every receiver key.
+const R = 'receivers.dropreason';
+for (const v of [
+  5,
+  true,
+  [],
+  {},
+  '10',
+  '-1s',
+  '0s',
+  '50ms',
+  '1000000h',
+  '',
+  'ten seconds',
+  '1.5.3s',
+  null as unknown,
+]) {
+  if (v === null) continue;
+  add(`collection_interval ${JSON.stringify(v)}`, withValue(`${R}.collection_interval`, v), `${R}.collection_interval`);
+}
+for (const v of ['NO_SOCKET', 5, [1], [{}], [''], [null], { a: 1 }]) {
+  add(`exclude_reasons ${JSON.stringify(v)}`, withValue(`${R}.exclude_reasons`, v), `${R}.exclude_reasons`);
+}
+add(
+  'exclude_reasons, too many',
+  withValue(
+    `${R}.exclude_reasons`,
+    Array.from({ length: 5000 }, (_, i) => `R${i}`),
+  ),
+  'at most 1024',
+);
+for (const v of ['kprobe', 1, [], 'TP_BTF']) add(`hook ${JSON.stringify(v)}`, withValue(`${R}.hook`, v), `${R}.hook`);
+for (const v of [5, '', [], {}]) add(`btf_path ${JSON.stringify(v)}`, withValue(`${R}.btf_path`, v), `${R}.btf_path`);
+for (const v of [5, '', ['a']]) add(`netns ${JSON.stringify(v)}`, withValue(`${R}.netns`, v), `${R}.netns`);
+add('receiver settings are a list', withValue(R, ['collection_interval']), R);
+add('receiver settings are a string', withValue(R, 'fast'), R);
+add('unknown receiver key', withValue(`${R}.interval`, '10s'), `${R}.interval: unknown key; accepted keys are`);
+
+// Exporters.
+const P = 'exporters.prometheus';
+for (const v of [
+  'abc',
+  ':0',
+  '1.2.3.4:70000',
+  9464,
+  'localhost',
+  '[::1]',
+  'host:port',
+  '',
+  'a:b:c:1',
+  '127.0.0.1:-1',
+  '127.0.0.1:99999999',
+]) {
+  add(`prometheus endpoint ${JSON.stringify(v)}`, withValue(`${P}.endpoint`, v), `${P}.endpoint`);
+}
+for (const v of [5, '']) add(`namespace ${JSON.stringify(v)}`, withValue(`${P}.namespace`, v), `${P}.namespace`);
+for (const v of ['prom', 'RETINA', 1]) add(`naming ${JSON.stringify(v)}`, withValue(`${P}.naming`, v), `${P}.naming`);
+for (const v of ['x', ['a'], { '1bad': 'v' }, { 'a-b': 'v' }, { a: {} }, { a: [1] }]) {
+  add(`const_labels ${JSON.stringify(v)}`, withValue(`${P}.const_labels`, v), `${P}.const_labels`);
+}
+for (const v of ['forever', '1ms', 5, '-5m']) {
+  add(`metric_expiration ${JSON.stringify(v)}`, withValue(`${P}.metric_expiration`, v), `${P}.metric_expiration`);
+}
+add('unknown prometheus key', withValue(`${P}.port`, 9464), `${P}.port: unknown key`);
+for (const v of ['loud', 3, true])
+  add(`debug verbosity ${JSON.stringify(v)}`, withValue('exporters.debug.verbosity', v), 'exporters.debug.verbosity');
+
+// Unknown components and bad ids.
+add('unknown receiver type', withValue('receivers.hostmetrics', {}), "unknown receiver type 'hostmetrics'");
+add('unknown exporter type', withValue('exporters.otlphttp', {}), "unknown exporter type 'otlphttp'");
+add('unknown processor type', withValue('processors.batch', {}), "unknown processor type 'batch'");
+add('unknown extension type', withValue('extensions.health_check', {}), "unknown extension type 'health_check'");
+for (const id of ['Dropreason', 'dropreason/', '/x', 'drop reason', '1abc', '']) {
+  add(`bad component id ${JSON.stringify(id)}`, withValue(`receivers.${id}`, {}), 'is not a component id');
+}
+add('receivers is a list', withValue('receivers', ['dropreason']), 'receivers: must be a map');
+add('exporters is a string', withValue('exporters', 'prometheus'), 'exporters: must be a map');
+
+// Pipelines.
+const M = 'service.pipelines.metrics';
+add('no service', withValue('service', undefined), 'service: is required');
+add('service is a list', withValue('service', []), 'service: is required');
+add('no pipelines', withValue('service.pipelines', undefined), 'service.pipelines: must define at least one pipeline');
+add('empty pipelines', withValue('service.pipelines', {}), 'service.pipelines: must define at least one pipeline');
+add(
+  'a traces pipeline',
+  withValue('service.pipelines.traces', { receivers: ['dropreason'], exporters: ['debug'] }),
+  "unsupported pipeline 'traces'",
+);
+add(
+  'a logs pipeline',
+  withValue('service.pipelines.logs/x', { receivers: ['dropreason'], exporters: ['debug'] }),
+  "unsupported pipeline 'logs'",
+);
+add('pipeline without receivers', withValue(`${M}.receivers`, undefined), `${M}.receivers: must be a list`);
+add('pipeline without exporters', withValue(`${M}.exporters`, undefined), `${M}.exporters: must be a list`);
+add('pipeline with no receivers', withValue(`${M}.receivers`, []), `${M}.receivers: must list at least one receiver`);
+add('pipeline with no exporters', withValue(`${M}.exporters`, []), `${M}.exporters: must list at least one exporter`);
+add(
+  'dangling receiver',
+  withValue(`${M}.receivers`, ['dropreason/other']),
+  `${M}.receivers[0]: references receiver 'dropreason/other'`,
+);
+add(
+  'dangling exporter',
+  withValue(`${M}.exporters`, ['prometheus', 'otlp']),
+  `${M}.exporters[1]: references exporter 'otlp'`,
+);
+add('dangling processor', withValue(`${M}.processors`, ['batch']), `${M}.processors[0]: references processor 'batch'`);
+add('exporter listed twice', withValue(`${M}.exporters`, ['debug', 'debug']), "'debug' is listed twice");
+add('receivers as a string', withValue(`${M}.receivers`, 'dropreason'), `${M}.receivers: must be a list`);
+add('pipeline is null', withValue(M, null), `${M}.receivers`);
+add('pipeline is a list', withValue(M, ['dropreason']), `${M}: must be a map`);
+add('unknown pipeline key', withValue(`${M}.connectors`, []), `${M}.connectors: unknown key`);
+add('unknown service key', withValue('service.pipeline', {}), 'service.pipeline: unknown key');
+add(
+  'service extension not configured',
+  withValue('service.extensions', ['health_check']),
+  "references extension 'health_check'",
+);
+add('telemetry logs level', withValue('service.telemetry.logs.level', 'verbose'), 'service.telemetry.logs.level');
+add('telemetry metrics level', withValue('service.telemetry.metrics.level', 'all'), 'service.telemetry.metrics.level');
+add(
+  'telemetry metrics address',
+  withValue('service.telemetry.metrics.address', 'x'),
+  'service.telemetry.metrics.address',
+);
+add('telemetry unknown key', withValue('service.telemetry.traces', {}), 'service.telemetry.traces: unknown key');
+
+// The file as a whole.
+add('unknown top-level key', withValue('receiver', {}), 'receiver: unknown key; accepted keys are');
+add('a list', '- receivers\n- exporters\n', 'the config must be a map');
+add('a scalar', 'dropreason\n', 'the config must be a map');
+add('empty file', '', 'the config must be a map');
+add('only comments', '# nothing here\n', 'the config must be a map');
+add('unclosed bracket', 'receivers:\n  dropreason: [\n', 'YAML error at line');
+add('tab indentation', 'receivers:\n\tdropreason: {}\n', 'YAML error at line');
+add('duplicate keys', 'receivers:\n  dropreason: {}\n  dropreason: {}\n', 'YAML error at line');
+add('bad indentation', 'receivers:\n  dropreason:\n collection_interval: 10s\n', 'YAML error at line');
+add('binary junk', '\u0000\u0001\u0002\u00ff{{{', 'the config must be a map');
+add('unterminated string', 'receivers: "dropreason\n', 'YAML error at line');
+add('a second document', `${stringify(base())}---\nfoo: 1\n`, 'YAML error');
+add(
+  'alias bomb',
+  `a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n`,
+  'YAML error',
+);
+add(
+  'deep nesting',
+  `receivers:\n  dropreason:\n    netns: ${'['.repeat(5000)}${']'.repeat(5000)}\n`,
+  'YAML error at line 3',
+);
+add('a huge key', withValue(`receivers.dropreason.${'k'.repeat(100_000)}`, 1), 'unknown key');
+add('a huge string', withValue(`${R}.collection_interval`, 's'.repeat(1_000_000)), `${R}.collection_interval`);
+add(
+  'a huge list of exporters',
+  withValue(
+    `${M}.exporters`,
+    Array.from({ length: 20_000 }, (_, i) => `debug/${i}`),
+  ),
+  'at most 10000 items',
+);
+
+// Environment references.
+add(
+  'unset variable',
+  withValue(`${R}.collection_interval`, '${env:DROPREASON_TEST_UNSET}'),
+  'DROPREASON_TEST_UNSET is not set',
+);
+add('not an env reference', withValue(`${R}.collection_interval`, '${foo}'), 'cannot expand ${foo}');
+add('empty env name', withValue(`${R}.collection_interval`, '${env:}'), 'cannot expand ${env:}');
+add('bad env name', withValue(`${R}.collection_interval`, '${env:1BAD}'), 'cannot expand ${env:1BAD}');
+add(
+  'env default that is still wrong',
+  withValue(`${R}.collection_interval`, '${env:DROPREASON_TEST_UNSET:-soon}'),
+  `${R}.collection_interval`,
+);
+add('env in an endpoint, wrong', withValue(`${P}.endpoint`, '${env:DROPREASON_TEST_UNSET:-nowhere}'), `${P}.endpoint`);
+
+function run(file: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const start = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(CLI, ['--config', file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DROPREASON_TEST_UNSET: '' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - start });
+    });
+  });
+}
+
+describe('hostile config files', () => {
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('has at least 100 of them', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(100);
+  });
+
+  // Each case is its own process: run a few at once.
+  for (const [i, c] of cases.entries()) {
+    it.concurrent(`rejects ${c.name}`, { timeout: 60_000 }, async ({ expect }) => {
+      const file = path.join(dir, `case-${i}.yaml`);
+      fs.writeFileSync(file, c.text);
+      const r = await run(file);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(c.expect);
+      expect(r.stderr).toMatch(/^dropreason: invalid configuration in /);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(r.stderr).not.toContain('service: starting');
+      expect(r.stdout).toBe('');
+    });
+  }
+});
