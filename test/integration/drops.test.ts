@@ -8,14 +8,15 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { Agent, basicConfig, freePort, isRoot, loadedPrograms, sleep } from './harness/agent.js';
-import { NetnsPair, ruleCounters, sh, snmpCounter } from './harness/topology.js';
+import { type Family, NetnsPair, ruleCounters, sh, snmpCounter, udpNoPorts } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
 const COUNT = 'dropreason_drop_count_total';
 const BYTES = 'dropreason_drop_bytes_total';
 const N = 137;
 const PAYLOAD = 100;
-const IP_UDP_HEADERS = 20 + 8;
+const UDP_HEADER = 8;
+const IP_HEADER: Record<Family, number> = { ipv4: 20, ipv6: 40 };
 
 if (!isRoot) console.log('skipping drop integration tests: they need root to load eBPF and make network namespaces');
 
@@ -27,7 +28,7 @@ function send(
   return JSON.parse(pair.exec(ns, process.execPath, [SEND, ...args.map(String)])) as ReturnType<typeof send>;
 }
 
-describe.skipIf(!isRoot)('drops on the real kernel', () => {
+describe.skipIf(!isRoot).each(['ipv4', 'ipv6'] as const)('drops on the real kernel over %s', (family) => {
   let pair: NetnsPair | undefined;
   let agent: Agent | undefined;
 
@@ -51,7 +52,7 @@ describe.skipIf(!isRoot)('drops on the real kernel', () => {
     tag: string,
     opts: { netns?: 'a' | 'b'; hook?: string; retinaPort?: number } = {},
   ): Promise<{ pair: NetnsPair; agent: Agent }> {
-    pair = new NetnsPair(tag);
+    pair = new NetnsPair(tag, family);
     pair.create();
     const netns = opts.netns ? pair.netnsPath(opts.netns === 'a' ? pair.a : pair.b) : undefined;
     const port = await freePort();
@@ -67,7 +68,19 @@ describe.skipIf(!isRoot)('drops on the real kernel', () => {
   async function egressRuleDrop(hook?: string) {
     const retinaPort = await freePort();
     const { pair, agent } = await setUp('out', { hook, netns: hook ? 'a' : undefined, retinaPort });
-    pair.exec(pair.a, 'iptables', ['-w', '-A', 'OUTPUT', '-d', pair.addrB, '-p', 'udp', '--dport', '9', '-j', 'DROP']);
+    pair.exec(pair.a, pair.iptables, [
+      '-w',
+      '-A',
+      'OUTPUT',
+      '-d',
+      pair.addrB,
+      '-p',
+      'udp',
+      '--dport',
+      '9',
+      '-j',
+      'DROP',
+    ]);
     const labels = { reason: 'IPTABLE_RULE_DROP', direction: 'egress' };
     const before = {
       count: await agent.value(COUNT, labels),
@@ -85,7 +98,7 @@ describe.skipIf(!isRoot)('drops on the real kernel', () => {
     const bytes = (await agent.value(BYTES, labels)) - before.bytes;
     expect(count).toBe(rule.packets);
     expect(bytes).toBe(rule.bytes);
-    expect(bytes).toBe(N * (IP_UDP_HEADERS + PAYLOAD));
+    expect(bytes).toBe(N * (IP_HEADER[family] + UDP_HEADER + PAYLOAD));
 
     // Retina's names for the same counts, as gauges, on the second exporter.
     const retinaText = await agent.scrapeText(retinaPort);
@@ -111,7 +124,19 @@ describe.skipIf(!isRoot)('drops on the real kernel', () => {
 
   it('counts an iptables INPUT DROP of packets arriving over the veth as ingress', async () => {
     const { pair, agent } = await setUp('in', { netns: 'b' });
-    pair.exec(pair.b, 'iptables', ['-w', '-A', 'INPUT', '-s', pair.addrA, '-p', 'udp', '--dport', '9', '-j', 'DROP']);
+    pair.exec(pair.b, pair.iptables, [
+      '-w',
+      '-A',
+      'INPUT',
+      '-s',
+      pair.addrA,
+      '-p',
+      'udp',
+      '--dport',
+      '9',
+      '-j',
+      'DROP',
+    ]);
     const labels = { reason: 'IPTABLE_RULE_DROP', direction: 'ingress' };
     const before = { count: await agent.value(COUNT, labels), bytes: await agent.value(BYTES, labels) };
 
@@ -131,16 +156,16 @@ describe.skipIf(!isRoot)('drops on the real kernel', () => {
     const { pair, agent } = await setUp('udp', { netns: 'b' });
     const labels = { reason: 'NO_SOCKET', direction: 'ingress' };
     const before = { count: await agent.value(COUNT, labels), bytes: await agent.value(BYTES, labels) };
-    const noPorts = snmpCounter(pair, pair.b, 'Udp', 'NoPorts');
+    const noPorts = udpNoPorts(pair, pair.b);
 
     send(pair, pair.a, 'udp', pair.addrB, 7777, N, PAYLOAD);
 
     const count = (await agent.settle(COUNT, labels, before.count + N)) - before.count;
     const bytes = (await agent.value(BYTES, labels)) - before.bytes;
-    expect(snmpCounter(pair, pair.b, 'Udp', 'NoPorts') - noPorts).toBe(N);
+    expect(udpNoPorts(pair, pair.b) - noPorts).toBe(N);
     expect(count).toBe(N);
     // The UDP layer drops the datagram after the IP header was pulled: skb->len is UDP header + payload.
-    expect(bytes).toBe(N * (8 + PAYLOAD));
+    expect(bytes).toBe(N * (UDP_HEADER + PAYLOAD));
   });
 
   it('counts a TCP SYN to a closed port with the kernel reason, ingress', async () => {

@@ -11,7 +11,7 @@ const outcomes = {};
 const note = (k) => (outcomes[k] = (outcomes[k] ?? 0) + 1);
 
 if (kind === 'udp') {
-  const sock = dgram.createSocket('udp4');
+  const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   const buf = Buffer.alloc(Number(payload), 0x61);
   for (let i = 0; i < n; i++) {
     // An OUTPUT DROP rule makes sendmsg fail with EPERM; the packet was still made and dropped.

@@ -1,6 +1,7 @@
 /**
- * Test hosts: two network namespaces joined by a veth pair, addresses from 198.18.0.0/15
- * (the benchmarking range), nothing routed outside. destroy() removes everything.
+ * Test hosts: two network namespaces joined by a veth pair, with IPv4 addresses from
+ * 198.18.0.0/15 (the benchmarking range) or IPv6 ones from 2001:db8::/32 (documentation),
+ * nothing routed outside. destroy() removes everything.
  */
 import { execFileSync } from 'node:child_process';
 
@@ -10,6 +11,8 @@ export function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+export type Family = 'ipv4' | 'ipv6';
+
 export class NetnsPair {
   readonly a: string;
   readonly b: string;
@@ -18,14 +21,22 @@ export class NetnsPair {
   private readonly vethA: string;
   private readonly vethB: string;
 
-  constructor(tag: string) {
+  constructor(
+    tag: string,
+    readonly family: Family = 'ipv4',
+  ) {
     const n = (process.pid + counter++) % 250;
     this.a = `dr-${tag}-${process.pid}-${counter}-a`;
     this.b = `dr-${tag}-${process.pid}-${counter}-b`;
     this.vethA = `drva${process.pid % 10000}${counter}`.slice(0, 15);
     this.vethB = `drvb${process.pid % 10000}${counter}`.slice(0, 15);
-    this.addrA = `198.18.${n}.1`;
-    this.addrB = `198.18.${n}.2`;
+    this.addrA = family === 'ipv4' ? `198.18.${n}.1` : `2001:db8:${n.toString(16)}::1`;
+    this.addrB = family === 'ipv4' ? `198.18.${n}.2` : `2001:db8:${n.toString(16)}::2`;
+  }
+
+  /** iptables or ip6tables, for this pair's family. */
+  get iptables(): string {
+    return this.family === 'ipv4' ? 'iptables' : 'ip6tables';
   }
 
   create(): this {
@@ -36,14 +47,22 @@ export class NetnsPair {
       [this.a, this.vethA, this.addrA],
       [this.b, this.vethB, this.addrB],
     ] as const) {
-      // IPv4 only here: IPv6 neighbour discovery would add drops of its own.
-      this.exec(ns, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
-      this.exec(ns, 'sysctl', ['-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
+      if (this.family === 'ipv4') {
+        // IPv6 off, so its neighbour discovery and router solicitations play no part.
+        this.exec(ns, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+        this.exec(ns, 'sysctl', ['-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
+      } else {
+        for (const key of ['accept_ra=0', 'router_solicitations=0', 'accept_dad=0', 'dad_transmits=0']) {
+          this.exec(ns, 'sysctl', ['-qw', `net.ipv6.conf.all.${key}`]);
+          this.exec(ns, 'sysctl', ['-qw', `net.ipv6.conf.default.${key}`]);
+        }
+      }
       this.exec(ns, 'ip', ['link', 'set', 'lo', 'up']);
-      this.exec(ns, 'ip', ['addr', 'add', `${addr}/30`, 'dev', dev]);
+      if (this.family === 'ipv4') this.exec(ns, 'ip', ['addr', 'add', `${addr}/30`, 'dev', dev]);
+      else this.exec(ns, 'ip', ['-6', 'addr', 'add', `${addr}/64`, 'dev', dev, 'nodad']);
       this.exec(ns, 'ip', ['link', 'set', dev, 'up']);
     }
-    // Permanent neighbour entries, so ARP plays no part in what is sent and dropped.
+    // Permanent neighbour entries, so ARP and neighbour discovery play no part in what is sent and dropped.
     const macA = this.mac(this.a, this.vethA);
     const macB = this.mac(this.b, this.vethB);
     this.exec(this.a, 'ip', ['neigh', 'replace', this.addrB, 'lladdr', macB, 'dev', this.vethA, 'nud', 'permanent']);
@@ -77,11 +96,19 @@ export class NetnsPair {
 
 /** The packet and byte counters of the first rule of a chain, as the kernel counts them. */
 export function ruleCounters(pair: NetnsPair, ns: string, chain: string): { packets: number; bytes: number } {
-  const out = pair.exec(ns, 'iptables', ['-w', '-L', chain, '-v', '-x', '-n']);
+  const out = pair.exec(ns, pair.iptables, ['-w', '-L', chain, '-v', '-x', '-n']);
   const line = out.split('\n')[2];
   const m = line ? /^\s*(\d+)\s+(\d+)\s+DROP/.exec(line) : null;
   if (!m) throw new Error(`no DROP rule in ${ns} ${chain}:\n${out}`);
   return { packets: Number(m[1]), bytes: Number(m[2]) };
+}
+
+/** The UDP "no port" counter of the pair's family inside a namespace. */
+export function udpNoPorts(pair: NetnsPair, ns: string): number {
+  if (pair.family === 'ipv4') return snmpCounter(pair, ns, 'Udp', 'NoPorts');
+  const m = /^Udp6NoPorts\s+(\d+)$/m.exec(pair.exec(ns, 'cat', ['/proc/net/snmp6']));
+  if (!m) throw new Error('no Udp6NoPorts in /proc/net/snmp6');
+  return Number(m[1]);
 }
 
 /** A counter from /proc/net/snmp inside a namespace, e.g. ('Udp', 'NoPorts'). */
