@@ -3,7 +3,7 @@
  * `extensions`, and `service` (pipelines and telemetry). Every problem is reported with
  * its YAML path, all at once; nothing is started from a config with any problem.
  */
-import { LineCounter, parseDocument, visit } from 'yaml';
+import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 
 import type { ComponentKind, Factory, Component } from './component.js';
 import { type LogLevel } from './logger.js';
@@ -77,14 +77,26 @@ function substituteEnv(text: string, path: string, env: NodeJS.ProcessEnv, issue
       return whole;
     }
     const value = env[m[1]!];
-    if (value !== undefined && value !== '') return value;
-    if (m[2] !== undefined) return m[2];
+    // As in a shell: `:-default` also stands in for a variable that is set but empty.
+    if (m[2] !== undefined && (value === undefined || value === '')) return m[2];
+    if (value !== undefined) return value;
     issues.push({
       path,
       message: `environment variable ${m[1]} is not set (give a default with \${env:${m[1]}:-value})`,
     });
     return '';
   });
+}
+
+/** The dotted path of a node from the visitor's ancestors, e.g. `exporters.prometheus.endpoint`. */
+function yamlPath(chain: readonly unknown[]): string {
+  let out = '';
+  for (let i = 0; i < chain.length; i++) {
+    const node = chain[i];
+    if (isPair(node) && isScalar(node.key)) out = join(out, String(node.key.value));
+    else if (isSeq(node) && i + 1 < chain.length) out += `[${node.items.indexOf(chain[i + 1] as never)}]`;
+  }
+  return out;
 }
 
 function parseYaml(text: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): unknown {
@@ -94,15 +106,14 @@ function parseYaml(text: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]):
     const pos = lines.linePos(e.pos[0]);
     issues.push({
       path: '',
-      message: `YAML error at line ${pos.line}, column ${pos.col}: ${e.message.split('\n')[0]}`,
+      message: `YAML error at line ${pos.line}, column ${pos.col}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
     });
   }
   if (doc.errors.length) return undefined;
   visit(doc, {
-    Scalar(_key, node) {
-      if (typeof node.value !== 'string' || !node.value.includes('${')) return;
-      const pos = node.range ? lines.linePos(node.range[0]) : undefined;
-      node.value = substituteEnv(node.value, pos ? `line ${pos.line}` : '', env, issues);
+    Scalar(key, node, ancestors) {
+      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
+      node.value = substituteEnv(node.value, yamlPath([...ancestors, node]), env, issues);
     },
   });
   try {
@@ -141,6 +152,8 @@ function buildConfig(raw: unknown, registry: Registry, issues: ConfigIssue[]): A
   }
 
   const sections = {} as Record<ComponentKind, Map<string, ComponentConfig>>;
+  // Ids present in the file, valid or not: a pipeline naming an invalid one gets no second error.
+  const declared = { receiver: new Set<string>(), processor: new Set<string>(), exporter: new Set<string>() };
   for (const [section, kind] of Object.entries(SECTIONS)) {
     const components = new Map<string, ComponentConfig>();
     const value = raw[section];
@@ -151,6 +164,7 @@ function buildConfig(raw: unknown, registry: Registry, issues: ConfigIssue[]): A
       });
     } else {
       for (const [id, settings] of Object.entries(value ?? {})) {
+        if (kind !== 'extension') declared[kind].add(id);
         const c = parseComponent(section, kind, id, settings, registry, issues);
         if (c) components.set(id, c);
       }
@@ -180,7 +194,7 @@ function buildConfig(raw: unknown, registry: Registry, issues: ConfigIssue[]): A
       }),
     );
     telemetry = telemetrySchema.parse(service['telemetry'], 'service.telemetry', issues);
-    parsePipelines(service['pipelines'], sections, pipelines, issues);
+    parsePipelines(service['pipelines'], sections, declared, pipelines, issues);
   }
   if (issues.length || !telemetry) return undefined;
   return {
@@ -222,6 +236,7 @@ function parseComponent(
 function parsePipelines(
   value: unknown,
   sections: Record<ComponentKind, Map<string, ComponentConfig>>,
+  declared: Record<ComponentKind, Set<string>>,
   out: PipelineConfig[],
   issues: ConfigIssue[],
 ): void {
@@ -259,7 +274,7 @@ function parsePipelines(
         const defined = sections[kind];
         if (seen.has(ref)) issues.push({ path: `${path}.${field}[${i}]`, message: `'${ref}' is listed twice` });
         seen.add(ref);
-        if (!defined.has(ref)) {
+        if (!defined.has(ref) && !declared[kind].has(ref)) {
           const known = [...defined.keys()].join(', ') || 'none';
           issues.push({
             path: `${path}.${field}[${i}]`,

@@ -11,17 +11,17 @@ export interface DropRow {
   rate?: number | undefined;
 }
 
-const COUNT_SUFFIX = 'drop.count';
-const BYTES_SUFFIX = 'drop.bytes';
+const COUNT_METRIC = 'dropreason.drop.count';
+const BYTES_METRIC = 'dropreason.drop.bytes';
 
-/** Pairs `*.drop.count` and `*.drop.bytes` points that share their attributes into rows. */
+/** Pairs dropreason.drop.count and dropreason.drop.bytes points that share their attributes into rows. */
 export function dropRows(metrics: ResourceMetrics[]): DropRow[] {
   const rows = new Map<string, DropRow>();
   for (const rm of metrics) {
     for (const scope of rm.scopeMetrics) {
       for (const metric of scope.metrics) {
         const name = metric.descriptor.name;
-        const field = name.endsWith(COUNT_SUFFIX) ? 'packets' : name.endsWith(BYTES_SUFFIX) ? 'bytes' : undefined;
+        const field = name === COUNT_METRIC ? 'packets' : name === BYTES_METRIC ? 'bytes' : undefined;
         if (!field) continue;
         for (const dp of metric.dataPoints) {
           if (typeof dp.value !== 'number') continue;

@@ -12,6 +12,7 @@ export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export class PrometheusExporter implements Component, MetricsConsumer {
   private server: http.Server | undefined;
+  private starting: Promise<void> | undefined;
   private readonly accumulator: Accumulator;
   private readonly gaugeNames: ReadonlyMap<string, string> | undefined;
 
@@ -34,8 +35,15 @@ export class PrometheusExporter implements Component, MetricsConsumer {
     return (this.server?.address() as AddressInfo | null) ?? undefined;
   }
 
-  async start(): Promise<void> {
-    if (this.server) return;
+  start(): Promise<void> {
+    this.starting ??= this.listen().catch((err: unknown) => {
+      this.starting = undefined;
+      throw err;
+    });
+    return this.starting;
+  }
+
+  private async listen(): Promise<void> {
     const { host, port } = this.config.endpoint;
     const server = http.createServer((req, res) => this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
@@ -47,7 +55,8 @@ export class PrometheusExporter implements Component, MetricsConsumer {
     });
     server.on('error', (err) => this.settings.logger.error('server error', { error: err.message }));
     this.server = server;
-    this.settings.logger.info('serving Prometheus metrics', { url: `http://${hostForUrl(host)}:${port}/metrics` });
+    const bound = (server.address() as AddressInfo).port;
+    this.settings.logger.info('serving Prometheus metrics', { url: `http://${hostForUrl(host)}:${bound}/metrics` });
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -69,8 +78,10 @@ export class PrometheusExporter implements Component, MetricsConsumer {
   }
 
   async shutdown(): Promise<void> {
+    await this.starting?.catch(() => {});
     const server = this.server;
     this.server = undefined;
+    this.starting = undefined;
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,0 +1,71 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import { type PrometheusConfig, configSchema } from '../../../../src/exporters/prometheus/config.js';
+import { packageRoot } from '../../../../src/native/binding.js';
+import { parseEntry, readComponentConfigs } from '../../componentconfig.js';
+
+const configs = readComponentConfigs(path.join(packageRoot, 'src/exporters/prometheus/testdata/config.yaml'));
+const ENDPOINT_RULE = 'must be an endpoint host:port with a port from 1 to 65535, but was';
+
+const DEFAULTS: PrometheusConfig = {
+  endpoint: { host: '127.0.0.1', port: 9464 },
+  namespace: undefined,
+  const_labels: {},
+  metric_expiration: 300_000,
+  naming: 'otel',
+};
+const KEYS = 'endpoint, namespace, const_labels, metric_expiration, naming';
+const LABEL_RULE = 'is not a valid name: label names are letters, digits and _, not starting with a digit';
+
+const expected: Record<string, PrometheusConfig | string[]> = {
+  prometheus: DEFAULTS,
+  'prometheus/all_interfaces': { ...DEFAULTS, endpoint: { host: '', port: 9464 } },
+  'prometheus/ipv6': { ...DEFAULTS, endpoint: { host: '::1', port: 9100 } },
+  'prometheus/retina': {
+    endpoint: { host: '0.0.0.0', port: 10093 },
+    namespace: 'node',
+    const_labels: { cluster: 'prod', zone: '3' },
+    metric_expiration: 60_000,
+    naming: 'retina',
+  },
+  'prometheus/bad_port_zero': [`exporters.prometheus/bad_port_zero.endpoint: ${ENDPOINT_RULE} "127.0.0.1:0"`],
+  'prometheus/bad_port_too_big': [`exporters.prometheus/bad_port_too_big.endpoint: ${ENDPOINT_RULE} "127.0.0.1:65536"`],
+  'prometheus/bad_no_port': [`exporters.prometheus/bad_no_port.endpoint: ${ENDPOINT_RULE} "localhost"`],
+  'prometheus/bad_number': [
+    'exporters.prometheus/bad_number.endpoint: must be an endpoint such as 127.0.0.1:9464, but was 9464',
+  ],
+  'prometheus/bad_naming': [
+    `exporters.prometheus/bad_naming.naming: must be one of 'otel', 'retina', but was "grafana"`,
+  ],
+  'prometheus/bad_empty_namespace': ['exporters.prometheus/bad_empty_namespace.namespace: must not be empty'],
+  'prometheus/bad_const_labels': [
+    `exporters.prometheus/bad_const_labels.const_labels.1zone: ${LABEL_RULE}`,
+    `exporters.prometheus/bad_const_labels.const_labels.k8s.cluster: ${LABEL_RULE}`,
+    'exporters.prometheus/bad_const_labels.const_labels.team: must be a string, but was a list',
+  ],
+  'prometheus/bad_const_labels_not_a_map': [
+    'exporters.prometheus/bad_const_labels_not_a_map.const_labels: must be a map of names to strings, but was "cluster=prod"',
+  ],
+  'prometheus/bad_expiration': [
+    'exporters.prometheus/bad_expiration.metric_expiration: must be between 1s and 24h, but was "500ms"',
+  ],
+  'prometheus/bad_unknown_key': [
+    `exporters.prometheus/bad_unknown_key.endpiont: unknown key; accepted keys are: ${KEYS}`,
+    `exporters.prometheus/bad_unknown_key.send_timestamps: unknown key; accepted keys are: ${KEYS}`,
+  ],
+};
+
+describe('prometheus exporter config (testdata/config.yaml)', () => {
+  it('has an expectation for every entry', () => {
+    expect([...configs.keys()]).toEqual(Object.keys(expected));
+  });
+
+  for (const [id, want] of Object.entries(expected)) {
+    it(id, () => {
+      const got = parseEntry(configSchema, 'exporters', id, configs.get(id));
+      if (Array.isArray(want)) expect(got).toEqual({ value: undefined, errors: want });
+      else expect(got).toEqual({ value: want, errors: [] });
+    });
+  }
+});

@@ -1,0 +1,127 @@
+/**
+ * The Prometheus text format (0.0.4) of real SDK output, against golden files in
+ * src/exporters/prometheus/testdata written by hand from the format's rules: one
+ * `# HELP` and `# TYPE` per family, counters end in `_total`, label values escape
+ * backslash, double quote and newline.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { describe, expect, it } from 'vitest';
+
+import { formatValue, serialize } from '../../../../src/exporters/prometheus/serializer.js';
+import { packageRoot } from '../../../../src/native/binding.js';
+import { metric } from '../../../../src/receiver/dropreason/metadata.js';
+import { BYTES_DESCRIPTION, COUNT_DESCRIPTION, collect, dropCounters } from '../../support.js';
+
+const golden = (name: string) =>
+  fs.readFileSync(path.join(packageRoot, 'src/exporters/prometheus/testdata', name), 'utf8');
+
+const DROPS: Array<[string, string, number, number]> = [
+  ['NO_SOCKET', 'ingress', 42, 2520],
+  ['IPTABLE_RULE_DROP', 'egress', 7, 420],
+  ['UNKNOWN_DROP', 'unknown', 1, 1500],
+];
+
+describe('serialize: golden files', () => {
+  it('uses the descriptions the receiver publishes', () => {
+    expect(metric('dropreason.drop.count')).toMatchObject({ description: COUNT_DESCRIPTION, unit: '{packet}' });
+    expect(metric('dropreason.drop.bytes')).toMatchObject({ description: BYTES_DESCRIPTION, unit: 'By' });
+  });
+
+  it('writes the drop counters as Prometheus counters (drops.prom)', async () => {
+    expect(serialize([await collect(dropCounters(DROPS))])).toBe(golden('drops.prom'));
+  });
+
+  it('prefixes every name with the namespace (drops_namespace_node.prom)', async () => {
+    expect(serialize([await collect(dropCounters(DROPS))], { namespace: 'node' })).toBe(
+      golden('drops_namespace_node.prom'),
+    );
+  });
+
+  it("serves Retina's gauge names when asked (drops_retina.prom)", async () => {
+    const gaugeNames = new Map([
+      ['dropreason.drop.count', 'networkobservability_drop_count'],
+      ['dropreason.drop.bytes', 'networkobservability_drop_bytes'],
+    ]);
+    expect(serialize([await collect(dropCounters(DROPS))], { gaugeNames })).toBe(golden('drops_retina.prom'));
+  });
+});
+
+describe('serialize: the format rules', () => {
+  it('escapes backslash, double quote and newline in label values', async () => {
+    const rm = await collect(dropCounters([['a\\b"c\nd', 'ingress', 1, 2]]));
+    const lines = serialize([rm]).split('\n');
+    expect(lines).toContain('dropreason_drop_count_total{direction="ingress",reason="a\\\\b\\"c\\nd"} 1');
+    expect(lines).toContain('dropreason_drop_bytes_total{direction="ingress",reason="a\\\\b\\"c\\nd"} 2');
+  });
+
+  it('escapes backslash and newline in HELP, and leaves out HELP without a description', async () => {
+    const rm = await collect([
+      { name: 'a', description: 'line one\nC:\\path', kind: 'gauge', observations: [{ value: 1, attributes: {} }] },
+      { name: 'b', kind: 'gauge', observations: [{ value: 2, attributes: {} }] },
+    ]);
+    expect(serialize([rm])).toBe('# HELP a line one\\nC:\\\\path\n# TYPE a gauge\na 1\n# TYPE b gauge\nb 2\n');
+  });
+
+  it('makes names and label names valid and sorts labels', async () => {
+    const rm = await collect([
+      {
+        name: 'http.server-requests',
+        kind: 'counter',
+        observations: [{ value: 3, attributes: { 'k8s.pod.name': 'web-0', '1st': 'x', zone: 'a' } }],
+      },
+    ]);
+    expect(serialize([rm], { namespace: 'my-app' })).toBe(
+      '# TYPE my_app_http_server_requests_total counter\n' +
+        'my_app_http_server_requests_total{_1st="x",k8s_pod_name="web-0",zone="a"} 3\n',
+    );
+  });
+
+  it('adds _total to monotonic sums once, and serves non-monotonic sums and gauges as gauges', async () => {
+    const rm = await collect([
+      { name: 'jobs_total', kind: 'counter', observations: [{ value: 5, attributes: {} }] },
+      { name: 'queue.depth', kind: 'updowncounter', observations: [{ value: -2, attributes: {} }] },
+      { name: 'temperature', kind: 'gauge', observations: [{ value: 21.5, attributes: { room: 'b' } }] },
+      { name: 'latency', kind: 'histogram', observations: [{ value: 3, attributes: {} }] },
+    ]);
+    expect(serialize([rm])).toBe(
+      '# TYPE jobs_total counter\njobs_total 5\n' +
+        '# TYPE queue_depth gauge\nqueue_depth -2\n' +
+        '# TYPE temperature gauge\ntemperature{room="b"} 21.5\n',
+    );
+  });
+
+  it('adds constant labels, and a data point’s own attribute wins over one', async () => {
+    const rm = await collect(dropCounters([['NO_SOCKET', 'ingress', 1, 60]]));
+    const text = serialize([rm], { constLabels: { cluster: 'prod', reason: 'constant' } });
+    expect(text).toContain('dropreason_drop_count_total{cluster="prod",direction="ingress",reason="NO_SOCKET"} 1\n');
+  });
+
+  it('writes one family for a metric that several resources report', async () => {
+    const a = await collect(dropCounters([['NO_SOCKET', 'ingress', 1, 10]]));
+    const b = await collect(dropCounters([['NO_SOCKET', 'egress', 2, 20]]));
+    const text = serialize([a, b]);
+    expect(text.match(/^# TYPE dropreason_drop_count_total counter$/gm)).toHaveLength(1);
+    expect(text.match(/^# HELP dropreason_drop_count_total /gm)).toHaveLength(1);
+    expect(text).toContain(
+      'dropreason_drop_count_total{direction="ingress",reason="NO_SOCKET"} 1\n' +
+        'dropreason_drop_count_total{direction="egress",reason="NO_SOCKET"} 2\n',
+    );
+  });
+
+  it('writes nothing for nothing', () => {
+    expect(serialize([])).toBe('');
+    const empty: ResourceMetrics = { resource: { attributes: {} } as ResourceMetrics['resource'], scopeMetrics: [] };
+    expect(serialize([empty])).toBe('');
+  });
+
+  it('writes special values the way Prometheus reads them', () => {
+    expect(formatValue(NaN)).toBe('NaN');
+    expect(formatValue(Infinity)).toBe('+Inf');
+    expect(formatValue(-Infinity)).toBe('-Inf');
+    expect(formatValue(0)).toBe('0');
+    expect(formatValue(1.5)).toBe('1.5');
+    expect(Number(formatValue(2 ** 53))).toBe(2 ** 53);
+  });
+});

@@ -1,0 +1,210 @@
+import { describe, expect, it } from 'vitest';
+
+import type { MapDump } from '../../../../src/native/binding.js';
+import {
+  DIRECTIONS,
+  checkSizes,
+  decodeMetricsMap,
+  decodeOverflowMap,
+  directionName,
+} from '../../../../src/receiver/dropreason/abi.js';
+
+interface Entry {
+  reason: number;
+  returnValue: number;
+  direction: number;
+  origin: number;
+  /** One [count, bytes] pair per CPU. */
+  slots: Array<[bigint, bigint]>;
+}
+
+/**
+ * Lays out a batch read of metrics_map the way the kernel returns a per-CPU hash:
+ * 12-byte keys { u32 reason; s32 return_val; u16 direction; u16 origin } back to back,
+ * then per key one 16-byte { u64 count; u64 bytes } slot per possible CPU.
+ */
+function metricsDump(entries: Entry[], ncpus: number, perCpu = true): MapDump {
+  const keys = Buffer.alloc(entries.length * 12);
+  const stride = perCpu ? 16 * ncpus : 16;
+  const values = Buffer.alloc(entries.length * stride);
+  entries.forEach((e, i) => {
+    keys.writeUInt32LE(e.reason, i * 12);
+    keys.writeInt32LE(e.returnValue, i * 12 + 4);
+    keys.writeUInt16LE(e.direction, i * 12 + 8);
+    keys.writeUInt16LE(e.origin, i * 12 + 10);
+    e.slots.forEach(([count, bytes], cpu) => {
+      values.writeBigUInt64LE(count, i * stride + cpu * 16);
+      values.writeBigUInt64LE(bytes, i * stride + cpu * 16 + 8);
+    });
+  });
+  return { count: entries.length, keys, values, keySize: 12, valueSize: 16, valueStride: stride, perCpu };
+}
+
+describe('decodeMetricsMap', () => {
+  it('sums every per-CPU slot of each key', () => {
+    const dump = metricsDump(
+      [
+        {
+          reason: 3,
+          returnValue: 0,
+          direction: 1,
+          origin: 0,
+          slots: [
+            [1n, 60n],
+            [0n, 0n],
+            [2n, 140n],
+            [4n, 4000n],
+          ],
+        },
+        {
+          reason: 5,
+          returnValue: -11,
+          direction: 2,
+          origin: 1,
+          slots: [
+            [0n, 0n],
+            [0n, 0n],
+            [0n, 0n],
+            [9n, 0n],
+          ],
+        },
+        {
+          reason: 0xffff_ffff,
+          returnValue: -2_147_483_648,
+          direction: 0,
+          origin: 0,
+          slots: [
+            [1n, 1n],
+            [1n, 1n],
+            [1n, 1n],
+            [1n, 1n],
+          ],
+        },
+      ],
+      4,
+    );
+    expect(decodeMetricsMap(dump)).toEqual([
+      { reason: 3, returnValue: 0, direction: 1, origin: 0, count: 7, bytes: 4200 },
+      { reason: 5, returnValue: -11, direction: 2, origin: 1, count: 9, bytes: 0 },
+      { reason: 4_294_967_295, returnValue: -2_147_483_648, direction: 0, origin: 0, count: 4, bytes: 4 },
+    ]);
+  });
+
+  it('adds counts beyond 32 bits exactly', () => {
+    const big = 1n << 40n; // 1_099_511_627_776
+    const dump = metricsDump(
+      [
+        {
+          reason: 12,
+          returnValue: 0,
+          direction: 2,
+          origin: 0,
+          slots: [
+            [big, big * 1500n],
+            [big, big * 1500n],
+          ],
+        },
+      ],
+      2,
+    );
+    const [c] = decodeMetricsMap(dump);
+    expect(c?.count).toBe(2_199_023_255_552);
+    expect(c?.bytes).toBe(3_298_534_883_328_000);
+  });
+
+  it('reads one slot per key when the map is not per-CPU', () => {
+    const dump = metricsDump([{ reason: 2, returnValue: 0, direction: 1, origin: 0, slots: [[3n, 180n]] }], 1, false);
+    expect(decodeMetricsMap(dump)).toEqual([
+      { reason: 2, returnValue: 0, direction: 1, origin: 0, count: 3, bytes: 180 },
+    ]);
+  });
+
+  it('handles many CPUs and an empty map', () => {
+    const slots = Array.from({ length: 128 }, (_, cpu) => [BigInt(cpu), 100n] as [bigint, bigint]);
+    const [c] = decodeMetricsMap(metricsDump([{ reason: 7, returnValue: 0, direction: 1, origin: 0, slots }], 128));
+    expect(c).toMatchObject({ count: (127 * 128) / 2, bytes: 12_800 });
+    expect(decodeMetricsMap(metricsDump([], 8))).toEqual([]);
+  });
+
+  it('refuses a map whose key size differs from the ABI, naming both sizes', () => {
+    const dump = { ...metricsDump([], 2), keySize: 16 };
+    expect(() => decodeMetricsMap(dump)).toThrow(
+      'metrics_map: the BPF object has key/value sizes 16/16 bytes, but this build expects 12/16',
+    );
+  });
+});
+
+describe('checkSizes', () => {
+  it('accepts matching sizes', () => {
+    expect(() => checkSizes('metrics_map', { keySize: 12, valueSize: 16 }, 12, 16)).not.toThrow();
+  });
+  it('names the map, the sizes found and the sizes expected', () => {
+    expect(() => checkSizes('metrics_map', { keySize: 12, valueSize: 24 }, 12, 16)).toThrow(
+      'metrics_map: the BPF object has key/value sizes 12/24 bytes, but this build expects 12/16: ' +
+        'rebuild the BPF object and the agent together',
+    );
+  });
+});
+
+describe('decodeOverflowMap', () => {
+  /** overflow_map: a per-CPU array indexed by direction, so the keys are u32 indices. */
+  function overflowDump(perDirection: Array<Array<[bigint, bigint]>>, ncpus: number): MapDump {
+    const stride = 16 * ncpus;
+    const keys = Buffer.alloc(perDirection.length * 4);
+    const values = Buffer.alloc(perDirection.length * stride);
+    perDirection.forEach((slots, i) => {
+      keys.writeUInt32LE(i, i * 4);
+      slots.forEach(([count, bytes], cpu) => {
+        values.writeBigUInt64LE(count, i * stride + cpu * 16);
+        values.writeBigUInt64LE(bytes, i * stride + cpu * 16 + 8);
+      });
+    });
+    return { count: perDirection.length, keys, values, keySize: 4, valueSize: 16, valueStride: stride, perCpu: true };
+  }
+
+  it('sums per-CPU slots by direction and leaves out directions with no drops', () => {
+    const dump = overflowDump(
+      [
+        [
+          [0n, 0n],
+          [0n, 0n],
+          [0n, 0n],
+        ],
+        [
+          [2n, 100n],
+          [0n, 0n],
+          [5n, 300n],
+        ],
+        [
+          [0n, 0n],
+          [1n, 1500n],
+          [0n, 0n],
+        ],
+      ],
+      3,
+    );
+    expect(decodeOverflowMap(dump)).toEqual([
+      { direction: 1, count: 7, bytes: 400 },
+      { direction: 2, count: 1, bytes: 1500 },
+    ]);
+  });
+
+  it('refuses a value layout other than {u64 count; u64 bytes}', () => {
+    const dump = { ...overflowDump([], 1), valueSize: 8 };
+    expect(() => decodeOverflowMap(dump)).toThrow(
+      'overflow_map: the BPF object has key/value sizes 4/8 bytes, but this build expects 4/16',
+    );
+  });
+});
+
+describe('directionName', () => {
+  it('follows enum drop_direction in bpf/dropreason.h', () => {
+    expect(directionName(0)).toBe('unknown');
+    expect(directionName(1)).toBe('ingress');
+    expect(directionName(2)).toBe('egress');
+    expect(DIRECTIONS).toEqual(['unknown', 'ingress', 'egress']);
+  });
+  it('reads any other value as unknown', () => {
+    for (const v of [3, 4, 255, 65535, -1]) expect(directionName(v)).toBe('unknown');
+  });
+});

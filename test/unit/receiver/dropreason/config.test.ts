@@ -1,0 +1,81 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import { packageRoot } from '../../../../src/native/binding.js';
+import { type DropReasonConfig, configSchema } from '../../../../src/receiver/dropreason/config.js';
+import { parseEntry, readComponentConfigs } from '../../componentconfig.js';
+
+const configs = readComponentConfigs(path.join(packageRoot, 'src/receiver/dropreason/testdata/config.yaml'));
+const at = (id: string) => `receivers.${id}`;
+
+const DEFAULTS: DropReasonConfig = {
+  collection_interval: 10_000,
+  exclude_reasons: [],
+  hook: 'auto',
+  btf_path: undefined,
+  netns: undefined,
+};
+
+const expected: Record<string, DropReasonConfig | string[]> = {
+  dropreason: DEFAULTS,
+  'dropreason/custom': {
+    collection_interval: 90_000,
+    exclude_reasons: ['NO_SOCKET', 'IPTABLE_RULE_DROP'],
+    hook: 'tp_btf',
+    btf_path: '/var/lib/btf/vmlinux-6.1',
+    netns: '/run/netns/blue',
+  },
+  'dropreason/tracepoint': { ...DEFAULTS, collection_interval: 100, hook: 'tracepoint' },
+  'dropreason/bad_interval_too_short': [
+    `${at('dropreason/bad_interval_too_short')}.collection_interval: must be between 100ms and 24h, but was "50ms"`,
+  ],
+  'dropreason/bad_interval_not_a_duration': [
+    `${at('dropreason/bad_interval_not_a_duration')}.collection_interval: must be a duration such as 10s, 500ms or 1m, but was 10`,
+  ],
+  'dropreason/bad_hook': [
+    `${at('dropreason/bad_hook')}.hook: must be one of 'auto', 'tp_btf', 'tracepoint', but was "kprobe"`,
+  ],
+  'dropreason/bad_unknown_key': [
+    `${at('dropreason/bad_unknown_key')}.interval: unknown key; accepted keys are: collection_interval, exclude_reasons, hook, btf_path, netns`,
+    `${at('dropreason/bad_unknown_key')}.mode: unknown key; accepted keys are: collection_interval, exclude_reasons, hook, btf_path, netns`,
+  ],
+  'dropreason/bad_exclude_not_a_list': [
+    `${at('dropreason/bad_exclude_not_a_list')}.exclude_reasons: must be a list, but was "NO_SOCKET"`,
+  ],
+  'dropreason/bad_exclude_empty_name': [
+    `${at('dropreason/bad_exclude_empty_name')}.exclude_reasons[1]: must not be empty`,
+  ],
+  'dropreason/bad_paths_empty': [
+    `${at('dropreason/bad_paths_empty')}.btf_path: must not be empty`,
+    `${at('dropreason/bad_paths_empty')}.netns: must not be empty`,
+  ],
+  'dropreason/bad_not_a_map': [`${at('dropreason/bad_not_a_map')}: must be a map, but was a list`],
+};
+
+describe('dropreason receiver config (testdata/config.yaml)', () => {
+  it('has an expectation for every entry', () => {
+    expect([...configs.keys()]).toEqual(Object.keys(expected));
+  });
+
+  for (const [id, want] of Object.entries(expected)) {
+    it(id, () => {
+      const got = parseEntry(configSchema, 'receivers', id, configs.get(id));
+      if (Array.isArray(want)) expect(got).toEqual({ value: undefined, errors: want });
+      else expect(got).toEqual({ value: want, errors: [] });
+    });
+  }
+
+  it('documents every field with its default', () => {
+    const doc = configSchema.doc();
+    expect(Object.keys(doc.fields ?? {})).toEqual([
+      'collection_interval',
+      'exclude_reasons',
+      'hook',
+      'btf_path',
+      'netns',
+    ]);
+    expect(doc.fields?.['collection_interval']?.default).toBe('10s');
+    expect(doc.fields?.['hook']?.default).toBe('auto');
+    for (const [name, field] of Object.entries(doc.fields ?? {})) expect(field.description, name).toBeTruthy();
+  });
+});

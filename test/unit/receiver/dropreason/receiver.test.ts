@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+
+import type { NativeBinding } from '../../../../src/native/binding.js';
+import { dropReasonReceiverFactory } from '../../../../src/receiver/dropreason/factory.js';
+import { effectiveCapabilities } from '../../../../src/receiver/dropreason/privileges.js';
+import { DropReasonReceiver } from '../../../../src/receiver/dropreason/receiver.js';
+import { settingsFor } from '../../support.js';
+
+const config = {
+  collection_interval: 10_000,
+  exclude_reasons: [],
+  hook: 'auto' as const,
+  btf_path: undefined,
+  netns: undefined,
+};
+
+describe('DropReasonReceiver lifecycle (no kernel)', () => {
+  it('does no I/O when created and shuts down without being started', async () => {
+    let loaded = 0;
+    const binding = (): NativeBinding => {
+      loaded++;
+      throw new Error('the binding must not be loaded before start()');
+    };
+    const consumed: unknown[] = [];
+    const receiver = new DropReasonReceiver(
+      settingsFor('receivers.dropreason'),
+      config,
+      { consume: async (m) => void consumed.push(m) },
+      binding,
+    );
+    await receiver.shutdown();
+    await receiver.shutdown();
+    expect(loaded).toBe(0);
+    expect(consumed).toEqual([]);
+  });
+
+  it('is created by its factory without loading anything', async () => {
+    const receiver = dropReasonReceiverFactory.create(settingsFor('receivers.dropreason'), config, {
+      consume: async () => {},
+    });
+    await receiver.shutdown();
+  });
+
+  const noCapabilities = effectiveCapabilities() === 0n;
+  if (!noCapabilities) console.log('skipping the preflight capability test: this process has capabilities');
+  it.skipIf(!noCapabilities)('fails preflight without capabilities, naming what is missing', () => {
+    expect(() => dropReasonReceiverFactory.preflight?.(config)).toThrow(
+      /^missing capability CAP_BPF and CAP_PERFMON: /,
+    );
+  });
+});
