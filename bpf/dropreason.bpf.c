@@ -33,6 +33,40 @@ struct {
 	__type(value, struct metrics_value);
 } overflow_map SEC(".maps");
 
+/*
+ * A netfilter hook that returned NF_DROP leaves the skb here; nf_hook_slow() frees it on
+ * the same CPU right after, and the kfree_skb handler counts it under the hook's reason
+ * instead of NETFILTER_DROP. One slot per CPU: one count per drop, never two.
+ */
+struct refine_slot {
+	__u64 skb;
+	__u32 reason; /* enum hook_reason */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct refine_slot);
+} refine_map SEC(".maps");
+
+/* An argument a kprobe saw at entry, for its kretprobe: keyed by thread and function. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u64);
+} entry_args SEC(".maps");
+
+enum entry_fn { FN_NAT = 1, FN_CT_CONFIRM = 2, FN_ACCEPT = 3, FN_NF_HOOK = 4, FN_CONNECT = 5 };
+
+/* pid_tgid leaves the top byte free (tgid < 2^22): put the function there. */
+static __always_inline __u64 entry_key(enum entry_fn fn)
+{
+	return bpf_get_current_pid_tgid() | ((__u64)fn << 56);
+}
+
 static __always_inline void count_drop(struct metrics_key *key, __u64 len)
 {
 	struct metrics_value *val, init = { .count = 1, .bytes = len };
@@ -89,6 +123,14 @@ static __always_inline __u32 skb_netns_ino(struct sk_buff *skb)
 	return 0;
 }
 
+/* NETFILTER_DROP, or any drop on kernels whose tracepoint gives no reason. */
+static __always_inline bool is_netfilter_reason(__u32 reason)
+{
+	if (!bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_NETFILTER_DROP))
+		return true;
+	return reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NETFILTER_DROP);
+}
+
 static __always_inline int handle_kfree_skb(struct sk_buff *skb, __u32 reason)
 {
 	/* Kernels that route consume_skb() through this tracepoint mark it SKB_CONSUMED. */
@@ -103,6 +145,17 @@ static __always_inline int handle_kfree_skb(struct sk_buff *skb, __u32 reason)
 		.direction = skb_direction(skb),
 		.origin = ORIGIN_KERNEL,
 	};
+
+	__u32 zero = 0;
+	struct refine_slot *slot = bpf_map_lookup_elem(&refine_map, &zero);
+	if (slot && slot->skb) {
+		if (slot->skb == (__u64)skb && is_netfilter_reason(reason)) {
+			key.reason = slot->reason;
+			key.origin = ORIGIN_HOOK;
+		}
+		if (slot->skb == (__u64)skb || is_netfilter_reason(reason))
+			slot->skb = 0;
+	}
 	count_drop(&key, BPF_CORE_READ(skb, len));
 	return 0;
 }
@@ -129,4 +182,270 @@ int dr_kfree_skb_tp(struct trace_event_raw_kfree_skb *args)
 	if (bpf_core_field_exists(args->reason))
 		reason = BPF_CORE_READ(args, reason);
 	return handle_kfree_skb((struct sk_buff *)BPF_CORE_READ(args, skbaddr), reason);
+}
+
+/*
+ * Function hooks for Retina's reasons. Each comes as fexit and as kprobe/kretprobe; user
+ * space attaches the first that works on this kernel.
+ */
+#define NF_DROP 0
+#define EAGAIN 11
+
+static __always_inline void mark_netfilter_drop(struct sk_buff *skb, __u32 hook_reason)
+{
+	__u32 zero = 0;
+	struct refine_slot *slot = bpf_map_lookup_elem(&refine_map, &zero);
+	if (slot) {
+		slot->skb = (__u64)skb;
+		slot->reason = hook_reason;
+	}
+}
+
+/* Whether a socket is in the namespace being counted (always, with no filter). */
+static __always_inline bool sk_counted(struct sock *sk)
+{
+	if (!filter_netns_ino)
+		return true;
+	return sk && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) == filter_netns_ino;
+}
+
+/* Not a packet drop: a failed connect or accept, counted with its error as return value. */
+static __always_inline void count_socket_error(__u32 hook_reason, __u16 direction, int err)
+{
+	struct metrics_key key = {
+		.reason = hook_reason,
+		.return_val = err,
+		.direction = direction,
+		.origin = ORIGIN_HOOK,
+	};
+	count_drop(&key, 0);
+}
+
+SEC("fexit/nf_nat_inet_fn")
+int BPF_PROG(dr_nat_fexit, void *priv, struct sk_buff *skb, void *state, unsigned int ret)
+{
+	if (ret == NF_DROP)
+		mark_netfilter_drop(skb, HOOK_IPTABLE_NAT_DROP);
+	return 0;
+}
+
+SEC("fexit/__nf_conntrack_confirm")
+int BPF_PROG(dr_ct_confirm_fexit, struct sk_buff *skb, int ret)
+{
+	if (ret == NF_DROP)
+		mark_netfilter_drop(skb, HOOK_CONNTRACK_ADD_DROP);
+	return 0;
+}
+
+SEC("fexit/tcp_v4_connect")
+int BPF_PROG(dr_connect4_fexit, struct sock *sk, void *uaddr, int addr_len, int ret)
+{
+	if (ret < 0 && sk_counted(sk))
+		count_socket_error(HOOK_TCP_CONNECT_BASIC, DIRECTION_EGRESS, ret);
+	return 0;
+}
+
+SEC("fexit/tcp_v6_connect")
+int BPF_PROG(dr_connect6_fexit, struct sock *sk, void *uaddr, int addr_len, int ret)
+{
+	if (ret < 0 && sk_counted(sk))
+		count_socket_error(HOOK_TCP_CONNECT_BASIC, DIRECTION_EGRESS, ret);
+	return 0;
+}
+
+static __always_inline void accept_failed(int err)
+{
+	/* EAGAIN is a non-blocking accept() with nothing to accept: not a failure. */
+	if (err < 0 && err != -EAGAIN)
+		count_socket_error(HOOK_TCP_ACCEPT_BASIC, DIRECTION_INGRESS, err);
+}
+
+/* 6.10 moved accept's flags and error into struct proto_accept_arg. */
+SEC("fexit/inet_csk_accept")
+int dr_accept_fexit(unsigned long long *ctx)
+{
+	int err = 0;
+
+	if (!sk_counted((struct sock *)ctx[0]))
+		return 0;
+	if (bpf_core_type_exists(struct proto_accept_arg)) {
+		struct sock *ret = (struct sock *)ctx[2];
+		struct proto_accept_arg *arg = (struct proto_accept_arg *)ctx[1];
+		if (!ret)
+			err = BPF_CORE_READ(arg, err);
+	} else {
+		struct sock *ret = (struct sock *)ctx[4];
+		int *errp = (int *)ctx[2];
+		if (!ret)
+			bpf_probe_read_kernel(&err, sizeof(err), errp);
+	}
+	accept_failed(err);
+	return 0;
+}
+
+/*
+ * Kernels before 5.17 give the tracepoint no reason: there, any skb freed while
+ * nf_hook_slow() runs on it was dropped by netfilter. Attached only on such kernels,
+ * since it runs for every packet that meets a netfilter hook.
+ */
+SEC("fentry/nf_hook_slow")
+int BPF_PROG(dr_nf_hook_fentry, struct sk_buff *skb)
+{
+	mark_netfilter_drop(skb, HOOK_IPTABLE_RULE_DROP);
+	return 0;
+}
+
+static __always_inline void unmark(struct sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct refine_slot *slot = bpf_map_lookup_elem(&refine_map, &zero);
+	if (slot && slot->skb == (__u64)skb)
+		slot->skb = 0;
+}
+
+SEC("fexit/nf_hook_slow")
+int BPF_PROG(dr_nf_hook_fexit, struct sk_buff *skb)
+{
+	unmark(skb);
+	return 0;
+}
+
+SEC("kprobe/nf_hook_slow")
+int BPF_KPROBE(dr_nf_hook_kprobe, struct sk_buff *skb)
+{
+	__u64 id = entry_key(FN_NF_HOOK), v = (__u64)skb;
+	mark_netfilter_drop(skb, HOOK_IPTABLE_RULE_DROP);
+	bpf_map_update_elem(&entry_args, &id, &v, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe/nf_hook_slow")
+int BPF_KRETPROBE(dr_nf_hook_kretprobe)
+{
+	__u64 id = entry_key(FN_NF_HOOK);
+	__u64 *skb = bpf_map_lookup_elem(&entry_args, &id);
+	if (skb) {
+		unmark((struct sk_buff *)*skb);
+		bpf_map_delete_elem(&entry_args, &id);
+	}
+	return 0;
+}
+
+/* kprobe fallbacks: arguments from the entry probe, results from the return probe. */
+SEC("kprobe/nf_nat_inet_fn")
+int BPF_KPROBE(dr_nat_kprobe, void *priv, struct sk_buff *skb)
+{
+	__u64 id = entry_key(FN_NAT), v = (__u64)skb;
+	bpf_map_update_elem(&entry_args, &id, &v, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe/nf_nat_inet_fn")
+int BPF_KRETPROBE(dr_nat_kretprobe, unsigned int ret)
+{
+	__u64 id = entry_key(FN_NAT);
+	__u64 *skb = bpf_map_lookup_elem(&entry_args, &id);
+	if (skb && ret == NF_DROP)
+		mark_netfilter_drop((struct sk_buff *)*skb, HOOK_IPTABLE_NAT_DROP);
+	if (skb)
+		bpf_map_delete_elem(&entry_args, &id);
+	return 0;
+}
+
+SEC("kprobe/__nf_conntrack_confirm")
+int BPF_KPROBE(dr_ct_confirm_kprobe, struct sk_buff *skb)
+{
+	__u64 id = entry_key(FN_CT_CONFIRM), v = (__u64)skb;
+	bpf_map_update_elem(&entry_args, &id, &v, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe/__nf_conntrack_confirm")
+int BPF_KRETPROBE(dr_ct_confirm_kretprobe, int ret)
+{
+	__u64 id = entry_key(FN_CT_CONFIRM);
+	__u64 *skb = bpf_map_lookup_elem(&entry_args, &id);
+	if (skb && ret == NF_DROP)
+		mark_netfilter_drop((struct sk_buff *)*skb, HOOK_CONNTRACK_ADD_DROP);
+	if (skb)
+		bpf_map_delete_elem(&entry_args, &id);
+	return 0;
+}
+
+/* connect's entry probe only notes that this call is one to count (the namespace filter). */
+static __always_inline void connect_entry(struct sock *sk)
+{
+	__u64 id = entry_key(FN_CONNECT), one = 1;
+	if (sk_counted(sk))
+		bpf_map_update_elem(&entry_args, &id, &one, BPF_ANY);
+}
+
+static __always_inline void connect_return(int ret)
+{
+	__u64 id = entry_key(FN_CONNECT);
+	if (!bpf_map_lookup_elem(&entry_args, &id))
+		return;
+	bpf_map_delete_elem(&entry_args, &id);
+	if (ret < 0)
+		count_socket_error(HOOK_TCP_CONNECT_BASIC, DIRECTION_EGRESS, ret);
+}
+
+SEC("kprobe/tcp_v4_connect")
+int BPF_KPROBE(dr_connect4_kprobe, struct sock *sk)
+{
+	connect_entry(sk);
+	return 0;
+}
+
+SEC("kretprobe/tcp_v4_connect")
+int BPF_KRETPROBE(dr_connect4_kretprobe, int ret)
+{
+	connect_return(ret);
+	return 0;
+}
+
+SEC("kprobe/tcp_v6_connect")
+int BPF_KPROBE(dr_connect6_kprobe, struct sock *sk)
+{
+	connect_entry(sk);
+	return 0;
+}
+
+SEC("kretprobe/tcp_v6_connect")
+int BPF_KRETPROBE(dr_connect6_kretprobe, int ret)
+{
+	connect_return(ret);
+	return 0;
+}
+
+SEC("kprobe/inet_csk_accept")
+int BPF_KPROBE(dr_accept_kprobe, struct sock *sk, void *arg1, void *arg2)
+{
+	__u64 id = entry_key(FN_ACCEPT);
+	__u64 errp;
+
+	if (!sk_counted(sk))
+		return 0;
+	if (bpf_core_type_exists(struct proto_accept_arg))
+		errp = (__u64)arg1 + bpf_core_field_offset(struct proto_accept_arg, err);
+	else
+		errp = (__u64)arg2;
+	bpf_map_update_elem(&entry_args, &id, &errp, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe/inet_csk_accept")
+int BPF_KRETPROBE(dr_accept_kretprobe, void *ret)
+{
+	__u64 id = entry_key(FN_ACCEPT);
+	__u64 *errp = bpf_map_lookup_elem(&entry_args, &id);
+	int err = 0;
+
+	if (!errp)
+		return 0;
+	if (!ret)
+		bpf_probe_read_kernel(&err, sizeof(err), (void *)*errp);
+	bpf_map_delete_elem(&entry_args, &id);
+	accept_failed(err);
+	return 0;
 }

@@ -204,6 +204,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
                            InstanceMethod("maps", &BpfObject::Maps),
                            InstanceMethod("setAutoload", &BpfObject::SetAutoload),
                            InstanceMethod("setConstant", &BpfObject::SetConstant),
+                           InstanceMethod("reuseMap", &BpfObject::ReuseMap),
                            InstanceMethod("load", &BpfObject::Load),
                            InstanceMethod("attach", &BpfObject::Attach),
                            InstanceMethod("detach", &BpfObject::Detach),
@@ -377,6 +378,38 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
       return env.Undefined();
     }
     Napi::Error::New(env, "setConstant: no constant named '" + name + "' in .rodata").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  // reuseMap(name, other): before load, makes this object's map `name` the very map of
+  // the same name in another, loaded BpfObject, so programs of both write one map.
+  Napi::Value ReuseMap(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    bpf_map* map = FindMap(env, info[0]);
+    if (!map) return env.Undefined();
+    if (info.Length() < 2 || !info[1].IsObject()) {
+      Napi::TypeError::New(env, "reuseMap(name, other): other must be a BpfObject").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    BpfObject* other = BpfObject::Unwrap(info[1].As<Napi::Object>());
+    if (!other || !other->obj_) {
+      Napi::TypeError::New(env, "reuseMap: the other BpfObject is closed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    bpf_map* source = bpf_object__find_map_by_name(other->obj_, bpf_map__name(map));
+    int fd = source ? bpf_map__fd(source) : -1;
+    if (fd < 0) {
+      Napi::Error::New(env, std::string("reuseMap: the other object has no loaded map '") + bpf_map__name(map) + "'")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int err = bpf_map__reuse_fd(map, fd);
+    if (err) {
+      Failure f;
+      f.Set("reuse map", err, bpf_map__name(map));
+      f.ToError(env).ThrowAsJavaScriptException();
+    }
     return env.Undefined();
   }
 

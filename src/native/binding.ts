@@ -53,6 +53,8 @@ export interface BpfObjectHandle {
   maps(): MapSpec[];
   setAutoload(program: string, enabled: boolean): void;
   setConstant(name: string, value: Buffer): void;
+  /** Before load: use the loaded map of the same name in `other` instead of a new one. */
+  reuseMap(name: string, other: BpfObjectHandle): void;
   load(): Promise<void>;
   attach(program: string): Promise<void>;
   detach(program?: string): void;

@@ -1,10 +1,24 @@
-import { directionName, type Direction } from './abi.js';
+import os from 'node:os';
+
+import { directionName, Origin, type Direction } from './abi.js';
 import type { DropSnapshot } from './drop_program.js';
 import { OVERFLOW_REASON, type ReasonNames } from './reasons.js';
+
+/** enum hook_reason values whose return value is an errno: TCP_CONNECT_BASIC, TCP_ACCEPT_BASIC. */
+const SOCKET_ERROR_REASONS = new Set([4, 5]);
+
+const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, value]) => [value, name]));
+
+/** ENETUNREACH for 101; `errno 999` for numbers Node does not know. */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+}
 
 export interface DropTotal {
   reason: string;
   direction: Direction;
+  /** For failed connects and accepts: the errno name, e.g. ENETUNREACH. */
+  error?: string | undefined;
   count: number;
   bytes: number;
 }
@@ -15,20 +29,28 @@ export interface DropTotal {
  */
 export function aggregateDrops(snapshot: DropSnapshot, names: ReasonNames, exclude: ReadonlySet<string>): DropTotal[] {
   const totals = new Map<string, DropTotal>();
-  const add = (reason: string, direction: Direction, count: number, bytes: number) => {
+  const add = (reason: string, direction: Direction, count: number, bytes: number, error?: string) => {
     if (exclude.has(reason)) return;
-    const key = `${reason}\u0000${direction}`;
+    const key = `${reason}\u0000${direction}\u0000${error ?? ''}`;
     const t = totals.get(key);
     if (t) {
       t.count += count;
       t.bytes += bytes;
     } else {
-      totals.set(key, { reason, direction, count, bytes });
+      totals.set(key, { reason, direction, count, bytes, ...(error ? { error } : {}) });
     }
   };
-  for (const c of snapshot.counters) add(names.name(c.origin, c.reason), directionName(c.direction), c.count, c.bytes);
+  for (const c of snapshot.counters) {
+    // Socket errors keep their errno; for packet drops the return value is only summed over.
+    const error =
+      c.origin === Origin.Hook && SOCKET_ERROR_REASONS.has(c.reason) ? errnoName(-c.returnValue) : undefined;
+    add(names.name(c.origin, c.reason), directionName(c.direction), c.count, c.bytes, error);
+  }
   for (const o of snapshot.overflow) add(OVERFLOW_REASON, directionName(o.direction), o.count, o.bytes);
   return [...totals.values()].sort(
-    (a, b) => a.reason.localeCompare(b.reason) || a.direction.localeCompare(b.direction),
+    (a, b) =>
+      a.reason.localeCompare(b.reason) ||
+      a.direction.localeCompare(b.direction) ||
+      (a.error ?? '').localeCompare(b.error ?? ''),
   );
 }

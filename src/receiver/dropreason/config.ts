@@ -25,6 +25,16 @@ const fields = {
     default: 'auto',
     description: 'Attach to skb:kfree_skb as tp_btf, as a classic tracepoint, or auto (tp_btf, else tracepoint).',
   }),
+  /**
+   * How to attach the function hooks for Retina's reasons (NAT and conntrack drops,
+   * connect and accept failures): `auto` tries fexit then kprobes; `none` skips them.
+   * @default auto
+   */
+  function_hooks: oneOf(['auto', 'fexit', 'kprobe', 'none'] as const, {
+    default: 'auto',
+    description:
+      "Function hooks for Retina's reasons (NAT, conntrack, connect, accept): auto tries fexit then kprobes; none skips them.",
+  }),
   /** BTF file for CO-RE on kernels without /sys/kernel/btf/vmlinux. */
   btf_path: optional(
     string({ nonEmpty: true, description: 'BTF file to use when the kernel has no /sys/kernel/btf/vmlinux.' }),

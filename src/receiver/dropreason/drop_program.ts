@@ -8,6 +8,7 @@ import path from 'node:path';
 
 import { type BpfObjectHandle, type NativeBinding, isBpfError, packageRoot } from '../../native/binding.js';
 import type { Logger } from '../../service/logger.js';
+import { FunctionHooks, type FunctionHooksChoice } from './function_hooks.js';
 import {
   METRICS_KEY_SIZE,
   METRICS_VALUE_SIZE,
@@ -36,6 +37,10 @@ export interface DropProgramOptions {
   /** Count only drops in the network namespace with this inode; 0 or undefined for all. */
   netnsInode?: number | undefined;
   objectPath?: string;
+  /** Which strategies the function hooks may use. */
+  functionHooks?: FunctionHooksChoice;
+  /** Whether this kernel's kfree_skb tracepoint gives reasons (enum skb_drop_reason exists). */
+  kernelHasReasons?: boolean;
 }
 
 export interface DropSnapshot {
@@ -69,6 +74,9 @@ export function checkPrerequisites(opts: DropProgramOptions): string {
 }
 
 export class DropProgram {
+  /** Retina's function hooks, attached after the counter. */
+  hooks: FunctionHooks | undefined;
+
   private constructor(
     private readonly object: BpfObjectHandle,
     /** The hook the counter is attached to. */
@@ -96,7 +104,25 @@ export class DropProgram {
     const failures: string[] = [];
     for (const hook of hooks) {
       try {
-        return await DropProgram.tryHook(binding, objectPath, opts, hook);
+        const program = await DropProgram.tryHook(binding, objectPath, opts, hook);
+        try {
+          program.hooks = await FunctionHooks.attach(
+            binding,
+            program.object,
+            {
+              objectPath,
+              btfPath: opts.btfPath,
+              netnsInode: opts.netnsInode ?? 0,
+              choice: opts.functionHooks ?? 'auto',
+              kernelHasReasons: opts.kernelHasReasons ?? true,
+            },
+            log,
+          );
+        } catch (err) {
+          program.close();
+          throw err;
+        }
+        return program;
       } catch (err) {
         const detail = describeFailure(err, hook);
         failures.push(`${hook}: ${detail}`);
@@ -114,7 +140,8 @@ export class DropProgram {
   ): Promise<DropProgram> {
     const object = new binding.BpfObject(objectPath, opts.btfPath);
     try {
-      for (const [h, program] of Object.entries(PROGRAM_FOR_HOOK)) object.setAutoload(program, h === hook);
+      // Only the counter for this hook; the function hooks load separately (FunctionHooks).
+      for (const p of object.programs()) object.setAutoload(p.name, p.name === PROGRAM_FOR_HOOK[hook]);
       const netns = Buffer.alloc(4);
       netns.writeUInt32LE(opts.netnsInode ?? 0);
       object.setConstant('filter_netns_ino', netns);
@@ -143,6 +170,7 @@ export class DropProgram {
   }
 
   close(): void {
+    this.hooks?.close();
     this.object.detach();
     this.object.close();
   }

@@ -49,22 +49,30 @@ export class DropReasonReceiver implements Component {
     const log = this.settings.logger;
     const binding = this.binding();
     const netnsInode = this.config.netns ? netnsInodeOf(this.config.netns) : undefined;
+    const btf = this.config.btf_path;
+    const [reasons, subsystems] = await Promise.all([
+      binding.readBtfEnum('skb_drop_reason', btf),
+      binding.readBtfEnum('skb_drop_reason_subsys', btf),
+    ]);
     const program = await DropProgram.open(
       binding,
-      { hook: this.config.hook, btfPath: this.config.btf_path, netnsInode },
+      {
+        hook: this.config.hook,
+        btfPath: btf,
+        netnsInode,
+        functionHooks: this.config.function_hooks,
+        kernelHasReasons: reasons !== null,
+      },
       log,
     );
     this.program = program;
     this.started = true;
     try {
-      const btf = this.config.btf_path;
-      const [reasons, subsystems] = await Promise.all([
-        binding.readBtfEnum('skb_drop_reason', btf),
-        binding.readBtfEnum('skb_drop_reason_subsys', btf),
-      ]);
       this.names = new ReasonNames(reasons, subsystems);
       if (!reasons)
-        log.warn('kernel BTF has no enum skb_drop_reason (kernel before 5.17): every drop reads UNKNOWN_DROP');
+        log.warn(
+          'kernel BTF has no enum skb_drop_reason (kernel before 5.17): drops read UNKNOWN_DROP, netfilter drops IPTABLE_RULE_DROP',
+        );
       const known = this.names.known();
       for (const r of this.config.exclude_reasons) {
         if (!known.has(r)) log.warn('exclude_reasons names a reason this kernel does not have', { reason: r });
@@ -105,7 +113,12 @@ export class DropReasonReceiver implements Component {
       unit: bytesMeta.unit,
     });
     const observe = (result: ObservableResult, pick: (t: DropTotal) => number) => {
-      for (const t of this.totals) result.observe(pick(t), { reason: t.reason, direction: t.direction });
+      for (const t of this.totals) {
+        const attributes = t.error
+          ? { reason: t.reason, direction: t.direction, error: t.error }
+          : { reason: t.reason, direction: t.direction };
+        result.observe(pick(t), attributes);
+      }
     };
     count.addCallback((r) => observe(r, (t) => t.count));
     bytes.addCallback((r) => observe(r, (t) => t.bytes));
@@ -121,6 +134,15 @@ export class DropReasonReceiver implements Component {
       })
       .addCallback((r) => {
         if (this.program) r.observe(1, { program: this.program.programName, hook, receiver: this.settings.id });
+      });
+    meter
+      .createObservableGauge('dropreason.agent.hook.status', {
+        description: 'How each function hook is attached: 1 for its strategy (fexit, kprobe, unavailable, not needed).',
+      })
+      .addCallback((r) => {
+        for (const h of this.program?.hooks?.status ?? []) {
+          r.observe(1, { function: h.fn, reason: h.reason, strategy: h.strategy, receiver: this.settings.id });
+        }
       });
     meter
       .createObservableGauge('dropreason.agent.map.entries', {

@@ -20,6 +20,7 @@ const DROPREASON_DEFAULTS = {
   collection_interval: 10_000,
   exclude_reasons: [],
   hook: 'auto',
+  function_hooks: 'auto',
   btf_path: undefined,
   netns: undefined,
 };
@@ -56,7 +57,7 @@ const PROMETHEUS_DEFAULTS = { namespace: undefined, const_labels: {}, metric_exp
 const PROMETHEUS_KEYS = 'endpoint, namespace, const_labels, metric_expiration, naming';
 const LEVELS = `'debug', 'info', 'warn', 'error'`;
 const TOP_KEYS = 'receivers, processors, exporters, extensions, service';
-const DROPREASON_KEYS = 'collection_interval, exclude_reasons, hook, btf_path, netns';
+const DROPREASON_KEYS = 'collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns';
 const ENDPOINT_RULE = 'must be an endpoint host:port with a port from 1 to 65535, but was';
 
 const cases: Record<string, Case> = {
@@ -70,6 +71,7 @@ const cases: Record<string, Case> = {
             collection_interval: 90_000,
             exclude_reasons: ['NO_SOCKET', 'IPTABLE_RULE_DROP'],
             hook: 'tp_btf',
+            function_hooks: 'auto',
             btf_path: '/var/lib/btf/vmlinux',
             netns: '/run/netns/blue',
           },

@@ -22,7 +22,6 @@ function push(
                 description: 'Drops.',
                 unit: '{packet}',
                 valueType: 1,
-                type: 'OBSERVABLE_COUNTER' as never,
               },
               aggregationTemporality: AggregationTemporality.CUMULATIVE,
               dataPointType: DataPointType.SUM,

@@ -28,9 +28,9 @@ describe('aggregateDrops', () => {
     const totals = aggregateDrops(
       {
         counters: [
-          counter(HOOK, 4, -111, EGRESS, 2, 120), // TCP_CONNECT_BASIC, ECONNREFUSED
-          counter(HOOK, 4, -113, EGRESS, 3, 180), // TCP_CONNECT_BASIC, EHOSTUNREACH
-          counter(HOOK, 4, -110, EGRESS, 1, 60), // TCP_CONNECT_BASIC, ETIMEDOUT
+          counter(HOOK, 2, 0, EGRESS, 2, 120), // IPTABLE_NAT_DROP
+          counter(HOOK, 2, -1, EGRESS, 3, 180),
+          counter(HOOK, 2, 7, EGRESS, 1, 60),
           counter(KERNEL, 3, 0, INGRESS, 10, 600),
           counter(KERNEL, 3, 0, EGRESS, 1, 40),
         ],
@@ -40,9 +40,29 @@ describe('aggregateDrops', () => {
       new Set(),
     );
     expect(totals).toEqual([
+      { reason: 'IPTABLE_NAT_DROP', direction: 'egress', count: 6, bytes: 360 },
       { reason: 'NO_SOCKET', direction: 'egress', count: 1, bytes: 40 },
       { reason: 'NO_SOCKET', direction: 'ingress', count: 10, bytes: 600 },
-      { reason: 'TCP_CONNECT_BASIC', direction: 'egress', count: 6, bytes: 360 },
+    ]);
+  });
+
+  it('keeps the errno of failed connects and accepts as the error attribute', () => {
+    const totals = aggregateDrops(
+      {
+        counters: [
+          counter(HOOK, 4, -111, EGRESS, 2, 0), // TCP_CONNECT_BASIC, ECONNREFUSED
+          counter(HOOK, 4, -101, EGRESS, 3, 0), // TCP_CONNECT_BASIC, ENETUNREACH
+          counter(HOOK, 5, -22, INGRESS, 1, 0), // TCP_ACCEPT_BASIC, EINVAL
+        ],
+        overflow: [],
+      },
+      names,
+      new Set(),
+    );
+    expect(totals).toEqual([
+      { reason: 'TCP_ACCEPT_BASIC', direction: 'ingress', error: 'EINVAL', count: 1, bytes: 0 },
+      { reason: 'TCP_CONNECT_BASIC', direction: 'egress', error: 'ECONNREFUSED', count: 2, bytes: 0 },
+      { reason: 'TCP_CONNECT_BASIC', direction: 'egress', error: 'ENETUNREACH', count: 3, bytes: 0 },
     ]);
   });
 

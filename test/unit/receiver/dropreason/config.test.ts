@@ -12,6 +12,7 @@ const DEFAULTS: DropReasonConfig = {
   collection_interval: 10_000,
   exclude_reasons: [],
   hook: 'auto',
+  function_hooks: 'auto',
   btf_path: undefined,
   netns: undefined,
 };
@@ -22,6 +23,7 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     collection_interval: 90_000,
     exclude_reasons: ['NO_SOCKET', 'IPTABLE_RULE_DROP'],
     hook: 'tp_btf',
+    function_hooks: 'auto',
     btf_path: '/var/lib/btf/vmlinux-6.1',
     netns: '/run/netns/blue',
   },
@@ -36,8 +38,8 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     `${at('dropreason/bad_hook')}.hook: must be one of 'auto', 'tp_btf', 'tracepoint', but was "kprobe"`,
   ],
   'dropreason/bad_unknown_key': [
-    `${at('dropreason/bad_unknown_key')}.interval: unknown key; accepted keys are: collection_interval, exclude_reasons, hook, btf_path, netns`,
-    `${at('dropreason/bad_unknown_key')}.mode: unknown key; accepted keys are: collection_interval, exclude_reasons, hook, btf_path, netns`,
+    `${at('dropreason/bad_unknown_key')}.interval: unknown key; accepted keys are: collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns`,
+    `${at('dropreason/bad_unknown_key')}.mode: unknown key; accepted keys are: collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns`,
   ],
   'dropreason/bad_exclude_not_a_list': [
     `${at('dropreason/bad_exclude_not_a_list')}.exclude_reasons: must be a list, but was "NO_SOCKET"`,
@@ -71,6 +73,7 @@ describe('dropreason receiver config (testdata/config.yaml)', () => {
       'collection_interval',
       'exclude_reasons',
       'hook',
+      'function_hooks',
       'btf_path',
       'netns',
     ]);

@@ -10,6 +10,7 @@ const config = {
   collection_interval: 10_000,
   exclude_reasons: [],
   hook: 'auto' as const,
+  function_hooks: 'auto' as const,
   btf_path: undefined,
   netns: undefined,
 };

@@ -1,0 +1,144 @@
+/**
+ * Retina's function-hook reasons on the real kernel. They need fexit or kprobes, which
+ * the kernels of the QEMU matrix (test/kernels) have; where neither attaches, each test
+ * checks that the hook is reported unavailable and skips its counting part with the reason.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { Agent, basicConfig, freePort, isRoot } from './harness/agent.js';
+import { NetnsPair, ruleCounters } from './harness/topology.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SEND = path.join(HERE, 'harness/send.mjs');
+const COUNT = 'dropreason_drop_count_total';
+const N = 23;
+
+if (!isRoot) console.log('skipping function hook tests: they need root to load eBPF and make network namespaces');
+
+/** The strategy the agent logged for a hooked function, or 'unavailable'. */
+function strategyOf(agent: Agent, fn: string): string {
+  const line = agent.stderr.split('\n').find((l) => l.includes(`function=${fn} `));
+  if (!line) throw new Error(`agent logged nothing about ${fn}:\n${agent.stderr}`);
+  return line.includes('function hook attached') ? /strategy=(\w+)/.exec(line)![1]! : 'unavailable';
+}
+
+describe.skipIf(!isRoot)('function hooks', () => {
+  let pair: NetnsPair | undefined;
+  let agent: Agent | undefined;
+  let acceptFail = '';
+
+  beforeAll(() => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dropreason-accept-'));
+    acceptFail = path.join(dir, 'accept_fail');
+    execFileSync('cc', ['-O2', '-o', acceptFail, path.join(HERE, 'harness/accept_fail.c')]);
+  });
+
+  afterEach(async () => {
+    await agent?.stop();
+    agent = undefined;
+    pair?.destroy();
+    pair = undefined;
+  });
+
+  async function start(
+    family: 'ipv4' | 'ipv6' = 'ipv4',
+    prepare?: (p: NetnsPair) => void,
+  ): Promise<[NetnsPair, Agent]> {
+    pair = new NetnsPair('hook', family);
+    pair.create();
+    prepare?.(pair); // e.g. load nf_nat before the agent looks for nf_nat_inet_fn
+    const port = await freePort();
+    agent = await Agent.start(basicConfig(port, { netns: pair.netnsPath(pair.a) }), port);
+    return [pair, agent];
+  }
+
+  it('reports a drop in an nftables NAT chain as IPTABLE_NAT_DROP, counted once', async ({ skip }) => {
+    const [pair, agent] = await start('ipv4', (p) => {
+      const rules = [
+        'add table ip drnat',
+        'add chain ip drnat out { type nat hook output priority -100 ; }',
+        `add rule ip drnat out ip daddr ${p.addrB} udp dport 9 counter drop`,
+      ];
+      for (const r of rules) p.exec(p.a, 'nft', [r]);
+    });
+    const strategy = strategyOf(agent, 'nf_nat_inet_fn');
+    if (strategy === 'unavailable') skip('nf_nat_inet_fn: neither fexit nor kprobes attach on this kernel');
+    const labels = { reason: 'IPTABLE_NAT_DROP', direction: 'egress' };
+
+    pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), '32']);
+
+    const nft = pair.exec(pair.a, 'nft', ['list', 'chain', 'ip', 'drnat', 'out']);
+    const ruleCount = Number(/counter packets (\d+)/.exec(nft)![1]);
+    expect(ruleCount).toBe(N);
+    expect(await agent.settle(COUNT, labels, N)).toBe(N);
+    // Refined, not added: the same drops are not also counted as a plain netfilter drop.
+    expect(await agent.value(COUNT, { reason: 'IPTABLE_RULE_DROP', direction: 'egress' })).toBe(0);
+  });
+
+  it('still counts a filter-table drop as IPTABLE_RULE_DROP with the NAT hook attached', async () => {
+    const [pair, agent] = await start('ipv4', (p) => {
+      p.exec(p.a, 'nft', ['add table ip drnat']);
+      p.exec(p.a, 'nft', ['add chain ip drnat out { type nat hook output priority -100 ; }']);
+      p.exec(p.a, 'iptables', ['-w', '-A', 'OUTPUT', '-d', p.addrB, '-p', 'udp', '--dport', '9', '-j', 'DROP']);
+    });
+    pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), '32']);
+    const rule = ruleCounters(pair, pair.a, 'OUTPUT');
+    expect(rule.packets).toBe(N);
+    expect(await agent.settle(COUNT, { reason: 'IPTABLE_RULE_DROP', direction: 'egress' }, N)).toBe(N);
+    expect(await agent.value(COUNT, { reason: 'IPTABLE_NAT_DROP', direction: 'egress' })).toBe(0);
+  });
+
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    it(`counts a connect to an unreachable network as TCP_CONNECT_BASIC with its errno (${family})`, async ({
+      skip,
+    }) => {
+      const [pair, agent] = await start(family);
+      const fn = family === 'ipv4' ? 'tcp_v4_connect' : 'tcp_v6_connect';
+      if (strategyOf(agent, fn) === 'unavailable') skip(`${fn}: neither fexit nor kprobes attach on this kernel`);
+      // An address in the test ranges that the namespace has no route to: the kernel refuses at once.
+      const unreachable = family === 'ipv4' ? '198.19.255.1' : '2001:db8:ffff::1';
+      const out = JSON.parse(pair.exec(pair.a, process.execPath, [SEND, 'tcp', unreachable, '80', String(N)])) as {
+        outcomes: Record<string, number>;
+      };
+      expect(out.outcomes).toEqual({ ENETUNREACH: N });
+      const labels = { reason: 'TCP_CONNECT_BASIC', direction: 'egress', error: 'ENETUNREACH' };
+      expect(await agent.settle(COUNT, labels, N)).toBe(N);
+    });
+  }
+
+  it('counts a failed accept as TCP_ACCEPT_BASIC, and not EAGAIN from a non-blocking accept', async ({ skip }) => {
+    const [pair, agent] = await start();
+    if (strategyOf(agent, 'inet_csk_accept') === 'unavailable')
+      skip('inet_csk_accept: neither fexit nor kprobes attach');
+    const eagain = JSON.parse(pair.exec(pair.a, acceptFail, ['eagain', String(N)])) as {
+      errors: Record<string, number>;
+    };
+    expect(eagain.errors['EAGAIN']).toBe(N);
+    const einval = JSON.parse(pair.exec(pair.a, acceptFail, ['einval', String(N)])) as {
+      errors: Record<string, number>;
+    };
+    expect(einval.errors['EINVAL']).toBe(N);
+
+    expect(await agent.settle(COUNT, { reason: 'TCP_ACCEPT_BASIC', direction: 'ingress', error: 'EINVAL' }, N)).toBe(N);
+    const accepts = [...(await agent.scrape()).keys()].filter((k) => k.includes('TCP_ACCEPT_BASIC'));
+    expect(accepts.filter((k) => k.includes('EAGAIN'))).toEqual([]);
+  });
+
+  it('reports every hook, attached or unavailable, in its log and its own metrics', async () => {
+    const [, agent] = await start();
+    for (const fn of [
+      'nf_nat_inet_fn',
+      '__nf_conntrack_confirm',
+      'tcp_v4_connect',
+      'tcp_v6_connect',
+      'inet_csk_accept',
+    ]) {
+      expect(['fexit', 'kprobe', 'unavailable']).toContain(strategyOf(agent, fn));
+    }
+  });
+});
