@@ -98,29 +98,62 @@ static __always_inline void count_drop(struct metrics_key *key, __u64 len)
 	}
 }
 
+/* What the counter needs to know of a dropped skb. */
+struct skb_facts {
+	__u32 len;
+	__u32 iif;    /* skb->skb_iif: set when the skb was received from a device */
+	__u64 sk;     /* skb->sk: set for locally built skbs owned by a socket */
+	__u32 netns;  /* inode of its network namespace, only read when filtering */
+};
+
+/*
+ * tp_btf gives a typed skb pointer: direct loads, checked by the verifier, with no helper
+ * call per field. This is the hot path under a drop storm.
+ */
+static __always_inline void read_facts_direct(struct sk_buff *skb, struct skb_facts *f)
+{
+	struct sock *sk = skb->sk;
+
+	f->len = skb->len;
+	f->iif = skb->skb_iif;
+	f->sk = (__u64)sk;
+	if (filter_netns_ino) {
+		struct net_device *dev = skb->dev;
+		if (sk)
+			f->netns = sk->__sk_common.skc_net.net->ns.inum;
+		else if (dev)
+			f->netns = dev->nd_net.net->ns.inum;
+	}
+}
+
+/* The classic tracepoint gives an untyped address: read through bpf_probe_read_kernel. */
+static __always_inline void read_facts_probe(struct sk_buff *skb, struct skb_facts *f)
+{
+	struct sock *sk = BPF_CORE_READ(skb, sk);
+
+	f->len = BPF_CORE_READ(skb, len);
+	f->iif = BPF_CORE_READ(skb, skb_iif);
+	f->sk = (__u64)sk;
+	if (filter_netns_ino) {
+		struct net_device *dev = BPF_CORE_READ(skb, dev);
+		if (sk)
+			f->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+		else if (dev)
+			f->netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	}
+}
+
 /*
  * ingress: the skb arrived from a device (skb_iif is set on receive); egress: it was
  * built locally for a socket and never received; unknown otherwise.
  */
-static __always_inline __u16 skb_direction(struct sk_buff *skb)
+static __always_inline __u16 skb_direction(const struct skb_facts *f)
 {
-	if (BPF_CORE_READ(skb, skb_iif))
+	if (f->iif)
 		return DIRECTION_INGRESS;
-	if (BPF_CORE_READ(skb, sk))
+	if (f->sk)
 		return DIRECTION_EGRESS;
 	return DIRECTION_UNKNOWN;
-}
-
-/* The network namespace of the socket that owns the skb, else of its device; 0 if neither. */
-static __always_inline __u32 skb_netns_ino(struct sk_buff *skb)
-{
-	struct sock *sk = BPF_CORE_READ(skb, sk);
-	if (sk)
-		return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	struct net_device *dev = BPF_CORE_READ(skb, dev);
-	if (dev)
-		return BPF_CORE_READ(dev, nd_net.net, ns.inum);
-	return 0;
 }
 
 /* NETFILTER_DROP, or any drop on kernels whose tracepoint gives no reason. */
@@ -131,18 +164,21 @@ static __always_inline bool is_netfilter_reason(__u32 reason)
 	return reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NETFILTER_DROP);
 }
 
-static __always_inline int handle_kfree_skb(struct sk_buff *skb, __u32 reason)
+/* Kernels that route consume_skb() through this tracepoint mark it SKB_CONSUMED. */
+static __always_inline bool is_consumed(__u32 reason)
 {
-	/* Kernels that route consume_skb() through this tracepoint mark it SKB_CONSUMED. */
-	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_CONSUMED) &&
-	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_CONSUMED))
-		return 0;
-	if (filter_netns_ino && skb_netns_ino(skb) != filter_netns_ino)
+	return bpf_core_enum_value_exists(enum skb_drop_reason, SKB_CONSUMED) &&
+	       reason == bpf_core_enum_value(enum skb_drop_reason, SKB_CONSUMED);
+}
+
+static __always_inline int handle_kfree_skb(struct sk_buff *skb, __u32 reason, const struct skb_facts *f)
+{
+	if (filter_netns_ino && f->netns != filter_netns_ino)
 		return 0;
 
 	struct metrics_key key = {
 		.reason = reason,
-		.direction = skb_direction(skb),
+		.direction = skb_direction(f),
 		.origin = ORIGIN_KERNEL,
 	};
 
@@ -156,7 +192,7 @@ static __always_inline int handle_kfree_skb(struct sk_buff *skb, __u32 reason)
 		if (slot->skb == (__u64)skb || is_netfilter_reason(reason))
 			slot->skb = 0;
 	}
-	count_drop(&key, BPF_CORE_READ(skb, len));
+	count_drop(&key, f->len);
 	return 0;
 }
 
@@ -171,7 +207,12 @@ int BPF_PROG(dr_kfree_skb_btf, struct sk_buff *skb, void *location)
 	/* The reason argument exists from 5.17; on older kernels this branch is dead code. */
 	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
 		reason = (__u32)ctx[2];
-	return handle_kfree_skb(skb, reason);
+	if (is_consumed(reason))
+		return 0;
+
+	struct skb_facts f = {};
+	read_facts_direct(skb, &f);
+	return handle_kfree_skb(skb, reason, &f);
 }
 
 SEC("tracepoint/skb/kfree_skb")
@@ -181,7 +222,13 @@ int dr_kfree_skb_tp(struct trace_event_raw_kfree_skb *args)
 
 	if (bpf_core_field_exists(args->reason))
 		reason = BPF_CORE_READ(args, reason);
-	return handle_kfree_skb((struct sk_buff *)BPF_CORE_READ(args, skbaddr), reason);
+	if (is_consumed(reason))
+		return 0;
+
+	struct sk_buff *skb = (struct sk_buff *)BPF_CORE_READ(args, skbaddr);
+	struct skb_facts f = {};
+	read_facts_probe(skb, &f);
+	return handle_kfree_skb(skb, reason, &f);
 }
 
 /*

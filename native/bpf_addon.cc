@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <vector>
 
@@ -424,6 +425,8 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
           ClearLog();
           int err = bpf_object__load(obj);
           if (err) f.Set("load", err);
+          // Loading parsed the kernel's BTF (megabytes) and freed it: give it back.
+          malloc_trim(0);
         },
         nullptr);
     w->Queue();
@@ -592,6 +595,7 @@ Napi::Value ReadBtfEnum(const Napi::CallbackInfo& info) {
           break;
         }
         btf__free(btf);
+        malloc_trim(0);
       },
       [=](Napi::Env env) -> Napi::Value {
         if (!*found) return env.Null();

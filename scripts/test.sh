@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . scripts/env.sh
 npx tsc -p test/tsconfig.json
+npm run --silent lint
 npx vitest run "$@"

@@ -1,5 +1,6 @@
 /** Every component type this build knows, by kind. */
 import { debugExporterFactory } from './exporters/debug/factory.js';
+import { otlpExporterFactory } from './exporters/otlp/factory.js';
 import { prometheusExporterFactory } from './exporters/prometheus/factory.js';
 import { dropReasonReceiverFactory } from './receiver/dropreason/factory.js';
 import type { Component, Factory } from './service/component.js';
@@ -10,5 +11,5 @@ const erase = <C, T extends Component>(f: Factory<C, T>) => f as unknown as Fact
 export const registry: Registry = {
   receiver: [erase(dropReasonReceiverFactory)],
   processor: [],
-  exporter: [erase(prometheusExporterFactory), erase(debugExporterFactory)],
+  exporter: [erase(prometheusExporterFactory), erase(debugExporterFactory), erase(otlpExporterFactory)],
 };

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { MetricsSender, SendResult } from '../../src/exporters/otlp/client.js';
+import { channelOptions, type MetricsSender, type SendResult, target } from '../../src/exporters/otlp/client.js';
 import { configSchema, type OtlpConfig } from '../../src/exporters/otlp/config.js';
 import { countDataPoints, OtlpExporter } from '../../src/exporters/otlp/exporter.js';
 import { backoffDelay, isRetryable } from '../../src/exporters/otlp/retry.js';
@@ -104,7 +104,7 @@ describe('otlp exporter lifecycle', () => {
       await exporter.start();
       await exporter.start();
       expect(made()).toBe(i + 1);
-      expect(sender.sent).toEqual([]);
+      expect(sender.sent).toHaveLength(i);
       await exporter.consume([await batch(i + 1)]);
       await until('the send', () => sender.sent.length === i + 1);
       await exporter.shutdown();
@@ -166,17 +166,37 @@ describe('otlp exporter sending', () => {
     await exporter.start();
     let down = true;
     sender.answer = () => (down ? { error: UNAVAILABLE } : {});
-    for (let i = 1; i <= 8; i++) await exporter.consume([await batch(i)]);
-    // Batch 1 is being retried; 2..8 waited, and only the newest three are kept.
-    expect(exporter.stats().queued).toBe(4);
+    await exporter.consume([await batch(1)]);
+    await until('the first try', () => sender.sent.length === 1);
+    for (let i = 2; i <= 8; i++) await exporter.consume([await batch(i)]);
+    // Batch 1 failed and waits for its retry; it is the oldest, so it goes first, then
+    // 2..5: only the newest three are kept.
+    expect(exporter.stats().queued).toBe(3);
     const points = countDataPoints(await batch(1));
-    expect(exporter.stats()).toMatchObject({ dropped: 4 * points, failed: 0, dataPointsDropped: 4 * points });
+    expect(exporter.stats()).toMatchObject({ dropped: 5 * points, failed: 0, dataPointsDropped: 5 * points });
     down = false;
     await until('the queue to empty', () => exporter.stats().queued === 0);
     expect(sender.sent.filter((p, i, all) => all.indexOf(p) === i)).toEqual([1, 6, 7, 8]);
     expect(matching(lines, 'sending queue full')).toHaveLength(1);
-    expect(matching(lines, 'export recovered')[0]).toContain('dropped_batches=4');
-    expect(matching(lines, 'export recovered')[0]).toContain(`dropped_data_points=${4 * points}`);
+    expect(matching(lines, 'export recovered')[0]).toContain('dropped_batches=5');
+    expect(matching(lines, 'export recovered')[0]).toContain(`dropped_data_points=${5 * points}`);
+  });
+
+  it('never drops the batch that is on the wire', async () => {
+    const { exporter, sender } = setUp({ sending_queue: { queue_size: 1 } });
+    track(exporter);
+    await exporter.start();
+    let release!: () => void;
+    sender.answer = () => new Promise((r) => (release = () => r({})));
+    await exporter.consume([await batch(1)]);
+    await until('the first send', () => sender.sent.length === 1);
+    await exporter.consume([await batch(2)]);
+    await exporter.consume([await batch(3)]);
+    expect(exporter.stats().queued).toBe(2); // 1 on the wire, 3 waiting; 2 pushed out
+    sender.answer = () => ({});
+    release();
+    await until('the queue to empty', () => exporter.stats().queued === 0);
+    expect(sender.sent).toEqual([1, 3]);
   });
 
   it('does not retry a permanent error: drops the batch, logs once, moves on', async () => {
@@ -293,6 +313,28 @@ describe('otlp exporter shutdown', () => {
     expect(took).toBeLessThan(300);
     expect(sender.closed).toBe(1);
     expect(exporter.stats().failed).toBe(2 * countDataPoints(await batch(1)));
+  });
+});
+
+describe('gRPC channel', () => {
+  it('compresses as configured, and reconnects no slower than retry_on_failure retries', () => {
+    expect(channelOptions(config())).toMatchObject({
+      'grpc.default_compression_algorithm': 2, // gzip
+      'grpc.initial_reconnect_backoff_ms': 10,
+      'grpc.max_reconnect_backoff_ms': 20,
+      'grpc.use_local_subchannel_pool': 1,
+    });
+    const defaults = config({ compression: 'none', retry_on_failure: {} });
+    expect(channelOptions(defaults)).toMatchObject({
+      'grpc.default_compression_algorithm': 0, // identity
+      'grpc.initial_reconnect_backoff_ms': 1000,
+      'grpc.max_reconnect_backoff_ms': 30_000,
+    });
+  });
+
+  it('writes IPv6 targets in brackets', () => {
+    expect(target({ host: '::1', port: 4317 })).toBe('[::1]:4317');
+    expect(target({ host: 'collector', port: 4317 })).toBe('collector:4317');
   });
 });
 

@@ -1,22 +1,46 @@
 /**
- * The wire: one OTLP/gRPC Export call per ResourceMetrics, through the OpenTelemetry JS
- * OTLPMetricExporter. It serializes with the official OTLP protobuf layout and sends
- * over @grpc/grpc-js; it makes exactly one attempt per call (for gRPC it neither retries
- * nor queues), so the retries and the queue in exporter.ts are the only ones.
+ * The wire: one OTLP/gRPC Export call per ResourceMetrics. The request bytes come from
+ * the OpenTelemetry JS OTLP serializer (@opentelemetry/otlp-transformer, the one its
+ * OTLPMetricExporter uses); the call goes over @grpc/grpc-js. One call is one attempt:
+ * the retries and the queue in exporter.ts are the only ones.
+ *
+ * Why not OTLPMetricExporter itself: it builds its gRPC client with fixed channel options,
+ * so grpc-js keeps its default reconnect backoff (1 s growing to 120 s). While that
+ * backoff runs, every export fails at once with UNAVAILABLE, whatever our own retry
+ * schedule says: measured here, a 150 s outage was followed by 82 s more of failures
+ * after the backend was back. Here the reconnect backoff follows retry_on_failure, so
+ * the agent reconnects within max_interval of the backend's return.
  */
 import fs from 'node:fs';
 
-import { type ChannelCredentials, credentials, Metadata, type VerifyOptions } from '@grpc/grpc-js';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import { ExportResultCode } from '@opentelemetry/core';
+import {
+  type ChannelCredentials,
+  type ChannelOptions,
+  Client,
+  compressionAlgorithms,
+  credentials,
+  Metadata,
+  status,
+  type VerifyOptions,
+} from '@grpc/grpc-js';
+import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
+import { VERSION } from '../../version.js';
 import type { OtlpConfig, TlsConfig } from './config.js';
 
-/** Sends one batch. Resolves with undefined when the backend accepted it, else the error. */
+/** What one export request came to. */
+export interface SendResult {
+  /** Undefined when the backend accepted the request. */
+  error?: Error | undefined;
+  /** Data points the backend said it rejected although it answered OK (partial success). */
+  rejected?: { dataPoints: number; message: string } | undefined;
+}
+
+/** Sends one batch per call. */
 export interface MetricsSender {
-  send(metrics: ResourceMetrics): Promise<Error | undefined>;
-  /** Closes the connection; sends still pending are abandoned. */
+  send(metrics: ResourceMetrics): Promise<SendResult>;
+  /** Closes the connection; calls still pending are abandoned. */
   shutdown(): Promise<void>;
 }
 
@@ -70,35 +94,98 @@ export function target(endpoint: OtlpConfig['endpoint']): string {
   return `${host}:${endpoint.port}`;
 }
 
-/**
- * The sender over OTLPMetricExporter. Creating it opens no connection: gRPC connects on
- * the first send. The library also reads the OTEL_EXPORTER_OTLP_* environment variables,
- * but every setting we pass wins over them; only headers from
- * OTEL_EXPORTER_OTLP_[METRICS_]HEADERS are added where the config does not set the name.
- */
-export const grpcSender: SenderFactory = (config) => {
-  const exporter = new OTLPMetricExporter({
-    url: target(config.endpoint),
-    credentials: channelCredentials(config.tls),
-    metadata: grpcMetadata(config.headers),
-    compression: config.compression === 'gzip' ? 'gzip' : 'none',
-    timeoutMillis: config.timeout,
-    // One export at a time is all the queue ever asks for.
-    concurrencyLimit: 1,
-  } as ConstructorParameters<typeof OTLPMetricExporter>[0]);
+/** The channel's settings: compression, and a reconnect backoff that follows retry_on_failure. */
+export function channelOptions(config: OtlpConfig): ChannelOptions {
+  const retry = config.retry_on_failure;
   return {
-    send: (metrics) =>
-      new Promise((resolve) => {
-        // The library's sdk-metrics is a patch release away from ours: the data is the same
-        // shape, but TypeScript sees two distinct enum declarations inside it.
-        exporter.export(metrics as unknown as Parameters<OTLPMetricExporter['export']>[0], (result) =>
-          resolve(
-            result.code === ExportResultCode.SUCCESS
-              ? undefined
-              : (result.error ?? new Error('export failed without an error')),
-          ),
-        );
-      }),
-    shutdown: () => exporter.shutdown(),
+    'grpc.primary_user_agent': `dropreason/${VERSION}`,
+    'grpc.default_compression_algorithm':
+      config.compression === 'gzip' ? compressionAlgorithms.gzip : compressionAlgorithms.identity,
+    'grpc.initial_reconnect_backoff_ms': Math.min(1000, retry.initial_interval),
+    'grpc.max_reconnect_backoff_ms': retry.max_interval,
+    // A connection of our own, not one shared with other clients of the same address
+    // (grpc-js pools them): closing the client then really drops the connection.
+    'grpc.use_local_subchannel_pool': 1,
   };
-};
+}
+
+const EXPORT_PATH = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
+/** The request and the answer stay bytes: the OTLP serializer makes and reads them. */
+const asBytes = (b: Buffer) => b;
+
+/**
+ * After this many DEADLINE_EXCEEDED in a row the connection is dropped and made anew:
+ * it may be half dead (a backend gone without closing it), where only a new one helps.
+ */
+const STALE_AFTER_DEADLINES = 3;
+
+class GrpcSender implements MetricsSender {
+  private client: Client | undefined;
+  private deadlines = 0;
+  private readonly metadata: Metadata;
+  private readonly options: ChannelOptions;
+
+  constructor(
+    private readonly config: OtlpConfig,
+    private readonly credentials: ChannelCredentials,
+  ) {
+    this.metadata = grpcMetadata(config.headers);
+    this.options = channelOptions(config);
+  }
+
+  send(metrics: ResourceMetrics): Promise<SendResult> {
+    const body = ProtobufMetricsSerializer.serializeRequest(metrics);
+    if (!body) return Promise.resolve({ error: new Error('the OTLP serializer produced no request') });
+    const client = (this.client ??= new Client(target(this.config.endpoint), this.credentials, this.options));
+    const options = { deadline: Date.now() + this.config.timeout };
+    return new Promise((resolve) => {
+      client.makeUnaryRequest(
+        EXPORT_PATH,
+        asBytes,
+        asBytes,
+        Buffer.from(body),
+        this.metadata.clone(),
+        options,
+        (error, response) => {
+          if (error) {
+            this.noteDeadline(error.code === status.DEADLINE_EXCEEDED, client);
+            resolve({ error });
+            return;
+          }
+          this.deadlines = 0;
+          resolve({ rejected: partialSuccess(response) });
+        },
+      );
+    });
+  }
+
+  private noteDeadline(exceeded: boolean, client: Client): void {
+    this.deadlines = exceeded ? this.deadlines + 1 : 0;
+    if (this.deadlines >= STALE_AFTER_DEADLINES && this.client === client) {
+      client.close();
+      this.client = undefined;
+      this.deadlines = 0;
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    this.client?.close();
+    this.client = undefined;
+  }
+}
+
+/** The backend's partial-success answer, if it rejected some data points. */
+function partialSuccess(response: Buffer | undefined): SendResult['rejected'] {
+  if (!response || response.length === 0) return undefined;
+  try {
+    const partial = ProtobufMetricsSerializer.deserializeResponse(response).partialSuccess;
+    const dataPoints = partial?.rejectedDataPoints ?? 0;
+    if (dataPoints > 0 || partial?.errorMessage) return { dataPoints, message: partial?.errorMessage ?? '' };
+  } catch {
+    // An answer we cannot read still means the request was accepted.
+  }
+  return undefined;
+}
+
+/** Creating the sender reads the TLS files but opens no connection: gRPC connects on the first send. */
+export const grpcSender: SenderFactory = (config) => new GrpcSender(config, channelCredentials(config.tls));

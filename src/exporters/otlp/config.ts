@@ -18,42 +18,8 @@ import {
   type Parsed,
   type Schema,
   string,
+  stringMap,
 } from '../../service/schema.js';
-
-/**
- * A map of strings to strings, for gRPC request headers (metadata). Keys are what gRPC
- * accepts in metadata (letters, digits, `-`, `_`, `.`; no `-bin` suffix, since values are
- * text); values are printable ASCII.
- */
-function headerMap(opts: { description: string }): Schema<Record<string, string>> {
-  return {
-    parse(value, path, issues) {
-      if (value === null || value === undefined) return {};
-      if (typeof value !== 'object' || Array.isArray(value)) {
-        issues.push({ path, message: `must be a map of header names to values, but was ${describe(value)}` });
-        return undefined;
-      }
-      const before = issues.length;
-      const out: Record<string, string> = {};
-      for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-        const at = join(path, key);
-        if (!/^[0-9A-Za-z_.-]+$/.test(key)) {
-          issues.push({ path: at, message: 'header names may only hold letters, digits, -, _ and .' });
-        } else if (key.toLowerCase().endsWith('-bin')) {
-          issues.push({ path: at, message: 'binary (-bin) headers are not supported: values are text' });
-        } else if (typeof v !== 'string') {
-          issues.push({ path: at, message: `must be a string, but was ${describe(v)} (quote it)` });
-        } else if (!/^[\x20-\x7e]*$/.test(v)) {
-          issues.push({ path: at, message: 'must be printable ASCII' });
-        } else {
-          out[key.toLowerCase()] = v;
-        }
-      }
-      return issues.length === before ? out : undefined;
-    },
-    doc: () => ({ type: 'map of string to string', description: opts.description }),
-  };
-}
 
 /** `host:port` of a server to connect to: unlike a listening endpoint, the host is required. */
 function serverEndpoint(opts: { default: string; description: string }): Schema<Endpoint> {
@@ -84,6 +50,29 @@ function checked<T>(inner: Schema<T>, check: (value: T, path: string, issues: Co
     doc: inner.doc,
   };
 }
+
+/**
+ * gRPC request headers (metadata). Names are what gRPC accepts (letters, digits, `-`, `_`,
+ * `.`; gRPC lowercases them) without the `-bin` suffix, since values are text; values are
+ * printable ASCII.
+ */
+const headers = checked(
+  stringMap({
+    default: {},
+    keyPattern: /^[0-9A-Za-z_.-]+$/,
+    keyRule: 'header names hold only letters, digits, -, _ and .',
+    description: 'Headers (gRPC metadata) sent with every request, such as an API key.',
+  }),
+  (h, path, issues) => {
+    for (const [name, value] of Object.entries(h)) {
+      if (name.toLowerCase().endsWith('-bin')) {
+        issues.push({ path: join(path, name), message: 'binary (-bin) headers are not supported: values are text' });
+      } else if (!/^[\x20-\x7e]*$/.test(value)) {
+        issues.push({ path: join(path, name), message: 'must be printable ASCII' });
+      }
+    }
+  },
+);
 
 const tls = checked(
   object(
@@ -164,7 +153,7 @@ const fields = {
   endpoint: serverEndpoint({ default: 'localhost:4317', description: 'host:port of the OTLP/gRPC backend.' }),
   tls,
   /** Sent with every request as gRPC metadata, e.g. an API key. */
-  headers: headerMap({ description: 'Headers (gRPC metadata) sent with every request, such as an API key.' }),
+  headers,
   /** @default gzip */
   compression: oneOf(['gzip', 'none'] as const, { default: 'gzip', description: 'Compression of each request.' }),
   /**

@@ -4,7 +4,7 @@
  * ResourceMetrics to the next consumer.
  */
 import fs from 'node:fs';
-import type { Counter, Histogram, ObservableResult } from '@opentelemetry/api';
+import { type Counter, type Histogram, type ObservableResult, ValueType } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 
 import type { NativeBinding } from '../../native/binding.js';
@@ -107,10 +107,12 @@ export class DropReasonReceiver implements Component {
     const count = meter.createObservableCounter(COUNT_METRIC, {
       description: countMeta.description,
       unit: countMeta.unit,
+      valueType: ValueType.INT,
     });
     const bytes = meter.createObservableCounter(BYTES_METRIC, {
       description: bytesMeta.description,
       unit: bytesMeta.unit,
+      valueType: ValueType.INT,
     });
     const observe = (result: ObservableResult, pick: (t: DropTotal) => number) => {
       for (const t of this.totals) {

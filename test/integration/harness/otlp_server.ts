@@ -1,0 +1,213 @@
+/**
+ * A real OTLP/gRPC metrics backend in the test process: it serves
+ * opentelemetry.proto.collector.metrics.v1.MetricsService/Export with @grpc/grpc-js,
+ * decodes each request with the official OTLP .proto files, and keeps what it received.
+ * It can be stopped and started again on the same port, answer late, or answer with an
+ * error status, to play a backend that fails.
+ *
+ * The .proto files come from the npm package @opentelemetry/otlp-grpc-exporter-base
+ * 0.38.0 (installed under the alias otlp-proto-files), the last release that shipped the
+ * opentelemetry-proto sources themselves; newer OpenTelemetry JS packages carry only
+ * encoders.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+const require = createRequire(import.meta.url);
+const PROTO_ROOT = path.join(path.dirname(require.resolve('otlp-proto-files/package.json')), 'build/protos');
+const SERVICE_PROTO = 'opentelemetry/proto/collector/metrics/v1/metrics_service.proto';
+
+/** The decoded request, as @grpc/proto-loader gives it (snake_case keys, 64-bit integers as strings). */
+export interface KeyValue {
+  key: string;
+  value: { string_value?: string; int_value?: string; bool_value?: boolean; double_value?: number; value?: string };
+}
+
+export interface NumberDataPoint {
+  attributes: KeyValue[];
+  start_time_unix_nano: string;
+  time_unix_nano: string;
+  as_int?: string;
+  as_double?: number;
+  value?: 'as_int' | 'as_double';
+}
+
+export interface Metric {
+  name: string;
+  description: string;
+  unit: string;
+  data?: 'gauge' | 'sum' | 'histogram' | 'exponential_histogram' | 'summary';
+  sum?: { data_points: NumberDataPoint[]; aggregation_temporality: string; is_monotonic: boolean };
+}
+
+export interface ResourceMetrics {
+  resource: { attributes: KeyValue[] };
+  scope_metrics: Array<{ scope: { name: string; version: string }; metrics: Metric[] }>;
+}
+
+export interface ExportRequest {
+  resource_metrics: ResourceMetrics[];
+}
+
+/** One Export call as the server saw it. */
+export interface Received {
+  /** When the request arrived (ms since the epoch). */
+  at: number;
+  request: ExportRequest;
+  metadata: Record<string, string>;
+  /** What the server answered: 'OK' or a gRPC status name. */
+  answer: string;
+}
+
+/** How the server answers the next requests. */
+export type Behaviour =
+  | { kind: 'ok' }
+  /** Answers after `delayMs` (longer than the client's deadline makes a DEADLINE_EXCEEDED). */
+  | { kind: 'slow'; delayMs: number }
+  /** Answers with `code` for the next `times` requests (forever when omitted), then OK. */
+  | { kind: 'error'; code: grpc.status; times?: number };
+
+type ExportHandler = grpc.handleUnaryCall<ExportRequest, Record<string, never>>;
+
+function loadService(): grpc.ServiceDefinition {
+  const definition = protoLoader.loadSync(SERVICE_PROTO, {
+    includeDirs: [PROTO_ROOT],
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+    opentelemetry: {
+      proto: { collector: { metrics: { v1: { MetricsService: grpc.ServiceClientConstructor } } } };
+    };
+  };
+  return pkg.opentelemetry.proto.collector.metrics.v1.MetricsService.service;
+}
+
+export class OtlpServer {
+  readonly received: Received[] = [];
+  behaviour: Behaviour = { kind: 'ok' };
+  private server: grpc.Server | undefined;
+  private readonly service = loadService();
+  private readonly pending = new Set<NodeJS.Timeout>();
+
+  private constructor(
+    public port: number,
+    private readonly tls: { key: Buffer; cert: Buffer } | undefined,
+  ) {}
+
+  /** Listens on 127.0.0.1:`port` (0 picks a free port), in plain text or with `tls`. */
+  static async start(port = 0, opts: { tls?: { key: Buffer; cert: Buffer } } = {}): Promise<OtlpServer> {
+    const server = new OtlpServer(port, opts.tls);
+    await server.listen();
+    return server;
+  }
+
+  get running(): boolean {
+    return this.server !== undefined;
+  }
+
+  async listen(): Promise<void> {
+    if (this.server) return;
+    const server = new grpc.Server();
+    server.addService(this.service, { Export: this.handle });
+    const credentials = this.tls
+      ? grpc.ServerCredentials.createSsl(null, [{ private_key: this.tls.key, cert_chain: this.tls.cert }])
+      : grpc.ServerCredentials.createInsecure();
+    this.port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`127.0.0.1:${this.port}`, credentials, (err, port) => (err ? reject(err) : resolve(port))),
+    );
+    this.server = server;
+  }
+
+  /** Closes every connection at once, as a backend that dies does. */
+  async stop(): Promise<void> {
+    for (const t of this.pending) clearTimeout(t);
+    this.pending.clear();
+    const server = this.server;
+    this.server = undefined;
+    server?.forceShutdown();
+  }
+
+  private readonly handle: ExportHandler = (call, callback) => {
+    const metadata = Object.fromEntries(
+      Object.entries(call.metadata.getMap()).map(([k, v]) => [k, typeof v === 'string' ? v : v.toString('base64')]),
+    );
+    const entry: Received = { at: Date.now(), request: call.request, metadata, answer: 'OK' };
+    this.received.push(entry);
+    const b = this.behaviour;
+    if (b.kind === 'error') {
+      if (b.times !== undefined && b.times <= 0) this.behaviour = { kind: 'ok' };
+      else {
+        if (b.times !== undefined) b.times--;
+        entry.answer = grpc.status[b.code];
+        callback({ code: b.code, details: `test server answers ${grpc.status[b.code]}` });
+        return;
+      }
+    }
+    if (b.kind === 'slow') {
+      entry.answer = 'OK (late)';
+      const t = setTimeout(() => {
+        this.pending.delete(t);
+        callback(null, {});
+      }, b.delayMs);
+      this.pending.add(t);
+      return;
+    }
+    callback(null, {});
+  };
+
+  /** The requests answered OK so far. */
+  accepted(): Received[] {
+    return this.received.filter((r) => r.answer === 'OK');
+  }
+
+  /** Waits until `predicate` holds for the received requests, polling. */
+  async waitFor(what: string, predicate: (received: Received[]) => boolean, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this.received)) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** A KeyValue list as a plain record of strings (ints and bools written out). */
+export function attributes(list: KeyValue[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { key, value } of list) {
+    const v = value.value ? value[value.value as keyof KeyValue['value']] : undefined;
+    out[key] = String(v ?? '');
+  }
+  return out;
+}
+
+/** Every sum data point of metric `name` in a request, with the metric beside it. */
+export function sumPoints(request: ExportRequest, name: string): Array<{ metric: Metric; point: NumberDataPoint }> {
+  const out: Array<{ metric: Metric; point: NumberDataPoint }> = [];
+  for (const rm of request.resource_metrics) {
+    for (const sm of rm.scope_metrics) {
+      for (const m of sm.metrics) {
+        if (m.name !== name || !m.sum) continue;
+        for (const point of m.sum.data_points) out.push({ metric: m, point });
+      }
+    }
+  }
+  return out;
+}
+
+/** The value of the point of `name` whose attributes include `labels`, or undefined. */
+export function sumValue(request: ExportRequest, name: string, labels: Record<string, string>): number | undefined {
+  for (const { point } of sumPoints(request, name)) {
+    const attrs = attributes(point.attributes);
+    if (Object.entries(labels).every(([k, v]) => attrs[k] === v)) {
+      return point.value === 'as_double' ? point.as_double : Number(point.as_int);
+    }
+  }
+  return undefined;
+}
