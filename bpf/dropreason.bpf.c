@@ -22,6 +22,13 @@ struct {
 	__type(value, struct metrics_value);
 } metrics_map SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FAST_REASONS * DIRECTION_COUNT);
+	__type(key, __u32);
+	__type(value, struct metrics_value);
+} reason_array SEC(".maps");
+
 /*
  * Drops that found metrics_map full, by direction, so totals stay exact: user space
  * reports them under one reason of their own.
@@ -191,6 +198,15 @@ static __always_inline int handle_kfree_skb(struct sk_buff *skb, __u32 reason, c
 		}
 		if (slot->skb == (__u64)skb || is_netfilter_reason(reason))
 			slot->skb = 0;
+	}
+	if (key.origin == ORIGIN_KERNEL && key.reason < FAST_REASONS) {
+		__u32 index = key.reason * DIRECTION_COUNT + key.direction;
+		struct metrics_value *val = bpf_map_lookup_elem(&reason_array, &index);
+		if (val) {
+			val->count++;
+			val->bytes += f->len;
+			return 0;
+		}
 	}
 	count_drop(&key, f->len);
 	return 0;

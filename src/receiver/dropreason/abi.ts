@@ -11,6 +11,9 @@ export const METRICS_VALUE_SIZE = 16;
 /** Entries of metrics_map (METRICS_MAP_ENTRIES). */
 export const METRICS_MAP_ENTRIES = 512;
 
+/** Kernel reasons below this are counted in reason_array (FAST_REASONS). */
+export const FAST_REASONS = 256;
+
 export const Origin = { Kernel: 0, Hook: 1 } as const;
 
 /** enum drop_direction, indexed by its value. */
@@ -61,6 +64,28 @@ export function decodeMetricsMap(dump: MapDump): DropCounter[] {
       direction: dump.keys.readUInt16LE(k + 8),
       origin: dump.keys.readUInt16LE(k + 10),
       ...sumValue(dump, i),
+    });
+  }
+  return out;
+}
+
+/**
+ * reason_array: per-CPU array of {count, bytes} indexed by reason * 3 + direction, for
+ * kernel reasons below FAST_REASONS. Returns the entries that counted anything.
+ */
+export function decodeReasonArray(dump: MapDump): DropCounter[] {
+  checkSizes('reason_array', dump, 4, METRICS_VALUE_SIZE);
+  const out: DropCounter[] = [];
+  for (let i = 0; i < dump.count; i++) {
+    const v = sumValue(dump, i);
+    if (v.count === 0) continue;
+    const index = dump.keys.readUInt32LE(i * 4);
+    out.push({
+      reason: Math.floor(index / DIRECTIONS.length),
+      returnValue: 0,
+      direction: index % DIRECTIONS.length,
+      origin: Origin.Kernel,
+      ...v,
     });
   }
   return out;

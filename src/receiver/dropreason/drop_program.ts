@@ -14,6 +14,7 @@ import {
   METRICS_VALUE_SIZE,
   checkSizes,
   decodeMetricsMap,
+  decodeReasonArray,
   decodeOverflowMap,
   type DropCounter,
 } from './abi.js';
@@ -45,6 +46,8 @@ export interface DropProgramOptions {
 
 export interface DropSnapshot {
   counters: DropCounter[];
+  /** Entries in metrics_map, the hash that can fill up. */
+  mapEntries?: number;
   overflow: Array<{ direction: number; count: number; bytes: number }>;
 }
 
@@ -158,11 +161,16 @@ export class DropProgram {
   }
 
   async read(): Promise<DropSnapshot> {
-    const [metrics, overflow] = await Promise.all([
+    const [fast, metrics, overflow] = await Promise.all([
+      this.object.readMap('reason_array'),
       this.object.readMap('metrics_map'),
       this.object.readMap('overflow_map'),
     ]);
-    return { counters: decodeMetricsMap(metrics), overflow: decodeOverflowMap(overflow) };
+    return {
+      counters: [...decodeReasonArray(fast), ...decodeMetricsMap(metrics)],
+      overflow: decodeOverflowMap(overflow),
+      mapEntries: metrics.count,
+    };
   }
 
   programInfo() {

@@ -58,7 +58,7 @@ export const FUNCTION_HOOKS: readonly FunctionHook[] = [
 ];
 
 /** Maps the hook programs write, shared with the main object. */
-const SHARED_MAPS = ['metrics_map', 'overflow_map', 'refine_map', 'entry_args'];
+const SHARED_MAPS = ['reason_array', 'metrics_map', 'overflow_map', 'refine_map', 'entry_args'];
 
 export interface HookStatus {
   fn: string;

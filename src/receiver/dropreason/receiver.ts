@@ -202,7 +202,7 @@ export class DropReasonReceiver implements Component {
       const snapshot = await this.program.read();
       this.totals = aggregateDrops(snapshot, this.names, this.exclude());
       this.readDuration?.record(Number(process.hrtime.bigint() - t0) / 1e9, { receiver: this.settings.id });
-      this.mapEntries = snapshot.counters.length;
+      this.mapEntries = snapshot.mapEntries ?? 0;
       const { resourceMetrics, errors } = await this.reader.collect();
       for (const e of errors) this.settings.logger.warn('metric collection error', { error: String(e) });
       await this.next.consume([resourceMetrics]);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { MapDump } from '../../../../src/native/binding.js';
 import {
+  decodeReasonArray,
   DIRECTIONS,
   checkSizes,
   decodeMetricsMap,
@@ -206,5 +207,24 @@ describe('directionName', () => {
   });
   it('reads any other value as unknown', () => {
     for (const v of [3, 4, 255, 65535, -1]) expect(directionName(v)).toBe('unknown');
+  });
+});
+
+describe('decodeReasonArray', () => {
+  it('turns non-zero slots into kernel counters: index = reason * 3 + direction, per-CPU slots summed', () => {
+    const cpus = 2;
+    const entries = 6; // reasons 0 and 1, three directions each
+    const keys = Buffer.alloc(entries * 4);
+    const values = Buffer.alloc(entries * 16 * cpus);
+    for (let i = 0; i < entries; i++) keys.writeUInt32LE(i, i * 4);
+    // reason 1, egress (index 5): 3 + 4 packets, 100 + 200 bytes
+    values.writeBigUInt64LE(3n, 5 * 32);
+    values.writeBigUInt64LE(100n, 5 * 32 + 8);
+    values.writeBigUInt64LE(4n, 5 * 32 + 16);
+    values.writeBigUInt64LE(200n, 5 * 32 + 24);
+    const dump = { count: entries, keys, values, keySize: 4, valueSize: 16, valueStride: 32, perCpu: true };
+    expect(decodeReasonArray(dump)).toEqual([
+      { reason: 1, returnValue: 0, direction: 2, origin: 0, count: 7, bytes: 300 },
+    ]);
   });
 });
