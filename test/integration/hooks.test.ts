@@ -62,7 +62,8 @@ describe.skipIf(!isRoot)('function hooks', () => {
       const rules = [
         'add table ip drnat',
         'add chain ip drnat out { type nat hook output priority -100 ; }',
-        `add rule ip drnat out ip daddr ${p.addrB} udp dport 9 counter drop`,
+        // `ct state` makes the namespace track connections; NAT chains see only tracked packets.
+        `add rule ip drnat out ip daddr ${p.addrB} udp dport 9 ct state new counter drop`,
       ];
       for (const r of rules) p.exec(p.a, 'nft', [r]);
     });
@@ -70,7 +71,10 @@ describe.skipIf(!isRoot)('function hooks', () => {
     if (strategy === 'unavailable') skip('nf_nat_inet_fn: neither fexit nor kprobes attach on this kernel');
     const labels = { reason: 'IPTABLE_NAT_DROP', direction: 'egress' };
 
-    pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), '32']);
+    const sent = JSON.parse(pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), '32'])) as {
+      outcomes: Record<string, number>;
+    };
+    expect(sent.outcomes).toEqual({ EPERM: N }); // every datagram dropped on the way out
 
     const nft = pair.exec(pair.a, 'nft', ['list', 'chain', 'ip', 'drnat', 'out']);
     const ruleCount = Number(/counter packets (\d+)/.exec(nft)![1]);
