@@ -5,6 +5,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -14,6 +15,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Count only drops in the network namespace with this inode number; 0 counts all. */
 const volatile __u32 filter_netns_ino = 0;
+/* Advanced mode: also count each drop per flow in adv_map_0/1. */
+const volatile __u32 advanced_enabled = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -28,6 +31,37 @@ struct {
 	__type(key, __u32);
 	__type(value, struct metrics_value);
 } reason_array SEC(".maps");
+
+/*
+ * Advanced mode's per-flow counts, double-buffered: programs write the map adv_control
+ * names; user space switches them, waits for writers to finish, then reads and empties
+ * the other. Nothing is lost to a read-then-delete race, and memory follows the number
+ * of flows per interval. A plain hash, not an LRU: an LRU would evict counts silently;
+ * here a flow that finds the map full is counted in adv_other, so totals stay exact.
+ */
+struct adv_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, ADV_MAP_ENTRIES);
+	__type(key, struct adv_key);
+	__type(value, struct metrics_value);
+};
+struct adv_map adv_map_0 SEC(".maps");
+struct adv_map adv_map_1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} adv_control SEC(".maps");
+
+/* Advanced-mode drops whose flow found the map full, by direction. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DIRECTION_COUNT);
+	__type(key, __u32);
+	__type(value, struct metrics_value);
+} adv_other SEC(".maps");
 
 /*
  * Drops that found metrics_map full, by direction, so totals stay exact: user space
@@ -111,6 +145,11 @@ struct skb_facts {
 	__u32 iif;    /* skb->skb_iif: set when the skb was received from a device */
 	__u64 sk;     /* skb->sk: set for locally built skbs owned by a socket */
 	__u32 netns;  /* inode of its network namespace, only read when filtering */
+	/* Only read in advanced mode: where the headers are. */
+	__u64 head;
+	__u16 protocol;
+	__u16 network_header;
+	__u16 transport_header;
 };
 
 /*
@@ -124,6 +163,12 @@ static __always_inline void read_facts_direct(struct sk_buff *skb, struct skb_fa
 	f->len = skb->len;
 	f->iif = skb->skb_iif;
 	f->sk = (__u64)sk;
+	if (advanced_enabled) {
+		f->head = (__u64)skb->head;
+		f->protocol = skb->protocol;
+		f->network_header = skb->network_header;
+		f->transport_header = skb->transport_header;
+	}
 	if (filter_netns_ino) {
 		struct net_device *dev = skb->dev;
 		if (sk)
@@ -141,6 +186,12 @@ static __always_inline void read_facts_probe(struct sk_buff *skb, struct skb_fac
 	f->len = BPF_CORE_READ(skb, len);
 	f->iif = BPF_CORE_READ(skb, skb_iif);
 	f->sk = (__u64)sk;
+	if (advanced_enabled) {
+		f->head = (__u64)BPF_CORE_READ(skb, head);
+		f->protocol = BPF_CORE_READ(skb, protocol);
+		f->network_header = BPF_CORE_READ(skb, network_header);
+		f->transport_header = BPF_CORE_READ(skb, transport_header);
+	}
 	if (filter_netns_ino) {
 		struct net_device *dev = BPF_CORE_READ(skb, dev);
 		if (sk)
@@ -171,6 +222,98 @@ static __always_inline bool is_netfilter_reason(__u32 reason)
 	return reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NETFILTER_DROP);
 }
 
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+
+/* Addresses, protocol and remote port from the skb's headers, oriented by direction. */
+static __always_inline void read_flow(unsigned char *head, __u16 proto, __u16 nh, __u16 th, struct adv_key *k)
+{
+	__u8 saddr[16] = {}, daddr[16] = {};
+	__u16 l4 = 0;
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
+			return;
+		k->family = 2;
+		k->protocol = ip.protocol;
+		__builtin_memcpy(saddr, &ip.saddr, 4);
+		__builtin_memcpy(daddr, &ip.daddr, 4);
+		l4 = nh + ip.ihl * 4;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
+			return;
+		k->family = 10;
+		k->protocol = ip6.nexthdr;
+		__builtin_memcpy(saddr, &ip6.saddr, 16);
+		__builtin_memcpy(daddr, &ip6.daddr, 16);
+		l4 = nh + sizeof(ip6);
+	} else {
+		return;
+	}
+	__u16 sport = 0, dport = 0;
+	if (k->protocol == IPPROTO_TCP || k->protocol == IPPROTO_UDP) {
+		__be16 ports[2];
+		/* transport_header is ~0 until the stack sets it. */
+		if (!bpf_probe_read_kernel(ports, sizeof(ports), head + (th != 0xffff ? th : l4))) {
+			sport = bpf_ntohs(ports[0]);
+			dport = bpf_ntohs(ports[1]);
+		}
+	}
+	if (k->direction == DIRECTION_INGRESS) {
+		__builtin_memcpy(k->local_addr, daddr, 16);
+		__builtin_memcpy(k->remote_addr, saddr, 16);
+		k->remote_port = sport;
+	} else {
+		__builtin_memcpy(k->local_addr, saddr, 16);
+		__builtin_memcpy(k->remote_addr, daddr, 16);
+		k->remote_port = dport;
+	}
+}
+
+static __always_inline bool count_flow_in(void *map, struct adv_key *k, __u64 len)
+{
+	struct metrics_value *val, init = { .count = 1, .bytes = len };
+
+	val = bpf_map_lookup_elem(map, k);
+	if (!val) {
+		long err = bpf_map_update_elem(map, k, &init, BPF_NOEXIST);
+		if (!err)
+			return true;
+		if (err != -17 /* EEXIST: another CPU created the entry first */)
+			return false;
+		val = bpf_map_lookup_elem(map, k);
+		if (!val)
+			return false;
+	}
+	val->count++;
+	val->bytes += len;
+	return true;
+}
+
+static __always_inline void count_flow(struct adv_key *k, __u64 len)
+{
+	__u32 zero = 0;
+	__u32 *active = bpf_map_lookup_elem(&adv_control, &zero);
+	bool counted;
+
+	if (active && *active)
+		counted = count_flow_in(&adv_map_1, k, len);
+	else
+		counted = count_flow_in(&adv_map_0, k, len);
+	if (counted)
+		return;
+	__u32 dir = k->direction;
+	struct metrics_value *val = bpf_map_lookup_elem(&adv_other, &dir);
+	if (val) {
+		val->count++;
+		val->bytes += len;
+	}
+}
+
 /* Kernels that route consume_skb() through this tracepoint mark it SKB_CONSUMED. */
 static __always_inline bool is_consumed(__u32 reason)
 {
@@ -198,6 +341,15 @@ static __always_inline int handle_kfree_skb(struct sk_buff *skb, __u32 reason, c
 		}
 		if (slot->skb == (__u64)skb || is_netfilter_reason(reason))
 			slot->skb = 0;
+	}
+	if (advanced_enabled) {
+		struct adv_key k = {
+			.reason = key.reason,
+			.origin = key.origin,
+			.direction = key.direction,
+		};
+		read_flow((unsigned char *)f->head, f->protocol, f->network_header, f->transport_header, &k);
+		count_flow(&k, f->len);
 	}
 	if (key.origin == ORIGIN_KERNEL && key.reason < FAST_REASONS) {
 		__u32 index = key.reason * DIRECTION_COUNT + key.direction;

@@ -49,4 +49,19 @@ struct metrics_value {
 	__u64 bytes;
 };
 
+/* Advanced mode: drops aggregated per flow, in two maps user space drains in turn. */
+#define ADV_MAP_ENTRIES 16384
+
+struct adv_key {
+	__u32 reason;      /* raw reason code, meaning set by origin */
+	__u16 origin;      /* enum drop_origin */
+	__u8 direction;    /* enum drop_direction */
+	__u8 family;       /* 2 (AF_INET), 10 (AF_INET6), or 0 when the skb held no IP header */
+	__u8 protocol;     /* IPPROTO_*, 0 if unknown */
+	__u8 pad;
+	__u16 remote_port; /* host byte order; 0 when not TCP or UDP */
+	__u8 local_addr[16];  /* IPv4 in the first 4 bytes */
+	__u8 remote_addr[16];
+};
+
 #endif

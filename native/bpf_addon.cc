@@ -211,6 +211,8 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
                            InstanceMethod("detach", &BpfObject::Detach),
                            InstanceMethod("readMap", &BpfObject::ReadMap),
                            InstanceMethod("programInfo", &BpfObject::ProgramInfo),
+                           InstanceMethod("updateElem", &BpfObject::UpdateElem),
+                           InstanceMethod("deleteKeys", &BpfObject::DeleteKeys),
                            InstanceMethod("close", &BpfObject::Close),
                        });
   }
@@ -512,6 +514,72 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
           out.Set("perCpu", per_cpu);
           return out;
         });
+    w->Queue();
+    return w->Promise();
+  }
+
+  // updateElem(map, key, value): writes one element (for non-per-CPU maps).
+  Napi::Value UpdateElem(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    bpf_map* map = FindMap(env, info[0]);
+    if (!map) return env.Undefined();
+    if (info.Length() < 3 || !info[1].IsBuffer() || !info[2].IsBuffer()) {
+      Napi::TypeError::New(env, "updateElem(map, key, value): key and value must be Buffers").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto key = info[1].As<Napi::Buffer<uint8_t>>();
+    auto value = info[2].As<Napi::Buffer<uint8_t>>();
+    if (key.Length() != bpf_map__key_size(map) || value.Length() != bpf_map__value_size(map)) {
+      Napi::TypeError::New(env, std::string("updateElem: ") + bpf_map__name(map) + " takes a " +
+                                    std::to_string(bpf_map__key_size(map)) + "-byte key and a " +
+                                    std::to_string(bpf_map__value_size(map)) + "-byte value")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (bpf_map_update_elem(bpf_map__fd(map), key.Data(), value.Data(), BPF_ANY)) {
+      Failure f;
+      f.Set("update map", errno, bpf_map__name(map));
+      f.ToError(env).ThrowAsJavaScriptException();
+    }
+    return env.Undefined();
+  }
+
+  // deleteKeys(map, keys, count): Promise<number>, deletes `count` keys laid back to back;
+  // resolves with how many were deleted (keys already gone are not errors).
+  Napi::Value DeleteKeys(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    bpf_map* map = FindMap(env, info[0]);
+    if (!map) return env.Undefined();
+    if (info.Length() < 3 || !info[1].IsBuffer() || !info[2].IsNumber()) {
+      Napi::TypeError::New(env, "deleteKeys(map, keys, count): keys must be a Buffer, count a number")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto buf = info[1].As<Napi::Buffer<uint8_t>>();
+    uint32_t count = info[2].As<Napi::Number>().Uint32Value();
+    uint32_t key_size = bpf_map__key_size(map);
+    if (size_t(count) * key_size > buf.Length()) {
+      Napi::TypeError::New(env, "deleteKeys: the buffer holds fewer keys than count").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto keys = std::make_shared<std::vector<uint8_t>>(buf.Data(), buf.Data() + size_t(count) * key_size);
+    auto deleted = std::make_shared<uint32_t>(0);
+    int fd = bpf_map__fd(map);
+    auto* w = new Worker(
+        env, "BpfDeleteKeys", Value(),
+        [=](Failure& f) {
+          for (uint32_t i = 0; i < count; i++) {
+            if (bpf_map_delete_elem(fd, keys->data() + size_t(i) * key_size) == 0) {
+              (*deleted)++;
+            } else if (errno != ENOENT) {
+              f.Set("delete from map", errno);
+              return;
+            }
+          }
+        },
+        [=](Napi::Env env) { return Napi::Number::New(env, *deleted); });
     w->Queue();
     return w->Promise();
   }

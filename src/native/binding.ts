@@ -60,6 +60,10 @@ export interface BpfObjectHandle {
   detach(program?: string): void;
   readMap(name: string): Promise<MapDump>;
   programInfo(program: string): ProgramInfo | null;
+  /** Writes one element of a map that is not per-CPU. */
+  updateElem(map: string, key: Buffer, value: Buffer): void;
+  /** Deletes `count` keys laid back to back; resolves with how many existed. */
+  deleteKeys(map: string, keys: Buffer, count: number): Promise<number>;
   close(): void;
 }
 
