@@ -15,6 +15,21 @@ export interface SerializeOptions {
   gaugeNames?: ReadonlyMap<string, string> | undefined;
   /** Labels added to every series; a data point's own attribute wins over a constant label. */
   constLabels?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Labels taken from a series' resource (which pod it belongs to). Without it, the
+   * k8s.* attributes of a resource holding k8s.pod.ip become labels, dots as underscores.
+   */
+  resourceLabels?: ((resource: Attributes) => Attributes) | undefined;
+}
+
+/** The default resourceLabels: a pod's k8s.* attributes, for resources that name a pod. */
+export function podResourceLabels(resource: Attributes): Attributes {
+  if (resource['k8s.pod.ip'] === undefined) return {};
+  const out: Attributes = {};
+  for (const [k, v] of Object.entries(resource)) {
+    if (k.startsWith('k8s.') && k !== 'k8s.node.name') out[k] = v;
+  }
+  return out;
 }
 
 interface Family {
@@ -76,7 +91,9 @@ export function prometheusName(
 
 export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOptions = {}): string {
   const families = new Map<string, Family>();
+  const fromResource = opts.resourceLabels ?? podResourceLabels;
   for (const rm of resourceMetrics) {
+    const resourceLabels = fromResource(rm.resource.attributes);
     for (const scope of rm.scopeMetrics) {
       for (const metric of scope.metrics) {
         const target = prometheusName(metric, opts.namespace, opts.gaugeNames);
@@ -88,7 +105,7 @@ export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOpt
         }
         for (const dp of metric.dataPoints) {
           if (typeof dp.value !== 'number') continue;
-          const labels = opts.constLabels ? { ...opts.constLabels, ...dp.attributes } : dp.attributes;
+          const labels = { ...opts.constLabels, ...resourceLabels, ...dp.attributes };
           family.lines.push(`${target.name}${formatLabels(labels)} ${formatValue(dp.value)}`);
         }
       }

@@ -110,3 +110,68 @@ export function checkSizes(map: string, spec: { keySize: number; valueSize: numb
     );
   }
 }
+
+/** struct adv_key: reason, origin, direction, family, protocol, pad, remote_port, 2 × 16-byte addresses. */
+export const ADV_KEY_SIZE = 44;
+
+/** One flow of the advanced maps, per-CPU slots summed. */
+export interface FlowCounter {
+  reason: number;
+  origin: number;
+  direction: number;
+  /** 4 or 6, or 0 when the dropped skb held no IP header. */
+  family: 0 | 4 | 6;
+  /** IANA protocol number (6 TCP, 17 UDP), 0 if unknown. */
+  protocol: number;
+  localAddress: string;
+  remoteAddress: string;
+  remotePort: number;
+  count: number;
+  bytes: number;
+}
+
+/** Text form of an IPv6 address, with the longest run of zero groups as `::`. */
+export function formatIPv6(bytes: Buffer): string {
+  const groups = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2));
+  let best = { start: -1, len: 0 };
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > best.len && j - i > 1) best = { start: i, len: j - i };
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best.start < 0) return hex.join(':');
+  return `${hex.slice(0, best.start).join(':')}::${hex.slice(best.start + best.len).join(':')}`;
+}
+
+function formatAddress(family: number, bytes: Buffer): string {
+  if (family === 2) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  if (family === 10) return formatIPv6(bytes);
+  return '';
+}
+
+export function decodeAdvMap(dump: MapDump): FlowCounter[] {
+  checkSizes('adv_map', dump, ADV_KEY_SIZE, METRICS_VALUE_SIZE);
+  const out: FlowCounter[] = [];
+  for (let i = 0; i < dump.count; i++) {
+    const k = dump.keys.subarray(i * ADV_KEY_SIZE, (i + 1) * ADV_KEY_SIZE);
+    const family = k.readUInt8(7);
+    out.push({
+      reason: k.readUInt32LE(0),
+      origin: k.readUInt16LE(4),
+      direction: k.readUInt8(6),
+      family: family === 2 ? 4 : family === 10 ? 6 : 0,
+      protocol: k.readUInt8(8),
+      remotePort: k.readUInt16LE(10),
+      localAddress: formatAddress(family, k.subarray(12, 28)),
+      remoteAddress: formatAddress(family, k.subarray(28, 44)),
+      ...sumValue(dump, i),
+    });
+  }
+  return out;
+}

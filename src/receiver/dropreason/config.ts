@@ -2,6 +2,31 @@ import { duration, list, object, oneOf, optional, string, type Parsed } from '..
 
 const fields = {
   /**
+   * `basic`: node-level counts by reason and direction. `advanced`: also per local address
+   * (per pod, with the k8sattributes processor), aggregated in the kernel per flow.
+   * @default basic
+   */
+  mode: oneOf(['basic', 'advanced'] as const, {
+    default: 'basic',
+    description:
+      'basic: counts by reason and direction; advanced: also per local address (pod), per flow in the kernel.',
+  }),
+  /** Advanced mode: which attributes of the remote end each pod series carries. */
+  peer_attributes: list(oneOf(['address', 'port', 'transport'] as const), {
+    default: ['address', 'transport'] as Array<'address' | 'port' | 'transport'>,
+    description:
+      'Advanced mode: remote-end attributes on pod series (address, port, transport); port multiplies series.',
+  }),
+  /**
+   * Advanced mode: a pod series that has not grown for this long is no longer reported.
+   * @default 15m
+   */
+  pod_series_ttl: duration({
+    default: 15 * 60_000,
+    minMs: 1000,
+    description: 'Advanced mode: pod series that have not grown for this long are no longer reported.',
+  }),
+  /**
    * How often the drop maps are read and metrics pushed down the pipeline.
    * @default 10s
    */

@@ -13,10 +13,12 @@ import {
   METRICS_KEY_SIZE,
   METRICS_VALUE_SIZE,
   checkSizes,
+  decodeAdvMap,
   decodeMetricsMap,
   decodeReasonArray,
   decodeOverflowMap,
   type DropCounter,
+  type FlowCounter,
 } from './abi.js';
 import { effectiveCapabilities, kernelAtLeast, kernelVersion, missingCapabilities } from './privileges.js';
 
@@ -30,6 +32,8 @@ const PROGRAM_FOR_HOOK: Record<Hook, string> = {
 
 export const DEFAULT_OBJECT_PATH = path.join(packageRoot, 'dist/bpf/dropreason.bpf.o');
 export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
+/** How long a switch of flow maps waits for programs still writing the old one. */
+const FLOW_MAP_GRACE_MS = 5;
 
 export interface DropProgramOptions {
   hook: HookChoice;
@@ -38,6 +42,8 @@ export interface DropProgramOptions {
   /** Count only drops in the network namespace with this inode; 0 or undefined for all. */
   netnsInode?: number | undefined;
   objectPath?: string;
+  /** Also count per flow, for advanced mode. */
+  advanced?: boolean;
   /** Which strategies the function hooks may use. */
   functionHooks?: FunctionHooksChoice;
   /** Whether this kernel's kfree_skb tracepoint gives reasons (enum skb_drop_reason exists). */
@@ -148,6 +154,7 @@ export class DropProgram {
       const netns = Buffer.alloc(4);
       netns.writeUInt32LE(opts.netnsInode ?? 0);
       object.setConstant('filter_netns_ino', netns);
+      object.setConstant('advanced_enabled', u32(opts.advanced ? 1 : 0));
       const metrics = object.maps().find((m) => m.name === 'metrics_map');
       if (!metrics) throw new Error('the BPF object has no metrics_map');
       checkSizes('metrics_map', metrics, METRICS_KEY_SIZE, METRICS_VALUE_SIZE);
@@ -173,6 +180,28 @@ export class DropProgram {
     };
   }
 
+  /** Which of adv_map_0/1 the kernel writes now. */
+  private activeFlowMap = 0;
+
+  /**
+   * Advanced mode: the flows counted since the last call. Switches the kernel to the other
+   * flow map, waits for programs still writing the old one to finish (they run for
+   * nanoseconds), then reads and empties it, so no increment is lost to a race.
+   */
+  async readFlows(): Promise<{
+    flows: FlowCounter[];
+    other: Array<{ direction: number; count: number; bytes: number }>;
+  }> {
+    const drained = this.activeFlowMap;
+    this.activeFlowMap = 1 - drained;
+    this.object.updateElem('adv_control', u32(0), u32(this.activeFlowMap));
+    await new Promise((resolve) => setTimeout(resolve, FLOW_MAP_GRACE_MS));
+    const name = `adv_map_${drained}`;
+    const [dump, other] = await Promise.all([this.object.readMap(name), this.object.readMap('adv_other')]);
+    await this.object.deleteKeys(name, dump.keys, dump.count);
+    return { flows: decodeAdvMap(dump), other: decodeOverflowMap(other) };
+  }
+
   programInfo() {
     return this.object.programInfo(this.programName);
   }
@@ -182,6 +211,12 @@ export class DropProgram {
     this.object.detach();
     this.object.close();
   }
+}
+
+function u32(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(value);
+  return b;
 }
 
 function describeFailure(err: unknown, hook: Hook): string {

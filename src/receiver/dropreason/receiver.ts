@@ -14,6 +14,7 @@ import { aggregateDrops, type DropTotal } from './aggregate.js';
 import type { DropReasonConfig } from './config.js';
 import { DropProgram } from './drop_program.js';
 import { metric } from './metadata.js';
+import { FlowTable } from './flows.js';
 import { ReasonNames } from './reasons.js';
 
 /** A reader that collects only when asked: the receiver decides when. */
@@ -61,6 +62,7 @@ export class DropReasonReceiver implements Component {
         btfPath: btf,
         netnsInode,
         functionHooks: this.config.function_hooks,
+        advanced: this.config.mode === 'advanced',
         kernelHasReasons: reasons !== null,
       },
       log,
@@ -69,6 +71,13 @@ export class DropReasonReceiver implements Component {
     this.started = true;
     try {
       this.names = new ReasonNames(reasons, subsystems);
+      if (this.config.mode === 'advanced') {
+        this.flows = new FlowTable(this.names, {
+          peerAttributes: this.config.peer_attributes,
+          ttlMs: this.config.pod_series_ttl,
+          exclude: this.exclude(),
+        });
+      }
       if (!reasons)
         log.warn(
           'kernel BTF has no enum skb_drop_reason (kernel before 5.17): drops read UNKNOWN_DROP, netfilter drops IPTABLE_RULE_DROP',
@@ -84,6 +93,7 @@ export class DropReasonReceiver implements Component {
         reasons: known.size,
         interval: `${this.config.collection_interval}ms`,
         netns: this.config.netns,
+        mode: this.config.mode,
       });
       await this.collect();
       this.timer = setInterval(() => void this.collect(), this.config.collection_interval);
@@ -94,6 +104,7 @@ export class DropReasonReceiver implements Component {
   }
 
   private names = new ReasonNames(null);
+  private flows: FlowTable | undefined;
   private exclude(): ReadonlySet<string> {
     return new Set(this.config.exclude_reasons);
   }
@@ -205,7 +216,14 @@ export class DropReasonReceiver implements Component {
       this.mapEntries = snapshot.mapEntries ?? 0;
       const { resourceMetrics, errors } = await this.reader.collect();
       for (const e of errors) this.settings.logger.warn('metric collection error', { error: String(e) });
-      await this.next.consume([resourceMetrics]);
+      const batch = [resourceMetrics];
+      if (this.flows) {
+        const { flows, other } = await this.program.readFlows();
+        const now = Date.now();
+        this.flows.add(flows, other, now);
+        batch.push(...this.flows.resourceMetrics(this.settings.resource, now));
+      }
+      await this.next.consume(batch);
       this.collections?.add(1, { result: 'ok', receiver: this.settings.id });
     } catch (err) {
       this.collections?.add(1, { result: 'error', receiver: this.settings.id });

@@ -21,6 +21,9 @@ const DROPREASON_DEFAULTS = {
   exclude_reasons: [],
   hook: 'auto',
   function_hooks: 'auto',
+  mode: 'basic',
+  peer_attributes: ['address', 'transport'],
+  pod_series_ttl: 900_000,
   btf_path: undefined,
   netns: undefined,
 };
@@ -57,7 +60,8 @@ const PROMETHEUS_DEFAULTS = { namespace: undefined, const_labels: {}, metric_exp
 const PROMETHEUS_KEYS = 'endpoint, namespace, const_labels, metric_expiration, naming';
 const LEVELS = `'debug', 'info', 'warn', 'error'`;
 const TOP_KEYS = 'receivers, processors, exporters, extensions, service';
-const DROPREASON_KEYS = 'collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns';
+const DROPREASON_KEYS =
+  'mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns';
 const ENDPOINT_RULE = 'must be an endpoint host:port with a port from 1 to 65535, but was';
 
 const cases: Record<string, Case> = {
@@ -72,6 +76,9 @@ const cases: Record<string, Case> = {
             exclude_reasons: ['NO_SOCKET', 'IPTABLE_RULE_DROP'],
             hook: 'tp_btf',
             function_hooks: 'auto',
+            mode: 'basic',
+            peer_attributes: ['address', 'transport'],
+            pod_series_ttl: 900_000,
             btf_path: '/var/lib/btf/vmlinux',
             netns: '/run/netns/blue',
           },

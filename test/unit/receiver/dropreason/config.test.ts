@@ -13,6 +13,9 @@ const DEFAULTS: DropReasonConfig = {
   exclude_reasons: [],
   hook: 'auto',
   function_hooks: 'auto',
+  mode: 'basic',
+  peer_attributes: ['address', 'transport'],
+  pod_series_ttl: 900_000,
   btf_path: undefined,
   netns: undefined,
 };
@@ -24,6 +27,9 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     exclude_reasons: ['NO_SOCKET', 'IPTABLE_RULE_DROP'],
     hook: 'tp_btf',
     function_hooks: 'auto',
+    mode: 'basic',
+    peer_attributes: ['address', 'transport'],
+    pod_series_ttl: 900_000,
     btf_path: '/var/lib/btf/vmlinux-6.1',
     netns: '/run/netns/blue',
   },
@@ -38,8 +44,8 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     `${at('dropreason/bad_hook')}.hook: must be one of 'auto', 'tp_btf', 'tracepoint', but was "kprobe"`,
   ],
   'dropreason/bad_unknown_key': [
-    `${at('dropreason/bad_unknown_key')}.interval: unknown key; accepted keys are: collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns`,
-    `${at('dropreason/bad_unknown_key')}.mode: unknown key; accepted keys are: collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns`,
+    `${at('dropreason/bad_unknown_key')}.interval: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns`,
+    `${at('dropreason/bad_unknown_key')}.modus: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns`,
   ],
   'dropreason/bad_exclude_not_a_list': [
     `${at('dropreason/bad_exclude_not_a_list')}.exclude_reasons: must be a list, but was "NO_SOCKET"`,
@@ -70,6 +76,9 @@ describe('dropreason receiver config (testdata/config.yaml)', () => {
   it('documents every field with its default', () => {
     const doc = configSchema.doc();
     expect(Object.keys(doc.fields ?? {})).toEqual([
+      'mode',
+      'peer_attributes',
+      'pod_series_ttl',
       'collection_interval',
       'exclude_reasons',
       'hook',

@@ -11,6 +11,9 @@ const config = {
   exclude_reasons: [],
   hook: 'auto' as const,
   function_hooks: 'auto' as const,
+  mode: 'basic' as const,
+  peer_attributes: ['address' as const, 'transport' as const],
+  pod_series_ttl: 900_000,
   btf_path: undefined,
   netns: undefined,
 };

@@ -1,0 +1,143 @@
+/**
+ * Advanced mode's per-pod series. The kernel hands over per-flow counts since the last
+ * read; this table adds them to cumulative series per local address, and builds one
+ * ResourceMetrics per address (resource attribute k8s.pod.ip) for the pipeline, where
+ * the k8sattributes processor can name the pod. Series idle for longer than the TTL are
+ * dropped, so pods that went away stop costing anything.
+ */
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type MetricData,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+
+import { directionName, type FlowCounter } from './abi.js';
+import { metric } from './metadata.js';
+import { OVERFLOW_REASON, type ReasonNames } from './reasons.js';
+
+export const POD_COUNT_METRIC = 'dropreason.pod.drop.count';
+export const POD_BYTES_METRIC = 'dropreason.pod.drop.bytes';
+
+export type PeerAttribute = 'address' | 'port' | 'transport';
+
+const TRANSPORTS: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmp', 132: 'sctp' };
+
+interface Series {
+  /** Local address, '' for drops with no IP header or no room in the kernel map. */
+  local: string;
+  attributes: Attributes;
+  count: number;
+  bytes: number;
+  start: HrTime;
+  lastChangeMs: number;
+}
+
+export interface FlowTableOptions {
+  peerAttributes: readonly PeerAttribute[];
+  ttlMs: number;
+  exclude: ReadonlySet<string>;
+}
+
+function hrTime(ms: number): HrTime {
+  return [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
+}
+
+export class FlowTable {
+  private readonly series = new Map<string, Series>();
+
+  constructor(
+    private readonly names: ReasonNames,
+    private readonly opts: FlowTableOptions,
+  ) {}
+
+  get size(): number {
+    return this.series.size;
+  }
+
+  /** Adds the counts of one read: flows from the kernel, and drops the map had no room for. */
+  add(flows: FlowCounter[], other: Array<{ direction: number; count: number; bytes: number }>, nowMs: number): void {
+    for (const f of flows) {
+      const reason = this.names.name(f.origin, f.reason);
+      if (this.opts.exclude.has(reason)) continue;
+      const attributes: Attributes = { reason, direction: directionName(f.direction) };
+      if (f.family !== 0) {
+        if (this.opts.peerAttributes.includes('address')) attributes['peer.address'] = f.remoteAddress;
+        if (this.opts.peerAttributes.includes('port') && f.remotePort) attributes['peer.port'] = f.remotePort;
+        if (this.opts.peerAttributes.includes('transport') && f.protocol) {
+          attributes['network.transport'] = TRANSPORTS[f.protocol] ?? String(f.protocol);
+        }
+      }
+      this.bump(f.localAddress, attributes, f.count, f.bytes, nowMs);
+    }
+    // adv_other is cumulative in the kernel: it replaces, not adds.
+    for (const o of other) {
+      const attributes = { reason: OVERFLOW_REASON, direction: directionName(o.direction) };
+      const s = this.entry('', attributes, nowMs);
+      if (s.count !== o.count) s.lastChangeMs = nowMs;
+      s.count = o.count;
+      s.bytes = o.bytes;
+    }
+  }
+
+  private entry(local: string, attributes: Attributes, nowMs: number): Series {
+    const key = `${local}\u0000${JSON.stringify(Object.entries(attributes).sort(([a], [b]) => a.localeCompare(b)))}`;
+    let s = this.series.get(key);
+    if (!s) {
+      s = { local, attributes, count: 0, bytes: 0, start: hrTime(nowMs), lastChangeMs: nowMs };
+      this.series.set(key, s);
+    }
+    return s;
+  }
+
+  private bump(local: string, attributes: Attributes, count: number, bytes: number, nowMs: number): void {
+    const s = this.entry(local, attributes, nowMs);
+    s.count += count;
+    s.bytes += bytes;
+    s.lastChangeMs = nowMs;
+  }
+
+  /** Forgets idle series, then builds one ResourceMetrics per local address. */
+  resourceMetrics(base: Resource, nowMs: number): ResourceMetrics[] {
+    const byLocal = new Map<string, Series[]>();
+    for (const [key, s] of this.series) {
+      if (nowMs - s.lastChangeMs > this.opts.ttlMs) {
+        this.series.delete(key);
+        continue;
+      }
+      const list = byLocal.get(s.local);
+      if (list) list.push(s);
+      else byLocal.set(s.local, [s]);
+    }
+    const end = hrTime(nowMs);
+    const countMeta = metric(POD_COUNT_METRIC);
+    const bytesMeta = metric(POD_BYTES_METRIC);
+    const build = (
+      name: string,
+      meta: typeof countMeta,
+      series: Series[],
+      pick: (s: Series) => number,
+    ): MetricData => ({
+      descriptor: { name, description: meta.description, unit: meta.unit, valueType: 1 /* INT */ },
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.SUM,
+      isMonotonic: true,
+      dataPoints: series.map((s) => ({ attributes: s.attributes, startTime: s.start, endTime: end, value: pick(s) })),
+    });
+    return [...byLocal].map(([local, series]) => ({
+      // Drops with no IP header, or no room in the kernel map, belong to the node.
+      resource: local ? base.merge(resourceFromAttributes({ 'k8s.pod.ip': local })) : base,
+      scopeMetrics: [
+        {
+          scope: { name: 'dropreason' },
+          metrics: [
+            build(POD_COUNT_METRIC, countMeta, series, (s) => s.count),
+            build(POD_BYTES_METRIC, bytesMeta, series, (s) => s.bytes),
+          ],
+        },
+      ],
+    }));
+  }
+}
