@@ -192,7 +192,8 @@ describe.skipIf(!isRoot).each(['ipv4', 'ipv6'] as const)('drops on the real kern
       agent = await Agent.start(basicConfig(port), port);
       // Another agent may run on the machine: ours are the programs that appeared with it.
       const ours = [...loadedPrograms()].filter(([id]) => !before.has(id));
-      expect(ours.map(([, name]) => name)).toEqual(['dr_kfree_skb_btf']);
+      // The counter, and on kernels that allow them the function hooks.
+      expect(ours.map(([, name]) => name)).toContain('dr_kfree_skb_btf');
       expect(await agent.stop(signal)).toBe(0);
       expect(agent.stderr).toContain('stopped: all programs detached');
       // The kernel frees a released program from a work queue, shortly after the process exits.

@@ -44,7 +44,7 @@ if (!isRoot) console.log('skipping the OTLP end-to-end tests: they need root to 
 /** The exporter's settings in these tests: fast retries, a short deadline. */
 const EXPORTER = `    tls:
       insecure: true
-    timeout: 1s
+    timeout: 3s
     retry_on_failure:
       initial_interval: 500ms
       max_interval: 2s`;
@@ -220,7 +220,7 @@ describe.skipIf(!isRoot)('otlp exporter end to end on the real kernel', () => {
 
   it('gets the totals right after a backend that answered later than the timeout', async () => {
     const { pair, agent, server } = await setUp('otlpslow');
-    server.behaviour = { kind: 'slow', delayMs: 2_500 }; // the exporter's timeout is 1 s
+    server.behaviour = { kind: 'slow', delayMs: 6_000 }; // the exporter's timeout is 3 s
     const rule = drop(pair, 91);
     await server.waitFor('a few late answers', (r) => r.filter((x) => x.answer === 'OK (late)').length >= 3);
     server.behaviour = { kind: 'ok' };
