@@ -2,6 +2,7 @@
 import { debugExporterFactory } from './exporters/debug/factory.js';
 import { otlpExporterFactory } from './exporters/otlp/factory.js';
 import { prometheusExporterFactory } from './exporters/prometheus/factory.js';
+import { k8sAttributesAliasFactory, k8sAttributesProcessorFactory } from './processors/k8sattributes/factory.js';
 import { dropReasonReceiverFactory } from './receiver/dropreason/factory.js';
 import type { Component, Factory } from './service/component.js';
 import type { Registry } from './service/config.js';
@@ -10,6 +11,6 @@ const erase = <C, T extends Component>(f: Factory<C, T>) => f as unknown as Fact
 
 export const registry: Registry = {
   receiver: [erase(dropReasonReceiverFactory)],
-  processor: [],
+  processor: [erase(k8sAttributesProcessorFactory), erase(k8sAttributesAliasFactory)],
   exporter: [erase(prometheusExporterFactory), erase(debugExporterFactory), erase(otlpExporterFactory)],
 };

@@ -44,6 +44,7 @@ Unknown keys are errors; every error names its YAML path.
     for (const factory of registry[kind]) {
       const doc = factory.configSchema.doc();
       out += `\n### \`${factory.type}\`\n\n${doc.description ?? ''}\n\n`;
+      if (Object.keys(doc.fields ?? {}).length === 0) continue;
       out += '| key | type | default | description |\n|---|---|---|---|\n';
       out += rows(doc.fields ?? {}).join('\n') + '\n';
     }

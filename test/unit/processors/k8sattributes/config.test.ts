@@ -1,0 +1,133 @@
+/**
+ * The k8sattributes config schema, driven by src/processors/k8sattributes/testdata/config.yaml:
+ * good entries parse to the settings below (defaults filled in), bad_* entries fail with
+ * exactly these errors, all at once.
+ */
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import { packageRoot } from '../../../../src/native/binding.js';
+import {
+  configSchema,
+  DEFAULT_METADATA,
+  type K8sAttributesConfig,
+} from '../../../../src/processors/k8sattributes/config.js';
+import { parseEntry, readComponentConfigs } from '../../componentconfig.js';
+
+const configs = readComponentConfigs(path.join(packageRoot, 'src/processors/k8sattributes/testdata/config.yaml'));
+
+const POD_IP = [{ sources: [{ from: 'resource_attribute', name: 'k8s.pod.ip' }] }];
+const DEFAULTS: K8sAttributesConfig = {
+  auth_type: 'serviceAccount',
+  kube_config_path: undefined,
+  context: undefined,
+  filter: { node: undefined, node_from_env_var: undefined },
+  extract: { metadata: [...DEFAULT_METADATA], labels: [], annotations: [] },
+  pod_association: POD_IP,
+  wait_for_metadata: false,
+  wait_for_metadata_timeout: 10_000,
+  pod_delete_grace_period: 120_000,
+  peer_enrichment: false,
+  include_namespaces: [],
+  exclude_namespaces: [],
+};
+
+const KEYS =
+  'auth_type, kube_config_path, context, filter, extract, pod_association, wait_for_metadata, wait_for_metadata_timeout, pod_delete_grace_period, peer_enrichment, include_namespaces, exclude_namespaces';
+const METADATA_RULE =
+  "must be one of 'k8s.pod.name', 'k8s.namespace.name', 'k8s.pod.uid', 'k8s.node.name', 'k8s.deployment.name', 'k8s.statefulset.name', 'k8s.daemonset.name', 'k8s.job.name', 'k8s.cronjob.name', 'k8s.replicaset.name', 'k8s.workload.kind', 'k8s.workload.name', but was";
+const P = 'processors.k8sattributes';
+
+const expected: Record<string, K8sAttributesConfig | string[]> = {
+  k8sattributes: DEFAULTS,
+  'k8sattributes/kubeconfig': {
+    ...DEFAULTS,
+    auth_type: 'kubeConfig',
+    kube_config_path: '/etc/dropreason/kubeconfig',
+    context: 'staging',
+  },
+  'k8sattributes/collector': {
+    ...DEFAULTS,
+    filter: { node: undefined, node_from_env_var: 'K8S_NODE_NAME' },
+    extract: {
+      metadata: ['k8s.namespace.name', 'k8s.pod.name', 'k8s.pod.uid', 'k8s.node.name', 'k8s.deployment.name'],
+      labels: [{ key: 'app.kubernetes.io/component', tag_name: 'app.label.component', from: 'pod' }],
+      annotations: [{ key: 'git_sha', tag_name: undefined, from: 'pod' }],
+    },
+    wait_for_metadata: true,
+    wait_for_metadata_timeout: 30_000,
+  },
+  'k8sattributes/cluster_wide': {
+    ...DEFAULTS,
+    filter: { node: 'worker-1', node_from_env_var: undefined },
+    peer_enrichment: true,
+    pod_delete_grace_period: 10_000,
+    include_namespaces: ['shop', 'payments'],
+    exclude_namespaces: ['kube-system'],
+  },
+  'k8sattributes/no_api': { ...DEFAULTS, auth_type: 'none' },
+  'k8sattributes/bad_auth_type': [
+    `${P}/bad_auth_type.auth_type: must be one of 'serviceAccount', 'kubeConfig', 'none', but was "tls"`,
+  ],
+  'k8sattributes/bad_kubeconfig_settings_without_kubeconfig': [
+    `${P}/bad_kubeconfig_settings_without_kubeconfig.kube_config_path: is only used with auth_type: kubeConfig, but auth_type is serviceAccount`,
+    `${P}/bad_kubeconfig_settings_without_kubeconfig.context: is only used with auth_type: kubeConfig, but auth_type is serviceAccount`,
+  ],
+  'k8sattributes/bad_filter': [
+    `${P}/bad_filter.filter.node_from_env_var: give node or node_from_env_var, not both`,
+    `${P}/bad_filter.filter.node_from_env_var: must be an environment variable name such as K8S_NODE_NAME, but was "K8S NODE NAME"`,
+  ],
+  'k8sattributes/bad_filter_keys': [
+    `${P}/bad_filter_keys.filter.namespace: unknown key; accepted keys are: node, node_from_env_var`,
+    `${P}/bad_filter_keys.filter.labels: unknown key; accepted keys are: node, node_from_env_var`,
+  ],
+  'k8sattributes/bad_metadata': [
+    `${P}/bad_metadata.extract.metadata[1]: ${METADATA_RULE} "container.id"`,
+    `${P}/bad_metadata.extract.metadata[2]: ${METADATA_RULE} "k8s.pod.start_time"`,
+  ],
+  'k8sattributes/bad_labels': [
+    `${P}/bad_labels.extract.labels[0].key: must not be empty`,
+    `${P}/bad_labels.extract.labels[1].key: is required: a string`,
+    `${P}/bad_labels.extract.labels[2].from: only 'pod' is supported (namespaces and nodes are not watched), but was "namespace"`,
+    `${P}/bad_labels.extract.labels[3].key_regex: unknown key; accepted keys are: key, tag_name, from`,
+    `${P}/bad_labels.extract.annotations: must be a list, but was "owner"`,
+  ],
+  'k8sattributes/bad_pod_association_connection': [
+    `${P}/bad_pod_association_connection.pod_association[0].sources[0].from: 'connection' is not supported: the data comes from the kernel, not over a connection; use from: resource_attribute with name: k8s.pod.ip`,
+  ],
+  'k8sattributes/bad_pod_association': [
+    `${P}/bad_pod_association.pod_association[0].sources[0].name: must be k8s.pod.ip (the receiver names each pod by its address), but was "k8s.pod.uid"`,
+    `${P}/bad_pod_association.pod_association[1].sources: must list at least one source`,
+    `${P}/bad_pod_association.pod_association[2].sources[0].name: is required with from: resource_attribute: k8s.pod.ip`,
+    `${P}/bad_pod_association.pod_association[3].sources[0].from: must be 'resource_attribute', but was "label"`,
+  ],
+  'k8sattributes/bad_wait': [
+    `${P}/bad_wait.wait_for_metadata: must be true or false, but was "yes"`,
+    `${P}/bad_wait.wait_for_metadata_timeout: must be between 1ms and 24h, but was "0s"`,
+  ],
+  'k8sattributes/bad_grace_period': [
+    `${P}/bad_grace_period.pod_delete_grace_period: must be between 0ms and 1h, but was "2h"`,
+  ],
+  'k8sattributes/bad_namespaces_empty': [`${P}/bad_namespaces_empty.exclude_namespaces[1]: must not be empty`],
+  'k8sattributes/bad_namespaces_both': [
+    `${P}/bad_namespaces_both.exclude_namespaces[1]: "kube-system" is also in include_namespaces`,
+  ],
+  'k8sattributes/bad_unknown_keys': [
+    `${P}/bad_unknown_keys.passthrough: unknown key; accepted keys are: ${KEYS}`,
+    `${P}/bad_unknown_keys.extract.otel_annotations: unknown key; accepted keys are: metadata, labels, annotations`,
+  ],
+};
+
+describe('k8sattributes processor config (testdata/config.yaml)', () => {
+  it('has an expectation for every entry', () => {
+    expect([...configs.keys()]).toEqual(Object.keys(expected));
+  });
+
+  for (const [id, want] of Object.entries(expected)) {
+    it(id, () => {
+      const got = parseEntry(configSchema, 'processors', id, configs.get(id));
+      if (Array.isArray(want)) expect(got).toEqual({ value: undefined, errors: want });
+      else expect(got).toEqual({ value: want, errors: [] });
+    });
+  }
+});
