@@ -4,18 +4,31 @@
  * it at any API server.
  */
 import fs from 'node:fs';
-import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { createRequire } from 'node:module';
+import type * as K8sClient from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 
 import type { K8sAttributesConfig } from './config.js';
 import type { ListPage } from './watcher.js';
 
 export type KubeConfigProvider = (config: K8sAttributesConfig) => KubeConfig;
 
+let client: typeof K8sClient | undefined;
+
+/**
+ * The Kubernetes client library, loaded on first use: it costs tens of megabytes, which
+ * agents that do not use this processor should not pay.
+ */
+export function k8sClient(): typeof K8sClient {
+  client ??= createRequire(import.meta.url)('@kubernetes/client-node') as typeof K8sClient;
+  return client;
+}
+
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 /** Loads the client's config; throws an Error that says what is missing. */
 export const loadKubeConfig: KubeConfigProvider = (config) => {
-  const kc = new KubeConfig();
+  const kc = new (k8sClient().KubeConfig)();
   if (config.auth_type === 'serviceAccount') {
     kc.loadFromCluster();
   } else {
@@ -86,6 +99,7 @@ export interface Selectors {
 
 /** Cluster-wide list calls through the client's generated APIs. */
 export function apiLists(kc: KubeConfig): ApiLists {
+  const { AppsV1Api, BatchV1Api, CoreV1Api } = k8sClient();
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
   const batch = kc.makeApiClient(BatchV1Api);

@@ -4,9 +4,10 @@
  * API's objects, and restarted with exponential backoff after any other failure, since
  * ListWatch stops for good on those.
  */
-import { type KubeConfig, type KubernetesListObject, ListWatch, Watch } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, ListWatch, Watch } from '@kubernetes/client-node';
 
 import type { Logger } from '../../service/logger.js';
+import { k8sClient } from './kube.js';
 import type { RecordMeta } from './records.js';
 
 /** Objects per list request: a large cluster is listed in pages, as client-go's informers do. */
@@ -46,30 +47,27 @@ export interface WatcherOptions<T extends { metadata: RecordMeta }> {
 }
 
 /** A Watch that hands ListWatch slim records instead of the API's objects. */
-class RecordWatch<T> extends Watch {
-  constructor(
-    config: KubeConfig,
-    private readonly toRecord: (raw: unknown) => T,
-  ) {
-    super(config);
+function recordWatch<T>(config: KubeConfig, toRecord: (raw: unknown) => T): Watch {
+  // Defined here, not at the top: the client library loads only when a watch starts.
+  class RecordWatch extends k8sClient().Watch {
+    override watch(
+      path: string,
+      queryParams: Record<string, string | number | boolean | undefined>,
+      callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+      done: (err: unknown) => void,
+    ): Promise<AbortController> {
+      return super.watch(
+        path,
+        queryParams,
+        (phase, obj: unknown) => {
+          const object = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? toRecord(obj) : obj;
+          callback(phase, object);
+        },
+        done,
+      );
+    }
   }
-
-  override watch(
-    path: string,
-    queryParams: Record<string, string | number | boolean | undefined>,
-    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
-    done: (err: unknown) => void,
-  ): Promise<AbortController> {
-    return super.watch(
-      path,
-      queryParams,
-      (phase, obj: unknown) => {
-        const object = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? this.toRecord(obj) : obj;
-        callback(phase, object);
-      },
-      done,
-    );
-  }
+  return new RecordWatch(config);
 }
 
 export class Watcher<T extends { metadata: RecordMeta }> {
@@ -96,8 +94,8 @@ export class Watcher<T extends { metadata: RecordMeta }> {
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.synced = new Promise((resolve) => (this.resolveSynced = resolve));
     this.firstAttempt = new Promise((resolve) => (this.resolveFirstAttempt = resolve));
-    const watch = new RecordWatch(config, options.toRecord);
-    this.informer = new ListWatch<T>(
+    const watch = recordWatch(config, options.toRecord);
+    this.informer = new (k8sClient().ListWatch)<T>(
       options.path,
       watch,
       () => this.listAll(),
