@@ -48,12 +48,13 @@ describe.skipIf(!isRoot)('function hooks', () => {
   async function start(
     family: 'ipv4' | 'ipv6' = 'ipv4',
     prepare?: (p: NetnsPair) => void,
+    functionHooks?: string,
   ): Promise<[NetnsPair, Agent]> {
     pair = new NetnsPair('hook', family);
     pair.create();
     prepare?.(pair); // e.g. load nf_nat before the agent looks for nf_nat_inet_fn
     const port = await freePort();
-    agent = await Agent.start(basicConfig(port, { netns: pair.netnsPath(pair.a) }), port);
+    agent = await Agent.start(basicConfig(port, { netns: pair.netnsPath(pair.a), functionHooks }), port);
     return [pair, agent];
   }
 
@@ -97,11 +98,15 @@ describe.skipIf(!isRoot)('function hooks', () => {
     expect(await agent.value(COUNT, { reason: 'IPTABLE_NAT_DROP', direction: 'egress' })).toBe(0);
   });
 
-  for (const family of ['ipv4', 'ipv6'] as const) {
-    it(`counts a connect to an unreachable network as TCP_CONNECT_BASIC with its errno (${family})`, async ({
+  for (const [family, strategy] of [
+    ['ipv4', 'auto'],
+    ['ipv6', 'auto'],
+    ['ipv4', 'kprobe'],
+  ] as const) {
+    it(`counts a connect to an unreachable network as TCP_CONNECT_BASIC with its errno (${family}, ${strategy})`, async ({
       skip,
     }) => {
-      const [pair, agent] = await start(family);
+      const [pair, agent] = await start(family, undefined, strategy);
       const fn = family === 'ipv4' ? 'tcp_v4_connect' : 'tcp_v6_connect';
       if (strategyOf(agent, fn) === 'unavailable') skip(`${fn}: neither fexit nor kprobes attach on this kernel`);
       // An address in the test ranges that the namespace has no route to: the kernel refuses at once.

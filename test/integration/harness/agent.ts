@@ -35,6 +35,8 @@ export interface ReceiverOptions {
   interval?: string;
   netns?: string | undefined;
   hook?: string | undefined;
+  /** function_hooks: auto, fexit, kprobe or none. */
+  functionHooks?: string | undefined;
   /** A second Prometheus exporter with Retina's naming on this port. */
   retinaPort?: number;
 }
@@ -43,6 +45,7 @@ export function basicConfig(port: number, opts: ReceiverOptions = {}): string {
   const receiver = [`collection_interval: ${opts.interval ?? '500ms'}`];
   if (opts.netns) receiver.push(`netns: ${opts.netns}`);
   if (opts.hook) receiver.push(`hook: ${opts.hook}`);
+  if (opts.functionHooks) receiver.push(`function_hooks: ${opts.functionHooks}`);
   const exporters = ['prometheus'];
   let retina = '';
   if (opts.retinaPort) {
