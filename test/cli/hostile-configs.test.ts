@@ -229,12 +229,17 @@ add(
 );
 add('env in an endpoint, wrong', withValue(`${P}.endpoint`, '${env:DROPREASON_TEST_UNSET:-nowhere}'), `${P}.endpoint`);
 
+/** The environment without DROPREASON_TEST_UNSET, whatever the caller's has. */
+const withoutTestVariable = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => k !== 'DROPREASON_TEST_UNSET'),
+);
+
 function run(file: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const start = Date.now();
   return new Promise((resolve) => {
     const child = spawn(CLI, ['--config', file], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DROPREASON_TEST_UNSET: '' },
+      env: withoutTestVariable,
     });
     let stdout = '';
     let stderr = '';

@@ -9,7 +9,9 @@
 # KERNEL is a series (6.1, 6.12: the newest Debian amd64 image of it in the archive) or a
 # kernel release as Debian names it (6.1.0-56-amd64, 6.12.117+deb12-amd64). Default: 6.1 6.12.
 # Needs root and the project built (bash scripts/setup.sh). Environment:
-#   KERNELS_TIMEOUT  seconds one guest may run, boot to power-off (default 900)
+#   KERNELS_TIMEOUT  seconds one guest may run, boot to power-off (default 1200)
+#   KERNELS_PARALLEL 1 (default): all guests at once, which keeps both cores of a 2-core
+#                    machine busy; 0: one after the other
 #   KERNELS_CACHE    where kernels are kept between runs (default test/kernels/.cache)
 #   KERNELS_SUITE    what vitest runs in the guest (default test/integration; a file or
 #                    a -t filter narrows it)
@@ -22,8 +24,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd -P)
 CACHE=${KERNELS_CACHE:-$HERE/.cache}
-TIMEOUT=${KERNELS_TIMEOUT:-900}
-PARALLEL=${KERNELS_PARALLEL:-0}
+TIMEOUT=${KERNELS_TIMEOUT:-1200}
+PARALLEL=${KERNELS_PARALLEL:-1}
 SMP=${KERNELS_SMP:-2}
 DEFAULT_KERNELS=(6.1 6.12)
 # Modules the initramfs needs to mount the host's root (with their dependencies, in the
@@ -186,12 +188,14 @@ EOF
 # Boots one kernel; the guest runs the suite and powers off. Keeps the console log, QEMU's
 # exit code and the seconds it took in the kernel's cache folder.
 boot_guest() {
-  local rel=$1 dir=$CACHE/$1 start qrc=0
+  local rel=$1 dir=$CACHE/$1 start qrc=0 TIMEFORMAT='%U %S'
   start=$(date +%s)
-  timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -cpu max -m 2048 -smp "$SMP" -nographic -no-reboot -nic none \
+  # The CPU time QEMU used (user, system) goes to $dir/cpu: with the wall time it tells
+  # whether the machine was busy with something else.
+  { time timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -cpu "${KERNELS_CPU:-max}" -m 2048 -smp "$SMP" -nographic -no-reboot -nic none \
     -kernel "$dir/boot/vmlinuz-$rel" -initrd "$dir/initrd.img" \
     -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
-    -append "console=ttyS0 panic=-1 quiet tsc=reliable" </dev/null >"$dir/console.log" 2>&1 || qrc=$?
+    -append "console=ttyS0 panic=-1 quiet tsc=reliable ${KERNELS_APPEND:-}" </dev/null >"$dir/console.log" 2>&1 || qrc=$?; } 2>"$dir/cpu"
   echo "$qrc $(($(date +%s) - start))" >"$dir/result"
 }
 
@@ -200,6 +204,7 @@ boot_guest() {
 report_guest() {
   local rel=$1 dir=$CACHE/$1 qrc secs lines counts suite passed failed skipped summary ok=1
   read -r qrc secs <"$dir/result"
+  log "$rel: QEMU used $(awk '{ printf "%d s of CPU", $1 + $2 }' "$dir/cpu") in $secs s"
   lines=$(tr -d '\r' <"$dir/console.log" | sed -n 's/^@@dropreason-guest //p')
   grep '^info ' <<<"$lines" | sed "s/^info /$rel: /" | while read -r l; do log "$l"; done || true
   counts=$(grep '^counts ' <<<"$lines" | tail -1 || true)
@@ -219,7 +224,7 @@ report_guest() {
     ok=0
     summary="did not finish"
   fi
-  if ! grep -qx 'done' <<<"$lines"; then
+  if ! grep -q '^done ' <<<"$lines"; then
     ok=0
     if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
       summary+=", timed out after ${TIMEOUT}s"
