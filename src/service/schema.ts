@@ -250,6 +250,23 @@ export function object<F extends Fields>(fields: F, opts: { description?: string
   };
 }
 
+/** Runs `check` on a value that parsed cleanly; `check` adds issues for rules across fields. */
+export function checked<T>(
+  inner: Schema<T>,
+  check: (value: T, path: string, issues: ConfigIssue[]) => void,
+): Schema<T> {
+  return {
+    parse(value, path, issues) {
+      const parsed = inner.parse(value, path, issues);
+      if (parsed === undefined) return undefined;
+      const before = issues.length;
+      check(parsed, path, issues);
+      return issues.length === before ? parsed : undefined;
+    },
+    doc: inner.doc,
+  };
+}
+
 export function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }

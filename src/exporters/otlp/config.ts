@@ -5,7 +5,7 @@
 import { formatDuration } from '../../service/duration.js';
 import {
   boolean,
-  type ConfigIssue,
+  checked,
   describe,
   duration,
   endpoint,
@@ -32,20 +32,6 @@ function serverEndpoint(opts: { default: string; description: string }): Schema<
         return undefined;
       }
       return parsed;
-    },
-    doc: inner.doc,
-  };
-}
-
-/** Runs `check` on a value that parsed cleanly; `check` adds issues for rules across fields. */
-function checked<T>(inner: Schema<T>, check: (value: T, path: string, issues: ConfigIssue[]) => void): Schema<T> {
-  return {
-    parse(value, path, issues) {
-      const parsed = inner.parse(value, path, issues);
-      if (parsed === undefined) return undefined;
-      const before = issues.length;
-      check(parsed, path, issues);
-      return issues.length === before ? parsed : undefined;
     },
     doc: inner.doc,
   };

@@ -7,7 +7,7 @@
  */
 import {
   boolean,
-  type ConfigIssue,
+  checked,
   describe,
   duration,
   join,
@@ -42,20 +42,6 @@ export const DEFAULT_METADATA: readonly MetadataName[] = METADATA.filter((m) => 
 
 /** The one association the receiver's data supports: the pod's address on its resource. */
 export const POD_IP_ATTRIBUTE = 'k8s.pod.ip';
-
-/** Runs `check` on a value that parsed cleanly; `check` adds issues for rules across fields. */
-function checked<T>(inner: Schema<T>, check: (value: T, path: string, issues: ConfigIssue[]) => void): Schema<T> {
-  return {
-    parse(value, path, issues) {
-      const parsed = inner.parse(value, path, issues);
-      if (parsed === undefined) return undefined;
-      const before = issues.length;
-      check(parsed, path, issues);
-      return issues.length === before ? parsed : undefined;
-    },
-    doc: inner.doc,
-  };
-}
 
 /** `from` of a label or annotation rule: the Collector also reads namespaces and nodes; we read pods. */
 const fromPod: Schema<'pod'> = {
