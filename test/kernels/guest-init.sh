@@ -110,9 +110,6 @@ stage2() {
   . /guest.conf
   export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
   export HOME=/root TERM=dumb NO_COLOR=1 LANG=C.UTF-8
-  # Node under emulation starts in seconds, not tenths: keep what V8 compiled for the next
-  # process (the suite starts the agent and its helpers ~100 times).
-  export NODE_COMPILE_CACHE=/tmp/node-compile-cache
   mount -t proc proc /proc
   mount -t sysfs sysfs /sys
   mount -t devtmpfs devtmpfs /dev
