@@ -12,6 +12,9 @@
 #   KERNELS_TIMEOUT  seconds one guest may run, boot to power-off (default 1200)
 #   KERNELS_PARALLEL 1 (default): all guests at once, which keeps both cores of a 2-core
 #                    machine busy; 0: one after the other
+#   KERNELS_SMP      vCPUs per guest (default: this machine's cores shared among the guests
+#                    running at once, at least 1: emulated vCPUs beyond the host's cores
+#                    make the guests much slower)
 #   KERNELS_CACHE    where kernels are kept between runs (default test/kernels/.cache)
 #   KERNELS_SUITE    what vitest runs in the guest (default test/integration; a file or
 #                    a -t filter narrows it)
@@ -26,7 +29,7 @@ ROOT=$(cd "$HERE/../.." && pwd -P)
 CACHE=${KERNELS_CACHE:-$HERE/.cache}
 TIMEOUT=${KERNELS_TIMEOUT:-1200}
 PARALLEL=${KERNELS_PARALLEL:-1}
-SMP=${KERNELS_SMP:-2}
+SMP=${KERNELS_SMP:-}
 DEFAULT_KERNELS=(6.1 6.12)
 # Modules the initramfs needs to mount the host's root (with their dependencies, in the
 # order modprobe gives; built-in ones are skipped).
@@ -258,15 +261,21 @@ done
 
 status=0
 total_start=$(date +%s)
+if [ -z "$SMP" ]; then
+  at_once=1
+  [ "$PARALLEL" = 1 ] && at_once=${#releases[@]}
+  SMP=$(($(nproc) / at_once))
+  [ "$SMP" -ge 1 ] || SMP=1
+fi
 for rel in "${releases[@]}"; do build_initrd "$rel"; done
 if [ "$PARALLEL" = 1 ]; then
-  log "booting ${releases[*]} side by side (each at most ${TIMEOUT}s)"
+  log "booting ${releases[*]} side by side ($SMP vCPU each, at most ${TIMEOUT}s each)"
   for rel in "${releases[@]}"; do boot_guest "$rel" & done
   wait
   for rel in "${releases[@]}"; do report_guest "$rel" || status=1; done
 else
   for rel in "${releases[@]}"; do
-    log "booting $rel (at most ${TIMEOUT}s)"
+    log "booting $rel ($SMP vCPU, at most ${TIMEOUT}s)"
     boot_guest "$rel"
     report_guest "$rel" || status=1
   done
