@@ -5,14 +5,16 @@
 #     modules that run.sh copied (decompressed) into /modules, mounts the host's root over
 #     9p read-only, lays a tmpfs-backed overlay on it for a writable root, mounts the
 #     kernel package's modules at usr/lib/modules and switches root to it.
-#   stage 2 ("stage2"): PID 1 in that root, the host's bash with the host's programs. Mounts the kernel file
-#     systems, brings lo up, records what the agent attaches, runs the root integration
-#     suite and reports to the host on the serial console, then powers off.
+#   stage 2 ("stage2"): PID 1 in that root, the host's bash with the host's programs.
+#     Mounts the kernel's file systems, brings lo up, records what the agent attaches,
+#     runs the root integration suite, reports to the host on the serial console and
+#     powers off.
 #
 # Everything the host reads is a line starting with "@@dropreason-guest " (see run.sh).
 # /etc/guest.conf in the initramfs (written by run.sh) sets REPO, MODULES_DIR,
-# SUITE_TIMEOUT and SUITE; stage 2 reads it from /guest.conf. An /etc/guest-script.sh
-# there (KERNELS_GUEST_SCRIPT) runs before the suite, as /guest-script.sh.
+# SUITE_TIMEOUT and SUITE (vitest's arguments, split on spaces); stage 2 reads it from
+# /guest.conf. An /etc/guest-script.sh there (KERNELS_GUEST_SCRIPT) runs before the
+# suite, as /guest-script.sh.
 
 report() { echo "@@dropreason-guest $*"; }
 
@@ -90,7 +92,8 @@ agent_info() {
     }'
   kill -INT $pid 2>/dev/null
   wait $pid
-  report "info agent exit=$? $(grep -o 'stopped: .*' "$log")"
+  rc=$?
+  report "info agent exit=$rc $(grep -o 'stopped: .*' "$log")"
 }
 
 # Which attach types this kernel allows, independent of the agent (bpftrace compiles in

@@ -157,7 +157,7 @@ build_initrd() {
 PATH=/sbin:/usr/sbin:/bin:/usr/bin
 REPO='$ROOT'
 MODULES_DIR='$dir/lib/modules'
-SUITE_TIMEOUT=$((TIMEOUT - 150))
+SUITE_TIMEOUT=$((TIMEOUT - 150 > TIMEOUT / 2 ? TIMEOUT - 150 : TIMEOUT / 2))
 SUITE='${KERNELS_SUITE:-test/integration}'
 EOF
   if [ -n "${KERNELS_GUEST_SCRIPT:-}" ]; then
@@ -191,15 +191,34 @@ EOF
 # Boots one kernel; the guest runs the suite and powers off. Keeps the console log, QEMU's
 # exit code and the seconds it took in the kernel's cache folder.
 boot_guest() {
-  local rel=$1 dir=$CACHE/$1 start qrc=0 TIMEFORMAT='%U %S'
+  local rel=$1 dir=$CACHE/$1 start qrc=0 pid
   start=$(date +%s)
-  # The CPU time QEMU used (user, system) goes to $dir/cpu: with the wall time it tells
-  # whether the machine was busy with something else.
-  { time timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -cpu max -m 2048 -smp "$SMP" -nographic -no-reboot -nic none \
+  rm -f "$dir/result" "$dir/cpu"
+  timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -cpu max -m 2048 -smp "$SMP" -nographic -no-reboot -nic none \
     -kernel "$dir/boot/vmlinuz-$rel" -initrd "$dir/initrd.img" \
     -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
-    -append "console=ttyS0 panic=-1 quiet tsc=reliable" </dev/null >"$dir/console.log" 2>&1 || qrc=$?; } 2>"$dir/cpu"
+    -append "console=ttyS0 panic=-1 quiet tsc=reliable" </dev/null >"$dir/console.log" 2>&1 &
+  pid=$!
+  echo "$pid" >"$dir/pid"
+  wait "$pid" || qrc=$?
+  rm -f "$dir/pid"
   echo "$qrc $(($(date +%s) - start))" >"$dir/result"
+  # The CPU time QEMU used (its children's user and system time): with the wall time it
+  # tells whether the machine was busy with something else.
+  # (times itself not in a pipeline: a forked shell has no children's times.)
+  times >"$dir/cpu"
+  tail -1 "$dir/cpu" | sed -E 's/([0-9]+)m([0-9.]+)s/\1 \2/g' | awk '{ print $1 * 60 + $2 + $3 * 60 + $4 }' >"$dir/cpu.s"
+  mv "$dir/cpu.s" "$dir/cpu"
+}
+
+# Stops the guests of this run (the timeout processes, which pass the signal on to QEMU).
+stop_guests() {
+  local f
+  for f in "$CACHE"/*/pid; do
+    [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+  done
+  log "stopped"
+  exit 130
 }
 
 # Reads what a guest reported and prints its summary line; returns non-zero if anything
@@ -207,7 +226,7 @@ boot_guest() {
 report_guest() {
   local rel=$1 dir=$CACHE/$1 qrc secs lines counts suite passed failed skipped summary ok=1
   read -r qrc secs <"$dir/result"
-  log "$rel: QEMU used $(awk '{ printf "%d s of CPU", $1 + $2 }' "$dir/cpu") in $secs s"
+  log "$rel: QEMU used $(awk '{ printf "%d s of CPU", $1 }' "$dir/cpu") in $secs s"
   lines=$(tr -d '\r' <"$dir/console.log" | sed -n 's/^@@dropreason-guest //p')
   grep '^info ' <<<"$lines" | sed "s/^info /$rel: /" | while read -r l; do log "$l"; done || true
   counts=$(grep '^counts ' <<<"$lines" | tail -1 || true)
@@ -268,7 +287,9 @@ if [ -z "$SMP" ]; then
   [ "$SMP" -ge 1 ] || SMP=1
 fi
 for rel in "${releases[@]}"; do build_initrd "$rel"; done
-if [ "$PARALLEL" = 1 ]; then
+# Guests run in the background so that a signal reaches the trap at once.
+trap stop_guests INT TERM
+if [ "$PARALLEL" = 1 ] && [ ${#releases[@]} -gt 1 ]; then
   log "booting ${releases[*]} side by side ($SMP vCPU each, at most ${TIMEOUT}s each)"
   for rel in "${releases[@]}"; do boot_guest "$rel" & done
   wait
@@ -276,7 +297,8 @@ if [ "$PARALLEL" = 1 ]; then
 else
   for rel in "${releases[@]}"; do
     log "booting $rel ($SMP vCPU, at most ${TIMEOUT}s)"
-    boot_guest "$rel"
+    boot_guest "$rel" &
+    wait $!
     report_guest "$rel" || status=1
   done
 fi
