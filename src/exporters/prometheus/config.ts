@@ -1,4 +1,15 @@
-import { duration, endpoint, object, oneOf, optional, string, stringMap, type Parsed } from '../../service/schema.js';
+import {
+  checked,
+  duration,
+  endpoint,
+  join,
+  object,
+  oneOf,
+  optional,
+  string,
+  stringMap,
+  type Parsed,
+} from '../../service/schema.js';
 
 const fields = {
   /**
@@ -37,7 +48,29 @@ const fields = {
     description:
       "otel: names from the OTel metric names (dropreason_drop_count_total, counters); retina: Retina's names (networkobservability_drop_count, gauges holding cumulative values).",
   }),
+  /**
+   * With naming retina, which of Retina's contexts the pod-level series carry: `local`
+   * (ip, namespace, podname, workload_kind, workload_name of the pod on this node) or
+   * `remote` (source_* and destination_*: the pod and its peer, placed by direction).
+   * @default local
+   */
+  retina_context: optional(
+    oneOf(['local', 'remote'] as const, {
+      description:
+        'With naming retina, the labels of the adv_drop series. local (the default): ip, namespace, podname, workload_kind, workload_name of the pod on this node. remote: source_* and destination_* of both ends; the pod is the destination of ingress drops and the source of the others, the peer (peer.address, and its pod with the k8sattributes peer_enrichment) the other end.',
+    }),
+  ),
 };
 
-export const configSchema = object(fields, { description: 'Serves the metrics for Prometheus to scrape.' });
+export const configSchema = checked(
+  object(fields, { description: 'Serves the metrics for Prometheus to scrape.' }),
+  (c, path, issues) => {
+    if (c.retina_context !== undefined && c.naming !== 'retina') {
+      issues.push({
+        path: join(path, 'retina_context'),
+        message: `is only used with naming: retina, but naming is ${c.naming}`,
+      });
+    }
+  },
+);
 export type PrometheusConfig = Parsed<typeof fields>;

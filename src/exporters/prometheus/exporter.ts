@@ -1,25 +1,13 @@
 /** Serves the latest metrics it was given at GET /metrics. */
 import http from 'node:http';
-import type { Attributes } from '@opentelemetry/api';
 import type { AddressInfo } from 'node:net';
 
 import type { Component, CreateSettings, MetricsConsumer, ResourceMetrics } from '../../service/component.js';
 import { metadata } from '../../receiver/dropreason/metadata.js';
 import { Accumulator } from './accumulator.js';
 import type { PrometheusConfig } from './config.js';
+import { retinaLabels } from './retina.js';
 import { serialize } from './serializer.js';
-
-/** Retina's pod labels (local context), as its dashboards query them. */
-export function retinaPodLabels(resource: Attributes): Attributes {
-  if (resource['k8s.pod.ip'] === undefined) return {};
-  return {
-    ip: resource['k8s.pod.ip'],
-    namespace: resource['k8s.namespace.name'] ?? '',
-    podname: resource['k8s.pod.name'] ?? '',
-    workload_kind: resource['k8s.workload.kind'] ?? '',
-    workload_name: resource['k8s.workload.name'] ?? '',
-  };
-}
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -86,7 +74,7 @@ export class PrometheusExporter implements Component, MetricsConsumer {
       namespace: this.config.namespace,
       gaugeNames: this.gaugeNames,
       constLabels: this.config.const_labels,
-      resourceLabels: this.config.naming === 'retina' ? retinaPodLabels : undefined,
+      labels: this.config.naming === 'retina' ? retinaLabels(this.config.retina_context ?? 'local') : undefined,
     });
     res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : body);
   }

@@ -16,20 +16,23 @@ export interface SerializeOptions {
   /** Labels added to every series; a data point's own attribute wins over a constant label. */
   constLabels?: Readonly<Record<string, string>> | undefined;
   /**
-   * Labels taken from a series' resource (which pod it belongs to). Without it, the
-   * k8s.* attributes of a resource holding k8s.pod.ip become labels, dots as underscores.
+   * The labels of a data point, from its resource (which pod it belongs to) and its own
+   * attributes; podLabels when not given. Names are made valid afterwards (dots become _).
    */
-  resourceLabels?: ((resource: Attributes) => Attributes) | undefined;
+  labels?: ((resource: Attributes, point: Attributes) => Attributes) | undefined;
 }
 
-/** The default resourceLabels: a pod's k8s.* attributes, for resources that name a pod. */
-export function podResourceLabels(resource: Attributes): Attributes {
-  if (resource['k8s.pod.ip'] === undefined) return {};
+/**
+ * The default labels: the point's attributes, and the k8s.* attributes of a resource that
+ * names a pod (holds k8s.pod.ip); the point's own attribute wins.
+ */
+export function podLabels(resource: Attributes, point: Attributes): Attributes {
+  if (resource['k8s.pod.ip'] === undefined) return point;
   const out: Attributes = {};
   for (const [k, v] of Object.entries(resource)) {
     if (k.startsWith('k8s.') && k !== 'k8s.node.name') out[k] = v;
   }
-  return out;
+  return { ...out, ...point };
 }
 
 interface Family {
@@ -91,9 +94,9 @@ export function prometheusName(
 
 export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOptions = {}): string {
   const families = new Map<string, Family>();
-  const fromResource = opts.resourceLabels ?? podResourceLabels;
+  const labelsOf = opts.labels ?? podLabels;
   for (const rm of resourceMetrics) {
-    const resourceLabels = fromResource(rm.resource.attributes);
+    const resource = rm.resource.attributes;
     for (const scope of rm.scopeMetrics) {
       for (const metric of scope.metrics) {
         const target = prometheusName(metric, opts.namespace, opts.gaugeNames);
@@ -105,7 +108,7 @@ export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOpt
         }
         for (const dp of metric.dataPoints) {
           if (typeof dp.value !== 'number') continue;
-          const labels = { ...opts.constLabels, ...resourceLabels, ...dp.attributes };
+          const labels = { ...opts.constLabels, ...labelsOf(resource, dp.attributes) };
           family.lines.push(`${target.name}${formatLabels(labels)} ${formatValue(dp.value)}`);
         }
       }

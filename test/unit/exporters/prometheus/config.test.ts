@@ -14,8 +14,9 @@ const DEFAULTS: PrometheusConfig = {
   const_labels: {},
   metric_expiration: 300_000,
   naming: 'otel',
+  retina_context: undefined,
 };
-const KEYS = 'endpoint, namespace, const_labels, metric_expiration, naming';
+const KEYS = 'endpoint, namespace, const_labels, metric_expiration, naming, retina_context';
 const LABEL_RULE = 'is not a valid name: label names are letters, digits and _, not starting with a digit';
 
 const expected: Record<string, PrometheusConfig | string[]> = {
@@ -28,7 +29,9 @@ const expected: Record<string, PrometheusConfig | string[]> = {
     const_labels: { cluster: 'prod', zone: '3' },
     metric_expiration: 60_000,
     naming: 'retina',
+    retina_context: undefined,
   },
+  'prometheus/retina_remote': { ...DEFAULTS, naming: 'retina', retina_context: 'remote' },
   'prometheus/bad_port_zero': [`exporters.prometheus/bad_port_zero.endpoint: ${ENDPOINT_RULE} "127.0.0.1:0"`],
   'prometheus/bad_port_too_big': [`exporters.prometheus/bad_port_too_big.endpoint: ${ENDPOINT_RULE} "127.0.0.1:65536"`],
   'prometheus/bad_no_port': [`exporters.prometheus/bad_no_port.endpoint: ${ENDPOINT_RULE} "localhost"`],
@@ -53,6 +56,12 @@ const expected: Record<string, PrometheusConfig | string[]> = {
   'prometheus/bad_unknown_key': [
     `exporters.prometheus/bad_unknown_key.endpiont: unknown key; accepted keys are: ${KEYS}`,
     `exporters.prometheus/bad_unknown_key.send_timestamps: unknown key; accepted keys are: ${KEYS}`,
+  ],
+  'prometheus/bad_retina_context': [
+    `exporters.prometheus/bad_retina_context.retina_context: must be one of 'local', 'remote', but was "source"`,
+  ],
+  'prometheus/bad_retina_context_without_retina': [
+    'exporters.prometheus/bad_retina_context_without_retina.retina_context: is only used with naming: retina, but naming is otel',
   ],
 };
 

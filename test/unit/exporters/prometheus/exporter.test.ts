@@ -15,6 +15,7 @@ const config = (overrides: Partial<PrometheusConfig> = {}): PrometheusConfig => 
   const_labels: {},
   metric_expiration: 300_000,
   naming: 'otel',
+  retina_context: undefined,
   ...overrides,
 });
 

@@ -1,0 +1,63 @@
+/**
+ * Retina's pod-level labels, as its dashboards query networkobservability_adv_drop_count
+ * and _adv_drop_bytes. Retina has two contexts:
+ *
+ * - local: the pod on this node, unprefixed: ip, namespace, podname, workload_kind,
+ *   workload_name.
+ * - remote: both ends of the flow, as source_* and destination_* labels. The pod on this
+ *   node is the destination of an ingress drop and the source of any other (the kernel
+ *   side takes the local address from the packet's source then); the peer (peer.address
+ *   and, with the k8sattributes processor's peer_enrichment, its pod) is the other end.
+ *
+ * An end with no known pod gets empty labels. Data without k8s.pod.ip (the node-level
+ * series) keeps its own attributes only.
+ */
+import type { Attributes } from '@opentelemetry/api';
+
+export type RetinaContext = 'local' | 'remote';
+
+/** The attributes that name one end of a flow: the resource's for the pod, the point's for the peer. */
+const POD_KEYS = {
+  ip: 'k8s.pod.ip',
+  namespace: 'k8s.namespace.name',
+  podname: 'k8s.pod.name',
+  workload_kind: 'k8s.workload.kind',
+  workload_name: 'k8s.workload.name',
+} as const;
+const PEER_KEYS = {
+  ip: 'peer.address',
+  namespace: 'peer.k8s.namespace.name',
+  podname: 'peer.k8s.pod.name',
+  workload_kind: 'peer.k8s.workload.kind',
+  workload_name: 'peer.k8s.workload.name',
+} as const;
+
+/** Retina's context labels of one end, with a prefix: '' (local), 'source_' or 'destination_'. */
+function end(from: Attributes, keys: Record<keyof typeof POD_KEYS, string>, prefix: string): Attributes {
+  const out: Attributes = {};
+  for (const [label, key] of Object.entries(keys)) out[prefix + label] = from[key] ?? '';
+  return out;
+}
+
+/** Local context: the point's attributes and the pod's unprefixed labels. */
+export function retinaLocalLabels(resource: Attributes, point: Attributes): Attributes {
+  if (resource[POD_KEYS.ip] === undefined) return point;
+  return { ...end(resource, POD_KEYS, ''), ...point };
+}
+
+/** Remote context: the point's attributes, its peer ones replaced by the source_* and destination_* labels. */
+export function retinaRemoteLabels(resource: Attributes, point: Attributes): Attributes {
+  if (resource[POD_KEYS.ip] === undefined) return point;
+  const pod = (prefix: string) => end(resource, POD_KEYS, prefix);
+  const peer = (prefix: string) => end(point, PEER_KEYS, prefix);
+  const ingress = point['direction'] === 'ingress';
+  const out: Attributes = { ...point };
+  for (const key of Object.values(PEER_KEYS)) delete out[key];
+  return ingress
+    ? { ...out, ...peer('source_'), ...pod('destination_') }
+    : { ...out, ...pod('source_'), ...peer('destination_') };
+}
+
+export function retinaLabels(context: RetinaContext): (resource: Attributes, point: Attributes) => Attributes {
+  return context === 'remote' ? retinaRemoteLabels : retinaLocalLabels;
+}

@@ -1,0 +1,188 @@
+/**
+ * Retina's context labels on the pod-level series: local (the pod on this node) and remote
+ * (source_* and destination_*, placed by direction), as Retina's dashboards query them.
+ */
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { PrometheusConfig } from '../../../../src/exporters/prometheus/config.js';
+import { PrometheusExporter } from '../../../../src/exporters/prometheus/exporter.js';
+import { retinaLocalLabels, retinaRemoteLabels } from '../../../../src/exporters/prometheus/retina.js';
+import { collect, settingsFor } from '../../support.js';
+
+/** The resource the k8sattributes processor leaves on a pod's data. */
+const WEB = {
+  'service.name': 'dropreason',
+  'k8s.node.name': 'node-a',
+  'k8s.pod.ip': '10.0.0.1',
+  'k8s.pod.name': 'web-7d9f8-x2k4p',
+  'k8s.namespace.name': 'shop',
+  'k8s.deployment.name': 'web',
+  'k8s.workload.kind': 'Deployment',
+  'k8s.workload.name': 'web',
+};
+
+/** A peer that is a pod (peer_enrichment on). */
+const DB_PEER = {
+  'peer.address': '10.0.5.5',
+  'peer.k8s.pod.name': 'db-0',
+  'peer.k8s.namespace.name': 'data',
+  'peer.k8s.workload.kind': 'StatefulSet',
+  'peer.k8s.workload.name': 'db',
+};
+
+const webEnd = (prefix: string) => ({
+  [`${prefix}ip`]: '10.0.0.1',
+  [`${prefix}namespace`]: 'shop',
+  [`${prefix}podname`]: 'web-7d9f8-x2k4p',
+  [`${prefix}workload_kind`]: 'Deployment',
+  [`${prefix}workload_name`]: 'web',
+});
+const dbEnd = (prefix: string) => ({
+  [`${prefix}ip`]: '10.0.5.5',
+  [`${prefix}namespace`]: 'data',
+  [`${prefix}podname`]: 'db-0',
+  [`${prefix}workload_kind`]: 'StatefulSet',
+  [`${prefix}workload_name`]: 'db',
+});
+/** An outside address: only its ip is known. */
+const outsideEnd = (prefix: string, ip: string) => ({
+  [`${prefix}ip`]: ip,
+  [`${prefix}namespace`]: '',
+  [`${prefix}podname`]: '',
+  [`${prefix}workload_kind`]: '',
+  [`${prefix}workload_name`]: '',
+});
+
+describe('Retina remote context', () => {
+  it('makes the pod the source of an egress drop and the peer pod its destination', () => {
+    const point = { reason: 'IPTABLE_RULE_DROP', direction: 'egress', 'peer.port': 5432, ...DB_PEER };
+    expect(retinaRemoteLabels(WEB, point)).toEqual({
+      reason: 'IPTABLE_RULE_DROP',
+      direction: 'egress',
+      'peer.port': 5432,
+      ...webEnd('source_'),
+      ...dbEnd('destination_'),
+    });
+  });
+
+  it('makes the pod the destination of an ingress drop and the peer its source', () => {
+    const point = { reason: 'NO_SOCKET', direction: 'ingress', ...DB_PEER };
+    expect(retinaRemoteLabels(WEB, point)).toEqual({
+      reason: 'NO_SOCKET',
+      direction: 'ingress',
+      ...dbEnd('source_'),
+      ...webEnd('destination_'),
+    });
+  });
+
+  it('names a peer that is no pod by its address only, and leaves the peer empty without peer.address', () => {
+    expect(
+      retinaRemoteLabels(WEB, { reason: 'NO_SOCKET', direction: 'ingress', 'peer.address': '203.0.113.9' }),
+    ).toEqual({
+      reason: 'NO_SOCKET',
+      direction: 'ingress',
+      ...outsideEnd('source_', '203.0.113.9'),
+      ...webEnd('destination_'),
+    });
+    expect(retinaRemoteLabels(WEB, { reason: 'NO_SOCKET', direction: 'egress' })).toEqual({
+      reason: 'NO_SOCKET',
+      direction: 'egress',
+      ...webEnd('source_'),
+      ...outsideEnd('destination_', ''),
+    });
+  });
+
+  it('makes the pod the source when the direction is unknown, as the kernel side takes its address from the source', () => {
+    const labels = retinaRemoteLabels(WEB, {
+      reason: 'UNKNOWN_DROP',
+      direction: 'unknown',
+      'peer.address': '10.9.9.9',
+    });
+    expect(labels).toMatchObject({ source_ip: '10.0.0.1', destination_ip: '10.9.9.9' });
+  });
+
+  it('gives an address no pod owns empty names', () => {
+    const stranger = { 'service.name': 'dropreason', 'k8s.pod.ip': '10.0.0.9' };
+    expect(retinaRemoteLabels(stranger, { reason: 'NO_SOCKET', direction: 'egress', ...DB_PEER })).toEqual({
+      reason: 'NO_SOCKET',
+      direction: 'egress',
+      ...outsideEnd('source_', '10.0.0.9'),
+      ...dbEnd('destination_'),
+    });
+  });
+
+  it('leaves node-level data as it is', () => {
+    const point = { reason: 'NO_SOCKET', direction: 'ingress' };
+    expect(retinaRemoteLabels({ 'service.name': 'dropreason', 'k8s.node.name': 'node-a' }, point)).toBe(point);
+  });
+});
+
+describe('Retina local context', () => {
+  it('labels the pod on this node without prefix, and keeps the point’s attributes', () => {
+    const point = { reason: 'IPTABLE_RULE_DROP', direction: 'egress', 'peer.address': '10.0.5.5' };
+    expect(retinaLocalLabels(WEB, point)).toEqual({ ...webEnd(''), ...point });
+    expect(retinaLocalLabels({ 'k8s.node.name': 'node-a' }, point)).toBe(point);
+  });
+});
+
+describe('PrometheusExporter with retina_context', () => {
+  const running: PrometheusExporter[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((e) => e.shutdown()));
+  });
+
+  async function scrape(config: Partial<PrometheusConfig>): Promise<string[]> {
+    const e = new PrometheusExporter(settingsFor('exporters.prometheus/retina'), {
+      endpoint: { host: '127.0.0.1', port: 0 },
+      namespace: undefined,
+      const_labels: {},
+      metric_expiration: 300_000,
+      naming: 'retina',
+      retina_context: undefined,
+      ...config,
+    });
+    running.push(e);
+    await e.start();
+    const egress = { reason: 'IPTABLE_RULE_DROP', direction: 'egress', 'peer.address': '10.0.0.2' };
+    const ingress = { reason: 'IPTABLE_RULE_DROP', direction: 'ingress', 'peer.address': '10.0.0.2' };
+    await e.consume([
+      await collect(
+        [
+          {
+            name: 'dropreason.pod.drop.count',
+            kind: 'counter',
+            observations: [
+              { value: 41, attributes: egress },
+              { value: 43, attributes: ingress },
+            ],
+          },
+        ],
+        resourceFromAttributes(WEB),
+      ),
+    ]);
+    const text = await (await fetch(`http://127.0.0.1:${e.address()!.port}/metrics`)).text();
+    return text.split('\n').filter((l) => l.startsWith('networkobservability_adv_drop_count{'));
+  }
+
+  it('serves source_* and destination_* labels with retina_context remote', async () => {
+    const web = 'source_namespace="shop",source_podname="web-7d9f8-x2k4p",source_workload_kind="Deployment"';
+    expect(await scrape({ retina_context: 'remote' })).toEqual([
+      'networkobservability_adv_drop_count{destination_ip="10.0.0.2",destination_namespace="",destination_podname="",' +
+        'destination_workload_kind="",destination_workload_name="",direction="egress",reason="IPTABLE_RULE_DROP",' +
+        `source_ip="10.0.0.1",${web},source_workload_name="web"} 41`,
+      'networkobservability_adv_drop_count{destination_ip="10.0.0.1",destination_namespace="shop",' +
+        'destination_podname="web-7d9f8-x2k4p",destination_workload_kind="Deployment",destination_workload_name="web",' +
+        'direction="ingress",reason="IPTABLE_RULE_DROP",source_ip="10.0.0.2",source_namespace="",source_podname="",' +
+        'source_workload_kind="",source_workload_name=""} 43',
+    ]);
+  });
+
+  it('serves the local context by default', async () => {
+    const pod = 'ip="10.0.0.1",namespace="shop",peer_address="10.0.0.2",podname="web-7d9f8-x2k4p"';
+    expect(await scrape({})).toEqual([
+      `networkobservability_adv_drop_count{direction="egress",${pod},reason="IPTABLE_RULE_DROP",workload_kind="Deployment",workload_name="web"} 41`,
+      `networkobservability_adv_drop_count{direction="ingress",${pod},reason="IPTABLE_RULE_DROP",workload_kind="Deployment",workload_name="web"} 43`,
+    ]);
+  });
+});
