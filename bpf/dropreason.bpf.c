@@ -75,14 +75,17 @@ struct {
 } overflow_map SEC(".maps");
 
 /*
- * A netfilter hook that returned NF_DROP leaves the skb here; nf_hook_slow() frees it on
- * the same CPU right after, and the kfree_skb handler counts it under the hook's reason
+ * The skb a netfilter function is working on, and the reason to give it if it is dropped.
+ * A NAT or conntrack hook marks the skb when the function is entered: nftables frees a
+ * packet its chain drops inside the call (the function then returns NF_STOLEN), older
+ * paths return NF_DROP and nf_hook_slow() frees it right after, on the same CPU. The
+ * kfree_skb handler counts a netfilter drop of the marked skb under the hook's reason,
  * instead of NETFILTER_DROP. One slot per CPU: one count per drop, never two.
  */
 struct refine_slot {
 	__u64 skb;
 	__u32 reason; /* enum hook_reason */
-	__u32 pad;
+	__u32 outer;  /* the reason an enclosing mark (nf_hook_slow) gave the same skb */
 };
 
 struct {
@@ -411,8 +414,28 @@ static __always_inline void mark_netfilter_drop(struct sk_buff *skb, __u32 hook_
 	__u32 zero = 0;
 	struct refine_slot *slot = bpf_map_lookup_elem(&refine_map, &zero);
 	if (slot) {
+		slot->outer = slot->skb == (__u64)skb ? slot->reason : 0;
 		slot->skb = (__u64)skb;
 		slot->reason = hook_reason;
+	}
+}
+
+/*
+ * A NAT or conntrack function returned. NF_DROP (the low byte of the verdict; the rest
+ * may hold an errno) leaves the mark for nf_hook_slow()'s free; any other verdict gives
+ * the skb back to an enclosing mark, or unmarks it.
+ */
+static __always_inline void netfilter_fn_done(struct sk_buff *skb, unsigned int verdict)
+{
+	__u32 zero = 0;
+	struct refine_slot *slot = bpf_map_lookup_elem(&refine_map, &zero);
+	if (!slot || slot->skb != (__u64)skb || (verdict & 0xff) == NF_DROP)
+		return;
+	if (slot->outer) {
+		slot->reason = slot->outer;
+		slot->outer = 0;
+	} else {
+		slot->skb = 0;
 	}
 }
 
@@ -436,19 +459,31 @@ static __always_inline void count_socket_error(__u32 hook_reason, __u16 directio
 	count_drop(&key, 0);
 }
 
+SEC("fentry/nf_nat_inet_fn")
+int BPF_PROG(dr_nat_fentry, void *priv, struct sk_buff *skb)
+{
+	mark_netfilter_drop(skb, HOOK_IPTABLE_NAT_DROP);
+	return 0;
+}
+
 SEC("fexit/nf_nat_inet_fn")
 int BPF_PROG(dr_nat_fexit, void *priv, struct sk_buff *skb, void *state, unsigned int ret)
 {
-	if (ret == NF_DROP)
-		mark_netfilter_drop(skb, HOOK_IPTABLE_NAT_DROP);
+	netfilter_fn_done(skb, ret);
+	return 0;
+}
+
+SEC("fentry/__nf_conntrack_confirm")
+int BPF_PROG(dr_ct_confirm_fentry, struct sk_buff *skb)
+{
+	mark_netfilter_drop(skb, HOOK_CONNTRACK_ADD_DROP);
 	return 0;
 }
 
 SEC("fexit/__nf_conntrack_confirm")
 int BPF_PROG(dr_ct_confirm_fexit, struct sk_buff *skb, int ret)
 {
-	if (ret == NF_DROP)
-		mark_netfilter_drop(skb, HOOK_CONNTRACK_ADD_DROP);
+	netfilter_fn_done(skb, ret);
 	return 0;
 }
 
@@ -547,43 +582,48 @@ int BPF_KRETPROBE(dr_nf_hook_kretprobe)
 }
 
 /* kprobe fallbacks: arguments from the entry probe, results from the return probe. */
+static __always_inline void netfilter_fn_entry(enum entry_fn fn, struct sk_buff *skb, __u32 hook_reason)
+{
+	__u64 id = entry_key(fn), v = (__u64)skb;
+	mark_netfilter_drop(skb, hook_reason);
+	bpf_map_update_elem(&entry_args, &id, &v, BPF_ANY);
+}
+
+static __always_inline void netfilter_fn_return(enum entry_fn fn, unsigned int verdict)
+{
+	__u64 id = entry_key(fn);
+	__u64 *skb = bpf_map_lookup_elem(&entry_args, &id);
+	if (skb) {
+		netfilter_fn_done((struct sk_buff *)*skb, verdict);
+		bpf_map_delete_elem(&entry_args, &id);
+	}
+}
+
 SEC("kprobe/nf_nat_inet_fn")
 int BPF_KPROBE(dr_nat_kprobe, void *priv, struct sk_buff *skb)
 {
-	__u64 id = entry_key(FN_NAT), v = (__u64)skb;
-	bpf_map_update_elem(&entry_args, &id, &v, BPF_ANY);
+	netfilter_fn_entry(FN_NAT, skb, HOOK_IPTABLE_NAT_DROP);
 	return 0;
 }
 
 SEC("kretprobe/nf_nat_inet_fn")
 int BPF_KRETPROBE(dr_nat_kretprobe, unsigned int ret)
 {
-	__u64 id = entry_key(FN_NAT);
-	__u64 *skb = bpf_map_lookup_elem(&entry_args, &id);
-	if (skb && ret == NF_DROP)
-		mark_netfilter_drop((struct sk_buff *)*skb, HOOK_IPTABLE_NAT_DROP);
-	if (skb)
-		bpf_map_delete_elem(&entry_args, &id);
+	netfilter_fn_return(FN_NAT, ret);
 	return 0;
 }
 
 SEC("kprobe/__nf_conntrack_confirm")
 int BPF_KPROBE(dr_ct_confirm_kprobe, struct sk_buff *skb)
 {
-	__u64 id = entry_key(FN_CT_CONFIRM), v = (__u64)skb;
-	bpf_map_update_elem(&entry_args, &id, &v, BPF_ANY);
+	netfilter_fn_entry(FN_CT_CONFIRM, skb, HOOK_CONNTRACK_ADD_DROP);
 	return 0;
 }
 
 SEC("kretprobe/__nf_conntrack_confirm")
 int BPF_KRETPROBE(dr_ct_confirm_kretprobe, int ret)
 {
-	__u64 id = entry_key(FN_CT_CONFIRM);
-	__u64 *skb = bpf_map_lookup_elem(&entry_args, &id);
-	if (skb && ret == NF_DROP)
-		mark_netfilter_drop((struct sk_buff *)*skb, HOOK_CONNTRACK_ADD_DROP);
-	if (skb)
-		bpf_map_delete_elem(&entry_args, &id);
+	netfilter_fn_return(FN_CT_CONFIRM, ret);
 	return 0;
 }
 

@@ -3,7 +3,7 @@
  * the kernels of the QEMU matrix (test/kernels) have; where neither attaches, each test
  * checks that the hook is reported unavailable and skips its counting part with the reason.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,20 +58,19 @@ describe.skipIf(!isRoot)('function hooks', () => {
     return [pair, agent];
   }
 
-  it('reports a drop in an nftables NAT chain as IPTABLE_NAT_DROP, counted once', async ({ skip }) => {
-    const [pair, agent] = await start('ipv4', (p) => {
-      const rules = [
-        'add table ip drnat',
-        'add chain ip drnat out { type nat hook output priority -100 ; }',
-        // `ct state` makes the namespace track connections; NAT chains see only tracked packets.
-        `add rule ip drnat out ip daddr ${p.addrB} udp dport 9 ct state new counter drop`,
-      ];
-      for (const r of rules) p.exec(p.a, 'nft', [r]);
-    });
-    const strategy = strategyOf(agent, 'nf_nat_inet_fn');
-    if (strategy === 'unavailable') skip('nf_nat_inet_fn: neither fexit nor kprobes attach on this kernel');
-    const labels = { reason: 'IPTABLE_NAT_DROP', direction: 'egress' };
+  /** An nftables NAT chain in the sending namespace that drops new UDP flows to port 9. */
+  function natDropChain(p: NetnsPair): void {
+    const rules = [
+      'add table ip drnat',
+      'add chain ip drnat out { type nat hook output priority -100 ; }',
+      // `ct state` makes the namespace track connections; NAT chains see only tracked packets.
+      `add rule ip drnat out ip daddr ${p.addrB} udp dport 9 ct state new counter drop`,
+    ];
+    for (const r of rules) p.exec(p.a, 'nft', [r]);
+  }
 
+  /** Sends N datagrams into the NAT drop chain; checks the agent counts each once, as NAT. */
+  async function expectNatDrops(pair: NetnsPair, agent: Agent): Promise<void> {
     const sent = JSON.parse(pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), '32'])) as {
       outcomes: Record<string, number>;
     };
@@ -80,9 +79,43 @@ describe.skipIf(!isRoot)('function hooks', () => {
     const nft = pair.exec(pair.a, 'nft', ['list', 'chain', 'ip', 'drnat', 'out']);
     const ruleCount = Number(/counter packets (\d+)/.exec(nft)![1]);
     expect(ruleCount).toBe(N);
-    expect(await agent.settle(COUNT, labels, N)).toBe(N);
+    expect(await agent.settle(COUNT, { reason: 'IPTABLE_NAT_DROP', direction: 'egress' }, N)).toBe(N);
     // Refined, not added: the same drops are not also counted as a plain netfilter drop.
     expect(await agent.value(COUNT, { reason: 'IPTABLE_RULE_DROP', direction: 'egress' })).toBe(0);
+  }
+
+  for (const strategy of ['auto', 'kprobe'] as const) {
+    it(`reports a drop in an nftables NAT chain as IPTABLE_NAT_DROP, counted once (${strategy})`, async ({ skip }) => {
+      const [pair, agent] = await start('ipv4', natDropChain, strategy);
+      if (strategyOf(agent, 'nf_nat_inet_fn') === 'unavailable') {
+        skip(
+          `nf_nat_inet_fn: ${strategy === 'auto' ? 'neither fexit nor kprobes attach' : 'kprobes do not attach'} on this kernel`,
+        );
+      }
+      await expectNatDrops(pair, agent);
+    });
+  }
+
+  it('attaches the NAT hook when nf_nat is loaded after the agent started', async ({ skip }) => {
+    const [first, probe] = await start();
+    const canHook = strategyOf(probe, 'tcp_v4_connect') !== 'unavailable';
+    await probe.stop();
+    first.destroy();
+    pair = undefined;
+    if (!canHook) skip('neither fexit nor kprobes attach on this kernel');
+    // nf_nat goes when nothing uses it: the NAT chains of earlier tests are gone with their namespaces.
+    spawnSync('modprobe', ['-r', 'nft_chain_nat', 'nft_nat', 'nf_nat'], { stdio: 'ignore' });
+    if (fs.existsSync('/sys/module/nf_nat')) skip('nf_nat is in use on this machine and cannot be unloaded');
+
+    const [p, late] = await start();
+    expect(late.stderr).toMatch(/function hook waits for its module function=nf_nat_inet_fn /);
+    natDropChain(p); // loads nf_nat
+    const deadline = Date.now() + 60_000;
+    while (!/function hook attached function=nf_nat_inet_fn /.test(late.stderr)) {
+      if (Date.now() > deadline) throw new Error(`nf_nat_inet_fn never attached:\n${late.stderr}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await expectNatDrops(p, late);
   });
 
   it('still counts a filter-table drop as IPTABLE_RULE_DROP with the NAT hook attached', async () => {

@@ -311,6 +311,9 @@ describe('otlp exporter against a real gRPC server', () => {
     const first = server.received.find((r) => r.at >= back)!;
     expect(first.at - back).toBeLessThan(3_000);
     expect(log.filter((l) => l.includes('export failing'))).toHaveLength(1);
+    // The server has the batch; the exporter takes it off its queue when the answer arrives.
+    const settled = Date.now() + 10_000;
+    while (exporter.stats().queued !== 0 && Date.now() < settled) await sleep(50);
     expect(exporter.stats()).toMatchObject({ dataPointsDropped: 0, queued: 0 });
   }, 60_000);
 

@@ -4,6 +4,9 @@
  * pair, else reported unavailable. Each attempt loads only that hook's programs, sharing
  * the counting maps of the main object, so a hook the kernel refuses costs nothing else.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+
 import type { BpfObjectHandle, NativeBinding } from '../../native/binding.js';
 import type { Logger } from '../../service/logger.js';
 
@@ -18,18 +21,25 @@ export interface FunctionHook {
   programs: Record<HookStrategy, string[]>;
   /** Only on kernels whose kfree_skb tracepoint gives no reason (before 5.17). */
   onlyWithoutReasons?: boolean;
+  /** The module that holds the function when netfilter is built as modules. */
+  module?: string;
 }
 
 export const FUNCTION_HOOKS: readonly FunctionHook[] = [
   {
     fn: 'nf_nat_inet_fn',
     reason: 'IPTABLE_NAT_DROP',
-    programs: { fexit: ['dr_nat_fexit'], kprobe: ['dr_nat_kprobe', 'dr_nat_kretprobe'] },
+    programs: { fexit: ['dr_nat_fentry', 'dr_nat_fexit'], kprobe: ['dr_nat_kprobe', 'dr_nat_kretprobe'] },
+    module: 'nf_nat',
   },
   {
     fn: '__nf_conntrack_confirm',
     reason: 'CONNTRACK_ADD_DROP',
-    programs: { fexit: ['dr_ct_confirm_fexit'], kprobe: ['dr_ct_confirm_kprobe', 'dr_ct_confirm_kretprobe'] },
+    programs: {
+      fexit: ['dr_ct_confirm_fentry', 'dr_ct_confirm_fexit'],
+      kprobe: ['dr_ct_confirm_kprobe', 'dr_ct_confirm_kretprobe'],
+    },
+    module: 'nf_conntrack',
   },
   {
     fn: 'tcp_v4_connect',
@@ -76,12 +86,35 @@ export interface AttachOptions {
   choice: FunctionHooksChoice;
   /** Whether the kfree_skb tracepoint gives reasons on this kernel (5.17+). */
   kernelHasReasons: boolean;
+  /** How often to look for a module a hook waits for (default 10 s). */
+  moduleCheckMs?: number;
+  /** Where loaded modules appear (default /sys/module). */
+  moduleDir?: string;
+}
+
+/** Attempts at a hook once its module is loaded, before it is left unavailable. */
+const ATTEMPTS_AFTER_MODULE = 3;
+
+interface PendingHook {
+  hook: FunctionHook;
+  status: HookStatus;
+  attempts: number;
 }
 
 export class FunctionHooks {
+  private readonly objects: BpfObjectHandle[] = [];
+  readonly status: HookStatus[] = [];
+  /** Hooks whose module was not loaded when they were tried: retried when it is. */
+  private readonly pending: PendingHook[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private checking = false;
+  private closed = false;
+
   private constructor(
-    private readonly objects: BpfObjectHandle[],
-    readonly status: HookStatus[],
+    private readonly binding: NativeBinding,
+    private readonly main: BpfObjectHandle,
+    private readonly opts: AttachOptions,
+    private readonly log: Logger,
   ) {}
 
   static async attach(
@@ -90,44 +123,100 @@ export class FunctionHooks {
     opts: AttachOptions,
     log: Logger,
   ): Promise<FunctionHooks> {
-    const strategies: HookStrategy[] =
-      opts.choice === 'auto' ? ['fexit', 'kprobe'] : opts.choice === 'none' ? [] : [opts.choice];
-    const objects: BpfObjectHandle[] = [];
-    const status: HookStatus[] = [];
+    const hooks = new FunctionHooks(binding, main, opts, log);
     for (const hook of FUNCTION_HOOKS) {
       if (hook.onlyWithoutReasons && opts.kernelHasReasons) {
-        status.push({ fn: hook.fn, reason: hook.reason, strategy: 'not needed' });
+        hooks.status.push({ fn: hook.fn, reason: hook.reason, strategy: 'not needed' });
         continue;
       }
-      const failures: string[] = [];
-      let attached: HookStrategy | undefined;
-      for (const strategy of strategies) {
-        try {
-          objects.push(await attachOne(binding, main, opts, hook.programs[strategy]));
-          attached = strategy;
-          break;
-        } catch (err) {
-          failures.push(`${strategy}: ${(err as Error).message}`);
-        }
-      }
-      if (attached) {
-        status.push({ fn: hook.fn, reason: hook.reason, strategy: attached });
-        log.info('function hook attached', { function: hook.fn, reason: hook.reason, strategy: attached });
+      const status: HookStatus = { fn: hook.fn, reason: hook.reason, strategy: 'unavailable' };
+      hooks.status.push(status);
+      if (await hooks.tryAttach(hook, status)) continue;
+      if (hook.module && hooks.strategies().length && !hooks.moduleLoaded(hook.module)) {
+        // A node starts using NAT or conntrack later: attach when the module appears.
+        status.detail = `module ${hook.module} is not loaded; attaching when it is (${status.detail})`;
+        hooks.pending.push({ hook, status, attempts: 0 });
+        log.info('function hook waits for its module', { function: hook.fn, reason: hook.reason, module: hook.module });
       } else {
-        const detail = strategies.length ? failures.join('; ') : 'function_hooks is none';
-        status.push({ fn: hook.fn, reason: hook.reason, strategy: 'unavailable', detail });
-        log.info('function hook unavailable', { function: hook.fn, reason: hook.reason, tried: detail });
+        log.info('function hook unavailable', { function: hook.fn, reason: hook.reason, tried: status.detail });
       }
     }
-    return new FunctionHooks(objects, status);
+    if (hooks.pending.length) {
+      hooks.timer = setInterval(() => void hooks.checkModules(), opts.moduleCheckMs ?? 10_000);
+      hooks.timer.unref();
+    }
+    return hooks;
+  }
+
+  private strategies(): HookStrategy[] {
+    const choice = this.opts.choice;
+    return choice === 'auto' ? ['fexit', 'kprobe'] : choice === 'none' ? [] : [choice];
+  }
+
+  private moduleLoaded(module: string): boolean {
+    return fs.existsSync(path.join(this.opts.moduleDir ?? '/sys/module', module));
+  }
+
+  /** Attaches the first strategy that works; records the outcome in `status`. */
+  private async tryAttach(hook: FunctionHook, status: HookStatus): Promise<boolean> {
+    const strategies = this.strategies();
+    const failures: string[] = [];
+    for (const strategy of strategies) {
+      try {
+        const object = await attachOne(this.binding, this.main, this.opts, hook.programs[strategy]);
+        if (this.closed) {
+          closeObject(object);
+          return false;
+        }
+        this.objects.push(object);
+        status.strategy = strategy;
+        delete status.detail;
+        this.log.info('function hook attached', { function: hook.fn, reason: hook.reason, strategy });
+        return true;
+      } catch (err) {
+        failures.push(`${strategy}: ${(err as Error).message}`);
+      }
+    }
+    status.detail = strategies.length ? failures.join('; ') : 'function_hooks is none';
+    return false;
+  }
+
+  private async checkModules(): Promise<void> {
+    if (this.checking || this.closed) return;
+    this.checking = true;
+    try {
+      for (const entry of [...this.pending]) {
+        if (!this.moduleLoaded(entry.hook.module!)) continue;
+        entry.attempts++;
+        const attached = await this.tryAttach(entry.hook, entry.status);
+        if (this.closed) return;
+        if (attached || entry.attempts >= ATTEMPTS_AFTER_MODULE) {
+          this.pending.splice(this.pending.indexOf(entry), 1);
+          if (!attached) {
+            this.log.warn('function hook unavailable', {
+              function: entry.hook.fn,
+              reason: entry.hook.reason,
+              tried: entry.status.detail,
+            });
+          }
+        }
+      }
+      if (!this.pending.length) clearInterval(this.timer);
+    } finally {
+      this.checking = false;
+    }
   }
 
   close(): void {
-    for (const o of this.objects.splice(0)) {
-      o.detach();
-      o.close();
-    }
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const o of this.objects.splice(0)) closeObject(o);
   }
+}
+
+function closeObject(object: BpfObjectHandle): void {
+  object.detach();
+  object.close();
 }
 
 async function attachOne(
