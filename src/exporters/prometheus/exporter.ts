@@ -6,8 +6,10 @@ import type { Component, CreateSettings, MetricsConsumer, ResourceMetrics } from
 import { metadata } from '../../receiver/dropreason/metadata.js';
 import { Accumulator } from './accumulator.js';
 import type { PrometheusConfig } from './config.js';
-import { retinaLabels } from './retina.js';
-import { serialize } from './serializer.js';
+import { retinaPodLabels, retinaRemoteLabels } from './retina.js';
+import { serialize, type SerializeOptions } from './serializer.js';
+
+export { retinaPodLabels };
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -74,9 +76,17 @@ export class PrometheusExporter implements Component, MetricsConsumer {
       namespace: this.config.namespace,
       gaugeNames: this.gaugeNames,
       constLabels: this.config.const_labels,
-      labels: this.config.naming === 'retina' ? retinaLabels(this.config.retina_context ?? 'local') : undefined,
+      ...this.retinaLabels(),
     });
     res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  /** Retina's context labels, local or remote, with naming retina. */
+  private retinaLabels(): Pick<SerializeOptions, 'resourceLabels' | 'labels'> {
+    if (this.config.naming !== 'retina') return {};
+    return this.config.retina_context === 'remote'
+      ? { labels: retinaRemoteLabels }
+      : { resourceLabels: retinaPodLabels };
   }
 
   async shutdown(): Promise<void> {

@@ -14,8 +14,6 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 
-export type RetinaContext = 'local' | 'remote';
-
 /** The attributes that name one end of a flow: the resource's for the pod, the point's for the peer. */
 const POD_KEYS = {
   ip: 'k8s.pod.ip',
@@ -39,10 +37,10 @@ function end(from: Attributes, keys: Record<keyof typeof POD_KEYS, string>, pref
   return out;
 }
 
-/** Local context: the point's attributes and the pod's unprefixed labels. */
-export function retinaLocalLabels(resource: Attributes, point: Attributes): Attributes {
-  if (resource[POD_KEYS.ip] === undefined) return point;
-  return { ...end(resource, POD_KEYS, ''), ...point };
+/** Local context: the pod's unprefixed labels (the serializer adds the point's attributes). */
+export function retinaPodLabels(resource: Attributes): Attributes {
+  if (resource[POD_KEYS.ip] === undefined) return {};
+  return end(resource, POD_KEYS, '');
 }
 
 /** Remote context: the point's attributes, its peer ones replaced by the source_* and destination_* labels. */
@@ -56,8 +54,4 @@ export function retinaRemoteLabels(resource: Attributes, point: Attributes): Att
   return ingress
     ? { ...out, ...peer('source_'), ...pod('destination_') }
     : { ...out, ...pod('source_'), ...peer('destination_') };
-}
-
-export function retinaLabels(context: RetinaContext): (resource: Attributes, point: Attributes) => Attributes {
-  return context === 'remote' ? retinaRemoteLabels : retinaLocalLabels;
 }

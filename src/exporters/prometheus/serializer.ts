@@ -16,23 +16,26 @@ export interface SerializeOptions {
   /** Labels added to every series; a data point's own attribute wins over a constant label. */
   constLabels?: Readonly<Record<string, string>> | undefined;
   /**
-   * The labels of a data point, from its resource (which pod it belongs to) and its own
-   * attributes; podLabels when not given. Names are made valid afterwards (dots become _).
+   * Labels taken from a series' resource (which pod it belongs to); a data point's own
+   * attribute wins over one. Without it, the k8s.* attributes of a resource holding
+   * k8s.pod.ip become labels, dots as underscores.
+   */
+  resourceLabels?: ((resource: Attributes) => Attributes) | undefined;
+  /**
+   * For labels that depend on both the resource and the data point (Retina's remote
+   * context): all of a point's labels but the constant ones. Replaces resourceLabels.
    */
   labels?: ((resource: Attributes, point: Attributes) => Attributes) | undefined;
 }
 
-/**
- * The default labels: the point's attributes, and the k8s.* attributes of a resource that
- * names a pod (holds k8s.pod.ip); the point's own attribute wins.
- */
-export function podLabels(resource: Attributes, point: Attributes): Attributes {
-  if (resource['k8s.pod.ip'] === undefined) return point;
+/** The default resourceLabels: a pod's k8s.* attributes, for resources that name a pod. */
+export function podResourceLabels(resource: Attributes): Attributes {
+  if (resource['k8s.pod.ip'] === undefined) return {};
   const out: Attributes = {};
   for (const [k, v] of Object.entries(resource)) {
     if (k.startsWith('k8s.') && k !== 'k8s.node.name') out[k] = v;
   }
-  return { ...out, ...point };
+  return out;
 }
 
 interface Family {
@@ -94,9 +97,10 @@ export function prometheusName(
 
 export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOptions = {}): string {
   const families = new Map<string, Family>();
-  const labelsOf = opts.labels ?? podLabels;
+  const fromResource = opts.resourceLabels ?? podResourceLabels;
   for (const rm of resourceMetrics) {
     const resource = rm.resource.attributes;
+    const resourceLabels = opts.labels ? undefined : fromResource(resource);
     for (const scope of rm.scopeMetrics) {
       for (const metric of scope.metrics) {
         const target = prometheusName(metric, opts.namespace, opts.gaugeNames);
@@ -108,7 +112,8 @@ export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOpt
         }
         for (const dp of metric.dataPoints) {
           if (typeof dp.value !== 'number') continue;
-          const labels = { ...opts.constLabels, ...labelsOf(resource, dp.attributes) };
+          const own = opts.labels ? opts.labels(resource, dp.attributes) : { ...resourceLabels, ...dp.attributes };
+          const labels = { ...opts.constLabels, ...own };
           family.lines.push(`${target.name}${formatLabels(labels)} ${formatValue(dp.value)}`);
         }
       }

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import type { PrometheusConfig } from '../../../../src/exporters/prometheus/config.js';
 import { PrometheusExporter } from '../../../../src/exporters/prometheus/exporter.js';
-import { retinaLocalLabels, retinaRemoteLabels } from '../../../../src/exporters/prometheus/retina.js';
+import { retinaPodLabels, retinaRemoteLabels } from '../../../../src/exporters/prometheus/retina.js';
 import { collect, settingsFor } from '../../support.js';
 
 /** The resource the k8sattributes processor leaves on a pod's data. */
@@ -119,10 +119,9 @@ describe('Retina remote context', () => {
 });
 
 describe('Retina local context', () => {
-  it('labels the pod on this node without prefix, and keeps the point’s attributes', () => {
-    const point = { reason: 'IPTABLE_RULE_DROP', direction: 'egress', 'peer.address': '10.0.5.5' };
-    expect(retinaLocalLabels(WEB, point)).toEqual({ ...webEnd(''), ...point });
-    expect(retinaLocalLabels({ 'k8s.node.name': 'node-a' }, point)).toBe(point);
+  it('labels the pod on this node without prefix, and node-level data not at all', () => {
+    expect(retinaPodLabels(WEB)).toEqual(webEnd(''));
+    expect(retinaPodLabels({ 'k8s.node.name': 'node-a' })).toEqual({});
   });
 });
 
