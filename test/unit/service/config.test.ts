@@ -57,7 +57,7 @@ const TELEMETRY_METRICS_OFF = { level: 'none' as const, address: { host: '127.0.
 /** The prometheus exporter's settings a config leaves out. */
 const PROMETHEUS_DEFAULTS = { namespace: undefined, const_labels: {}, metric_expiration: 300_000, naming: 'otel' };
 
-const PROMETHEUS_KEYS = 'endpoint, namespace, const_labels, metric_expiration, naming';
+const PROMETHEUS_KEYS = 'endpoint, namespace, const_labels, metric_expiration, naming, retina_context';
 const LEVELS = `'debug', 'info', 'warn', 'error'`;
 const TOP_KEYS = 'receivers, processors, exporters, extensions, service';
 const DROPREASON_KEYS =
