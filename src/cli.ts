@@ -1,6 +1,7 @@
 /**
  * dropreason [--config FILE]          run the agent
  * dropreason validate [--config FILE] check a config without loading anything
+ * dropreason top [OPTIONS]            live view of the drops in the terminal
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +12,10 @@ import { packageRoot } from './native/binding.js';
 import { ConfigError, parseConfig, type AgentConfig } from './service/config.js';
 import { createLogger } from './service/logger.js';
 import { Service } from './service/service.js';
+import { EndpointSource } from './top/endpoint_source.js';
+import { LocalSource } from './top/local_source.js';
+import { TOP_HELP, UsageError, parseTopArgs, type TopOptions } from './top/options.js';
+import { runTop } from './top/top.js';
 import { VERSION } from './version.js';
 
 export const DEFAULT_CONFIG = path.join(packageRoot, 'otel-config.yaml');
@@ -21,6 +26,8 @@ direction, with eBPF, and exports them as OpenTelemetry metrics.
 Usage:
   dropreason [--config FILE]           run the agent (default: the embedded otel-config.yaml)
   dropreason validate [--config FILE]  check a config file without loading eBPF
+  dropreason top [OPTIONS]             live view of the drops by reason, direction and pod;
+                                       dropreason top --help for its options
 
 Options:
   -c, --config FILE   Collector-format YAML config (receivers, exporters, service.pipelines)
@@ -61,6 +68,36 @@ function loadConfig(file: string): AgentConfig {
   }
 }
 
+async function top(argv: string[]): Promise<void> {
+  let opts: TopOptions;
+  try {
+    opts = parseTopArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) fail(`top: ${err.message}\nRun dropreason top --help for usage.`, EXIT_USAGE);
+    throw err;
+  }
+  if (opts.help) {
+    process.stdout.write(TOP_HELP);
+    return;
+  }
+  const source = opts.endpoint
+    ? new EndpointSource(opts.endpoint, opts.intervalMs)
+    : new LocalSource(opts, createLogger('warn', 'top'));
+  let code: number;
+  try {
+    code = await runTop(opts, source, { out: process.stdout, err: (text) => process.stderr.write(text) });
+  } catch (err) {
+    const message = (err as Error).message;
+    // The agent's own message, and the way that needs no privileges.
+    const hint = message.includes('missing capability')
+      ? '; or read a running agent without them: dropreason top --endpoint URL'
+      : '';
+    fail(message + hint, EXIT_RUNTIME);
+  }
+  // The pipeline may leave watches and sockets behind; the view is done.
+  process.exit(code);
+}
+
 async function run(file: string): Promise<void> {
   const config = loadConfig(file);
   const logger = createLogger(config.telemetry.logs.level, 'service');
@@ -94,6 +131,8 @@ async function run(file: string): Promise<void> {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // top has options of its own.
+  if (argv[0] === 'top') return top(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
@@ -120,7 +159,7 @@ export async function main(argv: string[]): Promise<void> {
   const file = values.config ?? DEFAULT_CONFIG;
   const command = positionals[0] ?? 'run';
   if (positionals.length > 1 || !['run', 'validate'].includes(command)) {
-    fail(`unknown command '${positionals.join(' ')}': use run (the default) or validate`, EXIT_USAGE);
+    fail(`unknown command '${positionals.join(' ')}': use run (the default), validate or top`, EXIT_USAGE);
   }
   if (command === 'validate') {
     const config = loadConfig(file);

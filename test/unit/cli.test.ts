@@ -1,6 +1,7 @@
 /** The command line, run as a child process from dist/ (compiled first when src/ is newer). */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +52,7 @@ describe('dropreason CLI', () => {
     for (const text of [
       'Usage:',
       'dropreason validate [--config FILE]',
+      'dropreason top [OPTIONS]',
       '-c, --config FILE',
       'CAP_BPF and CAP_PERFMON',
     ]) {
@@ -153,8 +155,55 @@ describe('dropreason CLI', () => {
     expect(cli(['frobnicate'])).toEqual({
       code: 2,
       stdout: '',
-      stderr: "dropreason: unknown command 'frobnicate': use run (the default) or validate\n",
+      stderr: "dropreason: unknown command 'frobnicate': use run (the default), validate or top\n",
     });
     expect(cli(['validate', 'extra']).code).toBe(2);
+  });
+});
+
+describe('dropreason top', () => {
+  it('--help prints its own usage', () => {
+    const r = cli(['top', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    for (const text of [
+      'dropreason top [--advanced]',
+      '--endpoint URL',
+      '--count N',
+      '--interval DUR',
+      '--netns PATH',
+    ]) {
+      expect(r.stdout).toContain(text);
+    }
+    expect(cli(['top', '-h']).stdout).toBe(r.stdout);
+  });
+
+  it('refuses bad options with exit 2 and points to its help', () => {
+    const r = cli(['top', '--count', '0']);
+    expect(r).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        "dropreason: top: --count must be a whole number of refreshes, 1 or more, but was '0'\n" +
+        'Run dropreason top --help for usage.\n',
+    });
+    expect(cli(['top', '--endpoint', '127.0.0.1:9', '--netns', '/run/netns/x']).code).toBe(2);
+    expect(cli(['top', '--bogus']).stderr).toMatch(/^dropreason: top: Unknown option '--bogus'/);
+  });
+
+  it('keeps trying an endpoint it cannot reach, saying why each time', async () => {
+    // A port that was just free: nothing listens there.
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const r = cli(['top', '--endpoint', `127.0.0.1:${port}`, '--interval', '200ms', '--count', '3']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `dropreason: cannot read http://127.0.0.1:${port}/metrics: ECONNREFUSED; retrying every 200ms\n`.repeat(3),
+    );
   });
 });

@@ -1,0 +1,133 @@
+/**
+ * Reads the drop series out of a dropreason agent's Prometheus endpoint, in either naming
+ * (`naming: otel` or `naming: retina`) and with or without a `namespace` prefix.
+ */
+import { type DropSeries, type PodSeries, type Snapshot, SeriesSet, dropKey, podKey, podName } from './snapshot.js';
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/**
+ * The samples of a text exposition (format 0.0.4). Comments are skipped; a line that
+ * cannot be read is skipped too, so one odd series does not hide the others.
+ */
+export function parseSamples(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const sample = parseLine(line);
+    if (sample) out.push(sample);
+  }
+  return out;
+}
+
+function parseLine(line: string): Sample | undefined {
+  const name = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0];
+  if (!name) return undefined;
+  let pos = name.length;
+  const labels: Record<string, string> = {};
+  if (line[pos] === '{') {
+    pos++;
+    for (;;) {
+      while (line[pos] === ' ' || line[pos] === ',') pos++;
+      if (line[pos] === '}') {
+        pos++;
+        break;
+      }
+      const label = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(line.slice(pos))?.[0];
+      if (!label) return undefined;
+      pos += label.length;
+      while (line[pos] === ' ') pos++;
+      if (line[pos] !== '=' || line[pos + 1] !== '"') return undefined;
+      pos += 2;
+      let value = '';
+      for (;;) {
+        const c = line[pos++];
+        if (c === undefined) return undefined;
+        if (c === '"') break;
+        if (c === '\\') {
+          const e = line[pos++];
+          value += e === 'n' ? '\n' : (e ?? '');
+        } else {
+          value += c;
+        }
+      }
+      labels[label] = value;
+    }
+  }
+  // The value, then an optional timestamp.
+  const fields = line.slice(pos).trim().split(/\s+/);
+  const value = parseValue(fields[0] ?? '');
+  if (value === undefined) return undefined;
+  return { name, labels, value };
+}
+
+function parseValue(text: string): number | undefined {
+  if (text === '+Inf') return Infinity;
+  if (text === '-Inf') return -Infinity;
+  if (text === 'NaN') return NaN;
+  if (text === '') return undefined;
+  const v = Number(text);
+  return Number.isNaN(v) ? undefined : v;
+}
+
+type Family = { pod: boolean; field: 'packets' | 'bytes' };
+
+/** Our metric names in both namings; the endpoint may add a `namespace_` prefix. */
+const FAMILIES: Record<string, Family> = {
+  dropreason_drop_count_total: { pod: false, field: 'packets' },
+  dropreason_drop_bytes_total: { pod: false, field: 'bytes' },
+  dropreason_pod_drop_count_total: { pod: true, field: 'packets' },
+  dropreason_pod_drop_bytes_total: { pod: true, field: 'bytes' },
+  networkobservability_drop_count: { pod: false, field: 'packets' },
+  networkobservability_drop_bytes: { pod: false, field: 'bytes' },
+  networkobservability_adv_drop_count: { pod: true, field: 'packets' },
+  networkobservability_adv_drop_bytes: { pod: true, field: 'bytes' },
+};
+
+export function familyOf(name: string): Family | undefined {
+  for (const [base, family] of Object.entries(FAMILIES)) {
+    if (name === base || name.endsWith(`_${base}`)) return family;
+  }
+  return undefined;
+}
+
+/** Whether the text holds any of our metric families, even with no series yet. */
+export function hasDropFamilies(text: string): boolean {
+  const typed = [...text.matchAll(/^# TYPE (\S+) /gm)].some((m) => familyOf(m[1]!) !== undefined);
+  return typed || parseSamples(text).some((s) => familyOf(s.name) !== undefined);
+}
+
+/**
+ * A snapshot of a scrape: series summed over every label but reason and direction (and
+ * the pod, for pod series), so const_labels, error and peer labels do not split rows.
+ */
+export function snapshotFromText(text: string, at: number): Snapshot {
+  const drops = new SeriesSet<DropSeries>();
+  const pods = new SeriesSet<PodSeries>();
+  for (const s of parseSamples(text)) {
+    const family = familyOf(s.name);
+    if (!family || !Number.isFinite(s.value)) continue;
+    const l = s.labels;
+    const reason = l['reason'] ?? '';
+    const direction = l['direction'] ?? '';
+    if (family.pod) {
+      // otel naming carries the resource's k8s.* attributes; retina naming its own labels.
+      const pod = podName(
+        l['k8s_namespace_name'] ?? l['namespace'],
+        l['k8s_pod_name'] ?? l['podname'],
+        l['k8s_pod_ip'] ?? l['ip'],
+      );
+      const row = { pod, reason, direction };
+      pods.add(podKey(row), () => ({ ...row, packets: 0, bytes: 0 }), family.field, s.value);
+    } else {
+      const row = { reason, direction };
+      drops.add(dropKey(row), () => ({ ...row, packets: 0, bytes: 0 }), family.field, s.value);
+    }
+  }
+  return { at, drops: drops.values(), pods: pods.values() };
+}

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+
+import { retinaPodLabels } from '../../../src/exporters/prometheus/exporter.js';
+import { serialize } from '../../../src/exporters/prometheus/serializer.js';
+import { metadata } from '../../../src/receiver/dropreason/metadata.js';
+import { familyOf, hasDropFamilies, parseSamples, snapshotFromText } from '../../../src/top/prometheus_text.js';
+import { NO_ADDRESS } from '../../../src/top/snapshot.js';
+import { advancedPush } from './fixtures.js';
+
+describe('parseSamples', () => {
+  it('reads names, labels with escapes, values and ignores comments and timestamps', () => {
+    const text = [
+      '# HELP x_total A help line with "quotes".',
+      '# TYPE x_total counter',
+      'x_total{a="1",b="say \\"hi\\"\\nback\\\\slash"} 12 1700000000000',
+      'y 3.5',
+      'z{} +Inf',
+      '  w{c="x, y"} 1e3  ',
+      '',
+    ].join('\n');
+    expect(parseSamples(text)).toEqual([
+      { name: 'x_total', labels: { a: '1', b: 'say "hi"\nback\\slash' }, value: 12 },
+      { name: 'y', labels: {}, value: 3.5 },
+      { name: 'z', labels: {}, value: Infinity },
+      { name: 'w', labels: { c: 'x, y' }, value: 1000 },
+    ]);
+  });
+
+  it('skips lines it cannot read, and keeps the rest', () => {
+    expect(parseSamples('a{b="unterminated} 1\nc{d=e} 2\nf one\ng 4\n')).toEqual([{ name: 'g', labels: {}, value: 4 }]);
+  });
+});
+
+describe('familyOf', () => {
+  it('knows both namings, with or without a namespace prefix', () => {
+    expect(familyOf('dropreason_drop_count_total')).toEqual({ pod: false, field: 'packets' });
+    expect(familyOf('prod_dropreason_pod_drop_bytes_total')).toEqual({ pod: true, field: 'bytes' });
+    expect(familyOf('networkobservability_adv_drop_count')).toEqual({ pod: true, field: 'packets' });
+    expect(familyOf('networkobservability_drop_bytes')).toEqual({ pod: false, field: 'bytes' });
+    expect(familyOf('dropreason_agent_collections_total')).toBeUndefined();
+    expect(familyOf('xdropreason_drop_count_total')).toBeUndefined();
+  });
+});
+
+describe('snapshotFromText', () => {
+  const expected = {
+    at: 7,
+    drops: [
+      { reason: 'NO_SOCKET', direction: 'ingress', packets: 42, bytes: 2520 },
+      { reason: 'TCP_CONNECT_BASIC', direction: 'egress', packets: 5, bytes: 0 },
+    ],
+    pods: [
+      { pod: 'shop/web-1', reason: 'NO_SOCKET', direction: 'ingress', packets: 40, bytes: 2400 },
+      { pod: '10.0.0.12', reason: 'NO_SOCKET', direction: 'ingress', packets: 2, bytes: 120 },
+      { pod: NO_ADDRESS, reason: 'OTHER', direction: 'unknown', packets: 5, bytes: 0 },
+    ],
+  };
+
+  it('reads what the prometheus exporter serves with otel naming, namespace and const labels', () => {
+    const text = serialize(advancedPush(), { namespace: 'prod', constLabels: { cluster: 'c1' } });
+    expect(text).toContain('prod_dropreason_pod_drop_count_total{');
+    expect(hasDropFamilies(text)).toBe(true);
+    expect(snapshotFromText(text, 7)).toEqual(expected);
+  });
+
+  it("reads what it serves with Retina's naming", () => {
+    const gaugeNames = new Map(Object.entries(metadata().metrics).map(([name, m]) => [name, m.retina]));
+    const text = serialize(advancedPush(), { gaugeNames, resourceLabels: retinaPodLabels });
+    expect(text).toContain('networkobservability_adv_drop_count{');
+    expect(snapshotFromText(text, 7)).toEqual(expected);
+  });
+
+  it('reads fixed text: series of other metrics do not count', () => {
+    const text = [
+      '# TYPE dropreason_drop_count_total counter',
+      'dropreason_drop_count_total{direction="egress",reason="IPTABLE_RULE_DROP"} 137',
+      'dropreason_drop_bytes_total{direction="egress",reason="IPTABLE_RULE_DROP"} 17536',
+      'dropreason_agent_collections_total{result="ok"} 9',
+      'target_info{host_name="n1"} 1',
+    ].join('\n');
+    expect(snapshotFromText(text, 1)).toEqual({
+      at: 1,
+      drops: [{ reason: 'IPTABLE_RULE_DROP', direction: 'egress', packets: 137, bytes: 17536 }],
+      pods: [],
+    });
+  });
+
+  it('tells an endpoint with our families, even without series, from one without', () => {
+    expect(hasDropFamilies('# TYPE dropreason_drop_count_total counter\n')).toBe(true);
+    expect(hasDropFamilies('# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 3\n')).toBe(false);
+    expect(hasDropFamilies('')).toBe(false);
+  });
+});
