@@ -3,7 +3,12 @@
  * storm: a UDP drop storm. Sends small datagrams with sendmmsg() to one destination for a
  * given number of seconds, pinned to one CPU, and prints how many it sent.
  *
- *   storm DEST_IPV4 PORT SECONDS [CPU] [BATCH] [PAYLOAD_BYTES]
+ *   storm DEST_IPV4 PORT SECONDS [CPU] [BATCH] [PAYLOAD_BYTES] [FLOWS] [PORTS]
+ *
+ * FLOWS > 1 spreads the datagrams round robin over that many destinations: flow i goes to
+ * address DEST + i / PORTS, port PORT + i % PORTS (PORTS defaults to 1). The socket is then
+ * left unconnected and each datagram names its destination. With FLOWS = 1 (the default)
+ * it is connected to DEST:PORT.
  *
  * Meant for a destination that an iptables OUTPUT DROP rule matches. Such a drop fails
  * the send with EPERM, and sendmmsg() stops at the first failed datagram: a call that
@@ -21,6 +26,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +37,7 @@
 
 #define MAX_BATCH 1024
 #define MAX_PAYLOAD 1400
+#define MAX_FLOWS 1000000
 
 static double now(void)
 {
@@ -61,8 +68,8 @@ static long arg(const char *s, const char *what, long lo, long hi)
 
 int main(int argc, char **argv)
 {
-	if (argc < 4 || argc > 7) {
-		fprintf(stderr, "usage: storm DEST_IPV4 PORT SECONDS [CPU] [BATCH] [PAYLOAD_BYTES]\n");
+	if (argc < 4 || argc > 9) {
+		fprintf(stderr, "usage: storm DEST_IPV4 PORT SECONDS [CPU] [BATCH] [PAYLOAD_BYTES] [FLOWS] [PORTS]\n");
 		return 2;
 	}
 	struct sockaddr_in dst = { .sin_family = AF_INET };
@@ -75,6 +82,12 @@ int main(int argc, char **argv)
 	long cpu = argc > 4 ? arg(argv[4], "CPU", -1, CPU_SETSIZE - 1) : -1;
 	int batch = argc > 5 ? (int)arg(argv[5], "BATCH", 1, MAX_BATCH) : 64;
 	size_t payload = argc > 6 ? (size_t)arg(argv[6], "PAYLOAD_BYTES", 0, MAX_PAYLOAD) : 16;
+	long flows = argc > 7 ? arg(argv[7], "FLOWS", 1, MAX_FLOWS) : 1;
+	long ports = argc > 8 ? arg(argv[8], "PORTS", 1, 65535) : 1;
+	if (flows > 1 && ntohs(dst.sin_port) + ports - 1 > 65535) {
+		fprintf(stderr, "storm: PORT + PORTS - 1 must not exceed 65535\n");
+		return 2;
+	}
 
 	if (cpu >= 0) {
 		cpu_set_t set;
@@ -91,21 +104,40 @@ int main(int argc, char **argv)
 		perror("storm: socket");
 		return 1;
 	}
-	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst))) {
+	if (flows == 1 && connect(fd, (struct sockaddr *)&dst, sizeof(dst))) {
 		perror("storm: connect");
 		return 1;
 	}
 
+	/*
+	 * FLOWS + BATCH messages, message i addressed to flow i % FLOWS: each call sends from
+	 * message `next` on, and `next` moves on by what the call sent, so the flows take turns
+	 * without rewriting any message in the loop.
+	 */
+	long nmsgs = flows == 1 ? batch : flows + batch;
 	static char buf[MAX_PAYLOAD];
 	memset(buf, 'x', sizeof(buf));
-	static struct iovec iov[MAX_BATCH];
-	static struct mmsghdr msgs[MAX_BATCH];
-	for (int i = 0; i < batch; i++) {
-		iov[i].iov_base = buf;
-		iov[i].iov_len = payload;
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
+	struct iovec iov = { .iov_base = buf, .iov_len = payload };
+	struct mmsghdr *msgs = calloc((size_t)nmsgs, sizeof(*msgs));
+	struct sockaddr_in *dsts = calloc((size_t)flows, sizeof(*dsts));
+	if (!msgs || !dsts) {
+		perror("storm: calloc");
+		return 1;
 	}
+	for (long i = 0; i < flows; i++) {
+		dsts[i] = dst;
+		dsts[i].sin_addr.s_addr = htonl(ntohl(dst.sin_addr.s_addr) + (uint32_t)(i / ports));
+		dsts[i].sin_port = htons((unsigned short)(ntohs(dst.sin_port) + i % ports));
+	}
+	for (long i = 0; i < nmsgs; i++) {
+		msgs[i].msg_hdr.msg_iov = &iov;
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		if (flows > 1) {
+			msgs[i].msg_hdr.msg_name = &dsts[i % flows];
+			msgs[i].msg_hdr.msg_namelen = sizeof(dsts[0]);
+		}
+	}
+	long next = 0;
 
 	unsigned long long packets = 0, calls = 0, eperm = 0;
 	double cpu0 = cpu_seconds();
@@ -113,17 +145,20 @@ int main(int argc, char **argv)
 	while (t < end) {
 		/* Check the clock every 64 calls: cheap, and ends within microseconds of the deadline. */
 		for (int i = 0; i < 64; i++) {
-			int n = sendmmsg(fd, msgs, (unsigned)batch, 0);
+			int n = sendmmsg(fd, msgs + next, (unsigned)batch, 0);
 			calls++;
 			if (n >= 0) {
 				packets += (unsigned long long)n;
+				next += n;
 			} else if (errno == EPERM) {
 				packets++;
 				eperm++;
+				next++;
 			} else if (errno != EINTR && errno != ENOBUFS && errno != EAGAIN) {
 				perror("storm: sendmmsg");
 				return 1;
 			}
+			next %= flows;
 		}
 		t = now();
 	}

@@ -1,0 +1,208 @@
+# Shell functions shared by the drop-storm benchmarks (bench/run.sh, bench/advanced.sh).
+# Sourced, not run. They use the caller's settings: NS_TX, NS_RX, BUILD, DST_ADDR,
+# DST_PORT, STORM_*, QUIET_*, ATTEMPTS, WATCH_FILE, the *_PID variables, NETNS_MADE,
+# OLD_BPF_STATS and NOTES; the caller defines ipt_counters (the DROP rule's counters).
+# STORM_EXTRA holds further arguments for bench/storm.c (FLOWS, PORTS); none by default.
+# shellcheck shell=bash disable=SC2154,SC2034
+
+STORM_EXTRA=()
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ---------------------------------------------------------------- process helpers
+
+# True while the process runs (an exited child not yet reaped is a zombie: false).
+alive() {
+  local st
+  st=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+stop_pid() { # pid signal: signal it and wait up to 15 s for it to go
+  local pid=$1 sig=$2 i
+  [ -n "$pid" ] || return 0
+  alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill "-$sig" "$pid" 2>/dev/null || true
+  for i in $(seq 150); do
+    alive "$pid" || break
+    sleep 0.1
+  done
+  if alive "$pid"; then
+    log "pid $pid did not exit on SIG$sig; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM ERR
+  set +e
+  stop_pid "$WATCH_PID" TERM
+  stop_pid "$BPFTRACE_PID" INT
+  stop_pid "$AGENT_PID" TERM
+  if [ -n "$NETNS_MADE" ]; then
+    # Deleting the namespaces removes the veth pair and the iptables rule inside them.
+    ip netns del "$NS_TX" 2>/dev/null
+    ip netns del "$NS_RX" 2>/dev/null
+  fi
+  if [ -n "$OLD_BPF_STATS" ]; then
+    sysctl -qw "kernel.bpf_stats_enabled=$OLD_BPF_STATS" >/dev/null
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'log "ERROR: command failed (line $LINENO): $BASH_COMMAND"' ERR
+
+# ---------------------------------------------------------------- small helpers
+now() { date +%s.%N; }
+
+# printf one awk expression (parenthesized: a bare > in awk's printf would redirect).
+calc() { local fmt=$1; shift; awk "BEGIN { printf \"$fmt\", ($*) }"; }
+pass() { if [ "$(calc %d "($1) ? 1 : 0")" = 1 ]; then echo PASS; else echo FAIL; fi; }
+f1() { calc %.1f "$1"; }
+f2() { calc %.2f "$1"; }
+
+# 1234567.8 -> 1,234,568
+fmt_int() {
+  awk -v n="$1" 'BEGIN { s = sprintf("%.0f", n); o = "";
+    while (length(s) > 3) { o = "," substr(s, length(s) - 2) o; s = substr(s, 1, length(s) - 3) }
+    print s o }'
+}
+
+# utime + stime of a process, all threads, in clock ticks.
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+
+status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+# ---------------------------------------------------------------- eBPF helpers
+
+# The eBPF program ids a process holds (program and link fds both name one in fdinfo).
+prog_ids_of() {
+  { grep -h '^prog_id:' "/proc/$1"/fdinfo/* 2>/dev/null || true; } | awk '{ print $2 }' | sort -un | tr '\n' ' '
+}
+
+prog_field() { # id field
+  bpftool prog show id "$1" -j | { grep -o "\"$2\":[^,}]*" || true; } | head -1 | cut -d: -f2- | tr -d '"'
+}
+
+prog_stats() { # id -> "run_time_ns run_cnt" (bpftool leaves both out while they are 0)
+  local j rt rc
+  j=$(bpftool prog show id "$1" -j)
+  rt=$({ grep -o '"run_time_ns":[0-9]*' <<<"$j" || true; } | cut -d: -f2)
+  rc=$({ grep -o '"run_cnt":[0-9]*' <<<"$j" || true; } | cut -d: -f2)
+  printf '%s %s\n' "${rt:-0}" "${rc:-0}"
+}
+
+# Tracing eBPF programs loaded on the machine, one "ID TYPE NAME" a line.
+tracing_progs() {
+  bpftool prog show -j |
+    { grep -o '"id":[0-9]*,"type":"[a-z_]*","name":"[^"]*"' || true; } |
+    sed 's/^"id":\([0-9]*\),"type":"\([a-z_]*\)","name":"\([^"]*\)"$/\1 \2 \3/' |
+    awk '$2 == "tracing" || $2 == "tracepoint" || $2 == "raw_tracepoint"'
+}
+
+# Background: every half second, which tracing programs are loaded ("TIME ID TYPE NAME").
+watch_progs() {
+  local sp=""
+  trap - EXIT ERR INT
+  trap '[ -z "$sp" ] || kill "$sp" 2>/dev/null; exit 0' TERM
+  while :; do
+    { tracing_progs || true; } | sed "s/^/$(now) /" >>"$WATCH_FILE"
+    sleep 0.5 &
+    sp=$!
+    wait "$sp" || true
+  done
+}
+
+# Tracing programs other than the given ids seen between two times: "ID:NAME ...".
+others_during() { # t0 t1 ids-to-leave-out...
+  local t0=$1 t1=$2
+  shift 2
+  awk -v t0="$t0" -v t1="$t1" -v skip=" $* " '
+    $1 >= t0 && $1 <= t1 && index(skip, " " $2 " ") == 0 && !seen[$2]++ { printf "%s:%s ", $2, $4 }
+  ' "$WATCH_FILE"
+}
+
+# Busy share of all CPUs over half a second, in percent (from /proc/stat).
+busy_pct() {
+  local a b
+  a=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+  sleep 0.5
+  b=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
+    busy = y[1] - x[1]; idle = y[2] - x[2]; printf "%.0f", (busy + idle > 0 ? busy * 100 / (busy + idle) : 0) }'
+}
+
+# Waits up to QUIET_WAIT s for a quiet machine: no tracing eBPF program but the given ids,
+# and under QUIET_BUSY % of the CPUs busy. Notes it when it gives up.
+quiet_wait() { # phase ids-to-leave-out...
+  local phase=$1 skip i others busy deadline
+  shift
+  skip=" $* "
+  deadline=$(calc %.3f "$(now) + $QUIET_WAIT")
+  for i in $(seq 1000000); do
+    others=$(tracing_progs | awk -v skip="$skip" 'index(skip, " " $1 " ") == 0 { printf "%s:%s ", $1, $3 }')
+    busy=$(busy_pct)
+    [ -z "$others" ] && [ "$busy" -lt "$QUIET_BUSY" ] && return 0
+    [ "$i" != 1 ] || log "waiting up to ${QUIET_WAIT} s for a quiet machine (CPUs ${busy} % busy; other tracing programs: ${others:-none})"
+    if [ "$(calc %d "$(now) >= $deadline")" = 1 ]; then
+      log "WARNING: the machine did not quieten; measuring anyway"
+      NOTES+=("$phase: the machine did not quieten within ${QUIET_WAIT} s (CPUs ${busy} % busy; other tracing programs: ${others:-none}).")
+      return 0
+    fi
+    sleep 0.5
+  done
+}
+
+# ---------------------------------------------------------------- storm helpers
+
+ipt_zero() { ip netns exec "$NS_TX" iptables -Z OUTPUT; }
+
+storm_field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
+
+# One storm, the rule counters zeroed first. Sets IPT_PKTS, IPT_BYTES, SECS (wall clock),
+# PPS (drops/s), PPS_CPU (drops per CPU-second of the sender: its CPU time includes every
+# eBPF program run on its drops, and not the time other processes took the CPU away),
+# SHARE (% of the wall time the sender was on its CPU), T_STORM0 and T_STORM1.
+storm() {
+  local out pkts cpu
+  ipt_zero
+  T_STORM0=$(now)
+  out=$(ip netns exec "$NS_TX" "$BUILD/storm" "$DST_ADDR" "$DST_PORT" "$STORM_SECONDS" \
+    "$STORM_CPU" "$STORM_BATCH" "$STORM_PAYLOAD" "${STORM_EXTRA[@]}") || die "storm failed: $out"
+  T_STORM1=$(now)
+  log "storm: $out"
+  pkts=$(storm_field packets "$out")
+  SECS=$(storm_field seconds "$out")
+  cpu=$(storm_field cpu_seconds "$out")
+  [ -n "$pkts" ] && [ -n "$SECS" ] && [ -n "$cpu" ] || die "cannot parse storm output: $out"
+  read -r IPT_PKTS IPT_BYTES <<<"$(ipt_counters)"
+  [ -n "$IPT_PKTS" ] || die "cannot read the iptables rule counter in $NS_TX"
+  if [ "$IPT_PKTS" != "$pkts" ]; then
+    NOTES+=("the storm counted $pkts datagrams sent, the iptables rule $IPT_PKTS drops.")
+  fi
+  PPS=$(calc %.3f "$IPT_PKTS / $SECS")
+  PPS_CPU=$(calc %.3f "$IPT_PKTS / $cpu")
+  SHARE=$(calc %.3f "$cpu / $SECS * 100")
+}
+
+# Repeats fn (which sets OTHERS) while other tracing programs were seen, ATTEMPTS at most.
+with_attempts() { # phase fn
+  local phase=$1 fn=$2 n
+  for n in $(seq "$ATTEMPTS"); do
+    "$fn"
+    [ -n "$OTHERS" ] || return 0
+    log "WARNING: other tracing eBPF programs were loaded during the measurement: $OTHERS"
+    if [ "$n" -lt "$ATTEMPTS" ]; then
+      NOTES+=("$phase: attempt $n discarded, other tracing eBPF programs were loaded during it ($OTHERS).")
+      log "repeating the $phase measurement"
+    else
+      NOTES+=("$phase: other tracing eBPF programs were loaded during all $ATTEMPTS attempts; the last one is reported ($OTHERS).")
+    fi
+  done
+}
+
