@@ -1,0 +1,167 @@
+/**
+ * `dropreason top` on the real kernel, through the real CLI: drops the test makes in a
+ * network namespace must show in its last table with the count of the iptables rule that
+ * dropped them, both from its own in-process counter and from a running agent's
+ * Prometheus endpoint. The in-process view counts only the test namespace (--netns), and
+ * the agent likewise, so the host's own drops do not touch the rows checked.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { Agent, CLI, basicConfig, freePort, isRoot, runCli, sleep } from './harness/agent.js';
+import { NetnsPair, ruleCounters } from './harness/topology.js';
+
+const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
+const N = 137;
+const PAYLOAD = 100;
+/** Enough refreshes at 250ms for the sender to start and finish on a busy machine. */
+const INTERVAL = '250ms';
+const COUNT = 40;
+const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+
+if (!isRoot) console.log('skipping dropreason top tests: they need root to load eBPF and make network namespaces');
+
+/** A running `dropreason top`, its output so far, and its exit. */
+class Top {
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<number | null>;
+  private readonly child: ChildProcess;
+
+  constructor(args: string[], wrap: string[] = []) {
+    const [cmd, ...rest] = [...wrap, CLI, 'top', ...args];
+    this.child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (d) => (this.stdout += d));
+    this.child.stderr!.on('data', (d) => (this.stderr += d));
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+  }
+
+  /** Waits until the output so far satisfies `ready`; fails if it exits or takes too long. */
+  async until(ready: (t: Top) => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (!ready(this)) {
+      if (this.child.exitCode !== null) throw new Error(`top exited with ${this.child.exitCode}:\n${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`top did not show ${what}:\n${this.stdout}\n${this.stderr}`);
+      await sleep(50);
+    }
+  }
+
+  /** Each screen printed, in order. */
+  get screens(): string[] {
+    return this.stdout.split(/\n(?=dropreason top:)/).filter((s) => s.startsWith('dropreason top:'));
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+/** The rate and packets of one row of a screen's reason table, or of its pod table when `pod` is given. */
+function row(
+  screen: string,
+  reason: string,
+  direction: string,
+  pod?: string,
+): { rate: string; packets: number } | undefined {
+  const lead = pod ? `${pod.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+` : '';
+  const m = new RegExp(`^${lead}${reason}\\s+${direction}\\s+(\\S+)\\s+(\\d+)`, 'm').exec(screen);
+  return m ? { rate: m[1]!, packets: Number(m[2]) } : undefined;
+}
+
+describe.skipIf(!isRoot)('dropreason top on the real kernel', () => {
+  let pair: NetnsPair | undefined;
+  let agent: Agent | undefined;
+  let top: Top | undefined;
+
+  afterEach(async () => {
+    top?.kill();
+    top = undefined;
+    await agent?.stop();
+    agent = undefined;
+    pair?.destroy();
+    pair = undefined;
+  });
+
+  /** Two namespaces; a's OUTPUT drops UDP to b's port 9. */
+  function topology(tag: string): NetnsPair {
+    pair = new NetnsPair(tag);
+    pair.create();
+    pair.exec(pair.a, 'iptables', ['-w', '-A', 'OUTPUT', '-d', pair.addrB, '-p', 'udp', '--dport', '9', '-j', 'DROP']);
+    return pair;
+  }
+
+  function sendDrops(pair: NetnsPair): void {
+    const out = pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), String(PAYLOAD)]);
+    expect((JSON.parse(out) as { outcomes: unknown }).outcomes).toEqual({ EPERM: N });
+  }
+
+  it('counts drops itself, by reason and by pod address, equal to the iptables rule', async () => {
+    const pair = topology('top');
+    top = new Top(['--advanced', '--netns', pair.netnsPath(pair.a), '--interval', INTERVAL, '--count', String(COUNT)]);
+    // The first screen comes once the counter is attached.
+    await top.until((t) => t.screens.length > 0, 'a first screen');
+    expect(row(top.screens[0]!, 'IPTABLE_RULE_DROP', 'egress')).toBeUndefined();
+
+    sendDrops(pair);
+    const rule = ruleCounters(pair, pair.a, 'OUTPUT');
+    expect(rule.packets).toBe(N);
+    const afterSend = top.screens.length;
+
+    expect(await top.exited).toBe(0);
+    const screens = top.screens;
+    expect(screens).toHaveLength(COUNT);
+    expect(screens.length - afterSend).toBeGreaterThanOrEqual(2); // the last table is settled
+    const last = screens.at(-1)!;
+    expect(last).toContain(`dropreason top: drops in netns ${pair.netnsPath(pair.a)}, every 250ms`);
+    expect(row(last, 'IPTABLE_RULE_DROP', 'egress')?.packets).toBe(rule.packets);
+    expect(row(last, 'IPTABLE_RULE_DROP', 'egress', pair.addrA)?.packets).toBe(rule.packets);
+    // While the packets were being dropped, some screen showed them at a rate above zero.
+    const rates = screens.map((s) => Number(row(s, 'IPTABLE_RULE_DROP', 'egress')?.rate ?? 0));
+    expect(Math.max(...rates)).toBeGreaterThan(0);
+    expect(top.stderr).toBe('');
+  });
+
+  it("reads a running agent's endpoint without privileges, retrying until it is up", async () => {
+    const pair = topology('topep');
+    const port = await freePort();
+    // Failed refreshes count too, and the agent takes a few seconds to start: twice as many.
+    top = new Top(['--endpoint', `127.0.0.1:${port}`, '--interval', INTERVAL, '--count', String(2 * COUNT)], NOBODY);
+    await top.until(
+      (t) => t.stderr.includes(`cannot read http://127.0.0.1:${port}/metrics: ECONNREFUSED; retrying every 250ms`),
+      'that the endpoint is down',
+    );
+
+    agent = await Agent.start(basicConfig(port, { netns: pair.netnsPath(pair.a), interval: INTERVAL }), port);
+    await top.until((t) => t.screens.length > 0, 'a first screen');
+    sendDrops(pair);
+    const rule = ruleCounters(pair, pair.a, 'OUTPUT');
+    expect(rule.packets).toBe(N);
+    const agentCount = await agent.settle(
+      'dropreason_drop_count_total',
+      { reason: 'IPTABLE_RULE_DROP', direction: 'egress' },
+      N,
+      250,
+    );
+    expect(agentCount).toBe(rule.packets);
+    const afterSettle = top.screens.length;
+
+    expect(await top.exited).toBe(0);
+    expect(top.screens.length - afterSettle).toBeGreaterThanOrEqual(1);
+    const last = top.screens.at(-1)!;
+    expect(last).toContain(`dropreason top: http://127.0.0.1:${port}/metrics, every 250ms`);
+    expect(row(last, 'IPTABLE_RULE_DROP', 'egress')?.packets).toBe(rule.packets);
+    const rates = top.screens.map((s) => Number(row(s, 'IPTABLE_RULE_DROP', 'egress')?.rate ?? 0));
+    expect(Math.max(...rates)).toBeGreaterThan(0);
+  });
+
+  it('names the missing capabilities when not root, as the agent does', async () => {
+    const r = await runCli(['top', '--count', '1'], { wrap: NOBODY });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      /^dropreason: receivers\.dropreason: missing capability CAP_BPF and CAP_PERFMON: .*; or read a running agent without them: dropreason top --endpoint URL$/,
+    );
+  });
+});
