@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { FakeApiServer } from '../k8s/fake_api_server.js';
 import { Agent, CLI, basicConfig, freePort, isRoot, runCli, sleep } from './harness/agent.js';
 import { NetnsPair, ruleCounters } from './harness/topology.js';
 
@@ -30,9 +31,9 @@ class Top {
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
 
-  constructor(args: string[], wrap: string[] = []) {
-    const [cmd, ...rest] = [...wrap, CLI, 'top', ...args];
-    this.child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(args: string[], opts: { wrap?: string[]; env?: NodeJS.ProcessEnv } = {}) {
+    const [cmd, ...rest] = [...(opts.wrap ?? []), CLI, 'top', ...args];
+    this.child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
     this.child.stdout!.on('data', (d) => (this.stdout += d));
     this.child.stderr!.on('data', (d) => (this.stderr += d));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
@@ -74,10 +75,13 @@ describe.skipIf(!isRoot)('dropreason top on the real kernel', () => {
   let pair: NetnsPair | undefined;
   let agent: Agent | undefined;
   let top: Top | undefined;
+  let api: FakeApiServer | undefined;
 
   afterEach(async () => {
     top?.kill();
     top = undefined;
+    await api?.close();
+    api = undefined;
     await agent?.stop();
     agent = undefined;
     pair?.destroy();
@@ -123,11 +127,32 @@ describe.skipIf(!isRoot)('dropreason top on the real kernel', () => {
     expect(top.stderr).toBe('');
   });
 
+  it('names the pods of this node through a kubeconfig', async () => {
+    const pair = topology('topk8s');
+    api = await FakeApiServer.start();
+    api.addPod({ name: 'web-0', namespace: 'shop', node: 'node-a', ips: [pair.addrA] });
+    api.addPod({ name: 'elsewhere', namespace: 'shop', node: 'node-b', ips: ['198.19.0.9'] });
+    const args = ['-a', '--kubeconfig', api.kubeconfigPath, '--netns', pair.netnsPath(pair.a)];
+    top = new Top([...args, '--interval', INTERVAL, '--count', String(COUNT)], { env: { K8S_NODE_NAME: 'node-a' } });
+    await top.until((t) => t.screens.length > 0, 'a first screen');
+    sendDrops(pair);
+    const rule = ruleCounters(pair, pair.a, 'OUTPUT');
+
+    expect(await top.exited).toBe(0);
+    expect(row(top.screens.at(-1)!, 'IPTABLE_RULE_DROP', 'egress', 'shop/web-0')?.packets).toBe(rule.packets);
+    // Only this node's pods are watched.
+    expect(new Set(api.requestsFor('pods').map((r) => r.query['fieldSelector']))).toEqual(
+      new Set(['spec.nodeName=node-a']),
+    );
+  });
+
   it("reads a running agent's endpoint without privileges, retrying until it is up", async () => {
     const pair = topology('topep');
     const port = await freePort();
     // Failed refreshes count too, and the agent takes a few seconds to start: twice as many.
-    top = new Top(['--endpoint', `127.0.0.1:${port}`, '--interval', INTERVAL, '--count', String(2 * COUNT)], NOBODY);
+    top = new Top(['--endpoint', `127.0.0.1:${port}`, '--interval', INTERVAL, '--count', String(2 * COUNT)], {
+      wrap: NOBODY,
+    });
     await top.until(
       (t) => t.stderr.includes(`cannot read http://127.0.0.1:${port}/metrics: ECONNREFUSED; retrying every 250ms`),
       'that the endpoint is down',
