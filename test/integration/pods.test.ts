@@ -2,14 +2,17 @@
  * Advanced mode with the k8sattributes processor, end to end: two network namespaces stand
  * for two pods on this node, registered with owners in the wire-level fake Kubernetes API
  * server (test/k8s), which the real client library watches. Drops between them must be
- * reported per pod, with namespace and workload, equal to the rule counters.
+ * reported per pod, with namespace and workload, equal to the rule counters: on the
+ * Prometheus side (OTel and Retina naming, Retina's local and remote context) and on the
+ * OTLP side (decoded by a gRPC server with the official protos), from one agent run.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { FakeApiServer } from '../k8s/fake_api_server.js';
-import { Agent, freePort, isRoot, type Samples } from './harness/agent.js';
+import { Agent, freePort, isRoot, type Samples, sleep } from './harness/agent.js';
+import { OtlpServer, type ResourcePoint, resourcePoints } from './harness/otlp_server.js';
 import { NetnsPair, ruleCounters } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
@@ -17,112 +20,159 @@ const N = 41;
 
 if (!isRoot) console.log('skipping pod-level tests: they need root to load eBPF and make network namespaces');
 
-/** The one series of `name` whose labels include every pair of `labels`. */
+/** The series of `name` whose labels include every pair of `labels`. */
 function series(samples: Samples, name: string, labels: Record<string, string>): Array<[string, number]> {
   return [...samples].filter(
     ([k]) => k.startsWith(`${name}{`) && Object.entries(labels).every(([l, v]) => k.includes(`${l}="${v}"`)),
   );
 }
 
-describe.skipIf(!isRoot)('pod-level drops with Kubernetes attributes', () => {
-  let pair: NetnsPair | undefined;
-  let agent: Agent | undefined;
-  let api: FakeApiServer | undefined;
+/** Polls `check` until it returns true or `timeoutMs` is up. */
+async function until(check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check()) && Date.now() < deadline) await sleep(250);
+}
 
-  afterEach(async () => {
-    await agent?.stop();
-    await api?.close();
-    pair?.destroy();
-    agent = undefined;
-    api = undefined;
-    pair = undefined;
+/** The two pods of the pair, and one on another node that must not be watched. */
+function registerPods(api: FakeApiServer, pair: NetnsPair): void {
+  api.addReplicaSet('shop', 'web-7d9f8', 'web');
+  api.addPod({
+    name: 'web-7d9f8-x2k4p',
+    namespace: 'shop',
+    node: 'node-a',
+    ips: [pair.addrA],
+    owner: { kind: 'ReplicaSet', name: 'web-7d9f8' },
+    labels: { 'pod-template-hash': '7d9f8' },
   });
+  api.addPod({
+    name: 'db-0',
+    namespace: 'data',
+    node: 'node-a',
+    ips: [pair.addrB],
+    owner: { kind: 'StatefulSet', name: 'db' },
+  });
+  api.addPod({ name: 'elsewhere', namespace: 'shop', node: 'node-b', ips: ['198.19.0.9'] });
+}
 
-  it('names the pod, namespace and workload of each drop, in both namings', async () => {
-    pair = new NetnsPair('pods');
-    pair.create();
-    api = await FakeApiServer.start();
-    api.addReplicaSet('shop', 'web-7d9f8', 'web');
-    api.addPod({
-      name: 'web-7d9f8-x2k4p',
-      namespace: 'shop',
-      node: 'node-a',
-      ips: [pair.addrA],
-      owner: { kind: 'ReplicaSet', name: 'web-7d9f8' },
-      labels: { 'pod-template-hash': '7d9f8' },
-    });
-    api.addPod({
-      name: 'db-0',
-      namespace: 'data',
-      node: 'node-a',
-      ips: [pair.addrB],
-      owner: { kind: 'StatefulSet', name: 'db' },
-    });
-    // A pod on another node must not be watched.
-    api.addPod({ name: 'elsewhere', namespace: 'shop', node: 'node-b', ips: ['198.19.0.9'] });
+interface Ports {
+  prometheus: number;
+  retina: number;
+  retinaRemote: number;
+  otlp: number;
+}
 
-    const [port, retinaPort] = [await freePort(), await freePort()];
-    agent = await Agent.start(
-      `receivers:
+/**
+ * One receiver, two pipelines: the node's pods (node filter) to Prometheus in both namings
+ * and to OTLP; every pod (peer_enrichment) to Prometheus with Retina's remote context.
+ */
+function agentConfig(kubeconfig: string, ports: Ports): string {
+  const processor = `
+    auth_type: kubeConfig
+    kube_config_path: ${kubeconfig}
+    filter:
+      node: node-a
+    wait_for_metadata: true`;
+  return `receivers:
   dropreason:
     mode: advanced
     collection_interval: 500ms
 processors:
-  k8sattributes:
-    auth_type: kubeConfig
-    kube_config_path: ${api.kubeconfigPath}
-    filter:
-      node: node-a
-    wait_for_metadata: true
+  k8sattributes:${processor}
+  k8sattributes/peers:${processor}
+    peer_enrichment: true
 exporters:
   prometheus:
-    endpoint: 127.0.0.1:${port}
+    endpoint: 127.0.0.1:${ports.prometheus}
   prometheus/retina:
-    endpoint: 127.0.0.1:${retinaPort}
+    endpoint: 127.0.0.1:${ports.retina}
     naming: retina
+  prometheus/retina_remote:
+    endpoint: 127.0.0.1:${ports.retinaRemote}
+    naming: retina
+    retina_context: remote
+  otlp:
+    endpoint: 127.0.0.1:${ports.otlp}
+    tls:
+      insecure: true
+    timeout: 3s
 service:
   pipelines:
     metrics:
       receivers: [dropreason]
       processors: [k8sattributes]
-      exporters: [prometheus, prometheus/retina]
-`,
-      port,
-    );
-    expect(api.requestsFor('pods').every((r) => r.query['fieldSelector'] === 'spec.nodeName=node-a')).toBe(true);
+      exporters: [prometheus, prometheus/retina, otlp]
+    metrics/peers:
+      receivers: [dropreason]
+      processors: [k8sattributes/peers]
+      exporters: [prometheus/retina_remote]
+`;
+}
 
-    pair.exec(pair.a, pair.iptables, [
-      '-w',
-      '-A',
-      'OUTPUT',
-      '-d',
-      pair.addrB,
-      '-p',
-      'udp',
-      '--dport',
-      '9',
-      '-j',
-      'DROP',
-    ]);
-    pair.exec(pair.b, pair.iptables, [
-      '-w',
-      '-A',
-      'INPUT',
-      '-s',
-      pair.addrA,
-      '-p',
-      'udp',
-      '--dport',
-      '10',
-      '-j',
-      'DROP',
-    ]);
+/** Adds a rule dropping UDP to `port` in a chain of one of the pair's namespaces. */
+function dropRule(pair: NetnsPair, ns: string, chain: 'OUTPUT' | 'INPUT', peer: string, port: number): void {
+  const match = chain === 'OUTPUT' ? ['-d', peer] : ['-s', peer];
+  pair.exec(ns, pair.iptables, ['-w', '-A', chain, ...match, '-p', 'udp', '--dport', String(port), '-j', 'DROP']);
+}
+
+/**
+ * The points of one pod-level metric for the pod at `ip`, by direction, in the newest
+ * request that carries that pod: the exporter sends one request per ResourceMetrics.
+ */
+function otlpPoints(server: OtlpServer, metric: string, ip: string, direction: string): ResourcePoint[] {
+  for (const r of server.accepted().reverse()) {
+    const points = resourcePoints(r.request, metric).filter((p) => p.resource['k8s.pod.ip'] === ip);
+    if (points.length === 0) continue;
+    return points.filter(
+      (p) => p.attributes['reason'] === 'IPTABLE_RULE_DROP' && p.attributes['direction'] === direction,
+    );
+  }
+  return [];
+}
+
+describe.skipIf(!isRoot)('pod-level drops with Kubernetes attributes', () => {
+  let pair: NetnsPair | undefined;
+  let agent: Agent | undefined;
+  let api: FakeApiServer | undefined;
+  let otlp: OtlpServer | undefined;
+
+  afterEach(async () => {
+    await agent?.stop();
+    await api?.close();
+    await otlp?.stop();
+    pair?.destroy();
+    agent = undefined;
+    api = undefined;
+    otlp = undefined;
+    pair = undefined;
+  });
+
+  it('names the pod, namespace and workload of each drop, on Prometheus in both namings and contexts, and on OTLP', async () => {
+    pair = new NetnsPair('pods');
+    pair.create();
+    api = await FakeApiServer.start();
+    registerPods(api, pair);
+    otlp = await OtlpServer.start();
+    const ports: Ports = {
+      prometheus: await freePort(),
+      retina: await freePort(),
+      retinaRemote: await freePort(),
+      otlp: otlp.port,
+    };
+    agent = await Agent.start(agentConfig(api.kubeconfigPath, ports), ports.prometheus);
+    // The node's processor watches this node's pods only; the peers' one every pod.
+    const selectors = new Set(api.requestsFor('pods').map((r) => r.query['fieldSelector'] ?? 'all'));
+    expect(selectors).toEqual(new Set(['spec.nodeName=node-a', 'all']));
+
+    // web (A) sends to db (B): dropped on the way out of A, and on the way into B.
+    dropRule(pair, pair.a, 'OUTPUT', pair.addrB, 9);
+    dropRule(pair, pair.b, 'INPUT', pair.addrA, 10);
     pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), '40']);
     pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '10', String(N + 2), '40']);
     const out = ruleCounters(pair, pair.a, 'OUTPUT');
     const inp = ruleCounters(pair, pair.b, 'INPUT');
     expect([out.packets, inp.packets]).toEqual([N, N + 2]);
 
+    // Prometheus, OTel naming: the pod's resource attributes as labels.
     const web = {
       reason: 'IPTABLE_RULE_DROP',
       direction: 'egress',
@@ -140,19 +190,24 @@ service:
       k8s_namespace_name: 'data',
       k8s_statefulset_name: 'db',
       k8s_workload_kind: 'StatefulSet',
+      peer_address: pair.addrA,
     };
-    const deadline = Date.now() + 20_000;
     let samples = await agent.scrape();
-    while (Date.now() < deadline && series(samples, 'dropreason_pod_drop_count_total', db)[0]?.[1] !== inp.packets) {
-      await new Promise((r) => setTimeout(r, 250));
-      samples = await agent.scrape();
-    }
-    expect(series(samples, 'dropreason_pod_drop_count_total', web).map(([, v]) => v)).toEqual([out.packets]);
-    expect(series(samples, 'dropreason_pod_drop_bytes_total', web).map(([, v]) => v)).toEqual([out.bytes]);
-    expect(series(samples, 'dropreason_pod_drop_count_total', db).map(([, v]) => v)).toEqual([inp.packets]);
+    await until(async () => {
+      samples = await agent!.scrape();
+      return series(samples, 'dropreason_pod_drop_count_total', db)[0]?.[1] === inp.packets;
+    });
+    // Two more collections, so that an overcount is seen, not hidden.
+    await sleep(1_200);
+    samples = await agent.scrape();
+    const values = (name: string, labels: Record<string, string>) => series(samples, name, labels).map(([, v]) => v);
+    expect(values('dropreason_pod_drop_count_total', web)).toEqual([out.packets]);
+    expect(values('dropreason_pod_drop_bytes_total', web)).toEqual([out.bytes]);
+    expect(values('dropreason_pod_drop_count_total', db)).toEqual([inp.packets]);
+    expect(values('dropreason_pod_drop_bytes_total', db)).toEqual([inp.bytes]);
 
-    // Retina's labels, as its dashboards query them.
-    const retina = await agent.scrape(retinaPort);
+    // Retina's local context: the pod on this node, unprefixed.
+    const retina = await agent.scrape(ports.retina);
     const retinaWeb = {
       ip: pair.addrA,
       namespace: 'shop',
@@ -162,5 +217,60 @@ service:
       direction: 'egress',
     };
     expect(series(retina, 'networkobservability_adv_drop_count', retinaWeb).map(([, v]) => v)).toEqual([out.packets]);
+
+    // Retina's remote context, with peer enrichment: both pods, source and destination by direction.
+    const ends = {
+      source_ip: pair.addrA,
+      source_namespace: 'shop',
+      source_podname: 'web-7d9f8-x2k4p',
+      source_workload_kind: 'Deployment',
+      source_workload_name: 'web',
+      destination_ip: pair.addrB,
+      destination_namespace: 'data',
+      destination_podname: 'db-0',
+      destination_workload_kind: 'StatefulSet',
+      destination_workload_name: 'db',
+      reason: 'IPTABLE_RULE_DROP',
+    };
+    let remote = await agent.scrape(ports.retinaRemote);
+    const remoteValues = (name: string, direction: string) =>
+      series(remote, name, { ...ends, direction }).map(([, v]) => v);
+    await until(async () => {
+      remote = await agent!.scrape(ports.retinaRemote);
+      return remoteValues('networkobservability_adv_drop_count', 'ingress')[0] === inp.packets;
+    });
+    expect(remoteValues('networkobservability_adv_drop_count', 'egress')).toEqual([out.packets]);
+    expect(remoteValues('networkobservability_adv_drop_bytes', 'egress')).toEqual([out.bytes]);
+    expect(remoteValues('networkobservability_adv_drop_count', 'ingress')).toEqual([inp.packets]);
+    expect(remoteValues('networkobservability_adv_drop_bytes', 'ingress')).toEqual([inp.bytes]);
+
+    // OTLP: one ResourceMetrics per pod, its identity in resource attributes, counts in data points.
+    const webPoints = (metric: string) => otlpPoints(otlp!, metric, pair!.addrA, 'egress');
+    const dbPoints = (metric: string) => otlpPoints(otlp!, metric, pair!.addrB, 'ingress');
+    await until(() => dbPoints('dropreason.pod.drop.count')[0]?.value === inp.packets);
+    expect(webPoints('dropreason.pod.drop.count').map((p) => p.value)).toEqual([out.packets]);
+    expect(webPoints('dropreason.pod.drop.bytes').map((p) => p.value)).toEqual([out.bytes]);
+    expect(dbPoints('dropreason.pod.drop.count').map((p) => p.value)).toEqual([inp.packets]);
+    expect(dbPoints('dropreason.pod.drop.bytes').map((p) => p.value)).toEqual([inp.bytes]);
+    expect(webPoints('dropreason.pod.drop.count')[0]!.resource).toMatchObject({
+      'k8s.pod.ip': pair.addrA,
+      'k8s.pod.name': 'web-7d9f8-x2k4p',
+      'k8s.namespace.name': 'shop',
+      'k8s.deployment.name': 'web',
+      'k8s.workload.kind': 'Deployment',
+      'k8s.workload.name': 'web',
+    });
+    expect(webPoints('dropreason.pod.drop.count')[0]!.attributes).toMatchObject({ 'peer.address': pair.addrB });
+    expect(dbPoints('dropreason.pod.drop.count')[0]!.resource).toMatchObject({
+      'k8s.pod.ip': pair.addrB,
+      'k8s.pod.name': 'db-0',
+      'k8s.namespace.name': 'data',
+      'k8s.statefulset.name': 'db',
+      'k8s.workload.kind': 'StatefulSet',
+      'k8s.workload.name': 'db',
+    });
+    expect(dbPoints('dropreason.pod.drop.count')[0]!.attributes).toMatchObject({ 'peer.address': pair.addrA });
+    // The OTLP pipeline has no peer enrichment: no peer pod names there.
+    expect(dbPoints('dropreason.pod.drop.count')[0]!.attributes).not.toHaveProperty('peer.k8s.pod.name');
   });
 });

@@ -211,3 +211,28 @@ export function sumValue(request: ExportRequest, name: string, labels: Record<st
   }
   return undefined;
 }
+
+/** One data point with its resource's attributes beside its own. */
+export interface ResourcePoint {
+  resource: Record<string, string>;
+  attributes: Record<string, string>;
+  value: number;
+}
+
+/** Every sum data point of metric `name` in a request, each with its ResourceMetrics' attributes. */
+export function resourcePoints(request: ExportRequest, name: string): ResourcePoint[] {
+  const out: ResourcePoint[] = [];
+  for (const rm of request.resource_metrics) {
+    const resource = attributes(rm.resource.attributes);
+    for (const sm of rm.scope_metrics) {
+      for (const m of sm.metrics) {
+        if (m.name !== name || !m.sum) continue;
+        for (const p of m.sum.data_points) {
+          const value = p.value === 'as_double' ? p.as_double! : Number(p.as_int);
+          out.push({ resource, attributes: attributes(p.attributes), value });
+        }
+      }
+    }
+  }
+  return out;
+}
