@@ -103,6 +103,25 @@ export function hasDropFamilies(text: string): boolean {
 }
 
 /**
+ * The pod of a pod series. otel naming carries the resource's k8s.* attributes; retina
+ * naming its own labels, unprefixed (retina_context local) or as source_* and
+ * destination_* (remote), where the pod on the node is the destination of ingress drops
+ * and the source of the others.
+ */
+function podOf(l: Record<string, string>, direction: string): string {
+  if (l['k8s_pod_ip'] !== undefined || l['k8s_pod_name'] !== undefined) {
+    return podName(l['k8s_namespace_name'], l['k8s_pod_name'], l['k8s_pod_ip']);
+  }
+  const p =
+    l['source_ip'] !== undefined || l['destination_ip'] !== undefined
+      ? direction === 'ingress'
+        ? 'destination_'
+        : 'source_'
+      : '';
+  return podName(l[`${p}namespace`], l[`${p}podname`], l[`${p}ip`]);
+}
+
+/**
  * A snapshot of a scrape: series summed over every label but reason and direction (and
  * the pod, for pod series), so const_labels, error and peer labels do not split rows.
  */
@@ -116,13 +135,7 @@ export function snapshotFromText(text: string, at: number): Snapshot {
     const reason = l['reason'] ?? '';
     const direction = l['direction'] ?? '';
     if (family.pod) {
-      // otel naming carries the resource's k8s.* attributes; retina naming its own labels.
-      const pod = podName(
-        l['k8s_namespace_name'] ?? l['namespace'],
-        l['k8s_pod_name'] ?? l['podname'],
-        l['k8s_pod_ip'] ?? l['ip'],
-      );
-      const row = { pod, reason, direction };
+      const row = { pod: podOf(l, direction), reason, direction };
       pods.add(podKey(row), () => ({ ...row, packets: 0, bytes: 0 }), family.field, s.value);
     } else {
       const row = { reason, direction };

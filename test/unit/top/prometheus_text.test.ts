@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { retinaPodLabels } from '../../../src/exporters/prometheus/exporter.js';
+import { retinaPodLabels, retinaRemoteLabels } from '../../../src/exporters/prometheus/retina.js';
 import { serialize } from '../../../src/exporters/prometheus/serializer.js';
 import { metadata } from '../../../src/receiver/dropreason/metadata.js';
 import { familyOf, hasDropFamilies, parseSamples, snapshotFromText } from '../../../src/top/prometheus_text.js';
@@ -63,11 +63,24 @@ describe('snapshotFromText', () => {
     expect(snapshotFromText(text, 7)).toEqual(expected);
   });
 
+  const gaugeNames = new Map(Object.entries(metadata().metrics).map(([name, m]) => [name, m.retina]));
+
   it("reads what it serves with Retina's naming", () => {
-    const gaugeNames = new Map(Object.entries(metadata().metrics).map(([name, m]) => [name, m.retina]));
     const text = serialize(advancedPush(), { gaugeNames, resourceLabels: retinaPodLabels });
     expect(text).toContain('networkobservability_adv_drop_count{');
     expect(snapshotFromText(text, 7)).toEqual(expected);
+  });
+
+  it("reads Retina's remote context: the pod is the destination of ingress drops", () => {
+    const text = serialize(advancedPush(), { gaugeNames, labels: retinaRemoteLabels });
+    expect(text).toContain('destination_podname="web-1"');
+    expect(text).toContain('source_ip="10.0.0.9"');
+    expect(snapshotFromText(text, 7)).toEqual(expected);
+    const egress =
+      'networkobservability_adv_drop_count{direction="egress",reason="X",source_ip="10.0.0.3",source_namespace="a",source_podname="p",destination_ip="10.0.0.4",destination_namespace="",destination_podname=""} 4';
+    expect(snapshotFromText(egress, 1).pods).toEqual([
+      { pod: 'a/p', reason: 'X', direction: 'egress', packets: 4, bytes: 0 },
+    ]);
   });
 
   it('reads fixed text: series of other metrics do not count', () => {
