@@ -4,7 +4,7 @@
  * that cannot be read is reported each time and tried again at the next interval.
  */
 import { formatDuration } from '../service/duration.js';
-import { hasDropFamilies, snapshotFromText } from './prometheus_text.js';
+import { onlyOtherMetrics, snapshotFromText } from './prometheus_text.js';
 import type { Refresh, Source } from './source.js';
 
 export type Fetch = (url: string, init: { signal: AbortSignal }) => Promise<Response>;
@@ -43,9 +43,9 @@ export class EndpointSource implements Source {
       return { error: `cannot read ${this.url}: ${fetchFailure(err)}; ${retry}` };
     }
     const snapshot = snapshotFromText(text, Date.now());
-    const note = hasDropFamilies(text)
-      ? undefined
-      : `no dropreason metrics at ${this.url}: is it a dropreason agent's Prometheus endpoint?`;
+    const note = onlyOtherMetrics(text)
+      ? `no dropreason metrics at ${this.url}: is it a dropreason agent's Prometheus endpoint?`
+      : undefined;
     return { snapshot, note };
   }
 

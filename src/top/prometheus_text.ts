@@ -96,10 +96,14 @@ export function familyOf(name: string): Family | undefined {
   return undefined;
 }
 
-/** Whether the text holds any of our metric families, even with no series yet. */
-export function hasDropFamilies(text: string): boolean {
-  const typed = [...text.matchAll(/^# TYPE (\S+) /gm)].some((m) => familyOf(m[1]!) !== undefined);
-  return typed || parseSamples(text).some((s) => familyOf(s.name) !== undefined);
+/**
+ * Whether the text holds metrics, but none of ours: the endpoint of something else, such
+ * as the agent's own metrics. An agent that has counted no drop yet serves nothing at all.
+ */
+export function onlyOtherMetrics(text: string): boolean {
+  const names = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!);
+  names.push(...parseSamples(text).map((s) => s.name));
+  return names.length > 0 && !names.some((n) => familyOf(n) !== undefined);
 }
 
 /**

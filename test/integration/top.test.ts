@@ -176,6 +176,8 @@ describe.skipIf(!isRoot)('dropreason top on the real kernel', () => {
     expect(top.screens.length - afterSettle).toBeGreaterThanOrEqual(1);
     const last = top.screens.at(-1)!;
     expect(last).toContain(`dropreason top: http://127.0.0.1:${port}/metrics, every 250ms`);
+    // Before the first drop the agent serves nothing, which is not mistaken for another endpoint.
+    expect(top.stdout).not.toContain('no dropreason metrics');
     expect(row(last, 'IPTABLE_RULE_DROP', 'egress')?.packets).toBe(rule.packets);
     const rates = top.screens.map((s) => Number(row(s, 'IPTABLE_RULE_DROP', 'egress')?.rate ?? 0));
     expect(Math.max(...rates)).toBeGreaterThan(0);

@@ -38,6 +38,14 @@ describe('EndpointSource', () => {
     expect(r.snapshot.drops).toEqual([{ reason: 'IPTABLE_RULE_DROP', direction: 'egress', packets: 137, bytes: 0 }]);
   });
 
+  it('takes an empty endpoint for an agent with nothing counted yet', async () => {
+    const url = await serve(200, () => '');
+    expect(await new EndpointSource(url, 1000).scrape()).toMatchObject({
+      snapshot: { drops: [], pods: [] },
+      note: undefined,
+    });
+  });
+
   it('says when the endpoint is not a dropreason agent', async () => {
     const url = await serve(200, () => 'process_cpu_seconds_total 3\n');
     const r = await new EndpointSource(url, 1000).scrape();

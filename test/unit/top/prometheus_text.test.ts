@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { retinaPodLabels, retinaRemoteLabels } from '../../../src/exporters/prometheus/retina.js';
 import { serialize } from '../../../src/exporters/prometheus/serializer.js';
 import { metadata } from '../../../src/receiver/dropreason/metadata.js';
-import { familyOf, hasDropFamilies, parseSamples, snapshotFromText } from '../../../src/top/prometheus_text.js';
+import { familyOf, onlyOtherMetrics, parseSamples, snapshotFromText } from '../../../src/top/prometheus_text.js';
 import { NO_ADDRESS } from '../../../src/top/snapshot.js';
 import { advancedPush } from './fixtures.js';
 
@@ -59,7 +59,7 @@ describe('snapshotFromText', () => {
   it('reads what the prometheus exporter serves with otel naming, namespace and const labels', () => {
     const text = serialize(advancedPush(), { namespace: 'prod', constLabels: { cluster: 'c1' } });
     expect(text).toContain('prod_dropreason_pod_drop_count_total{');
-    expect(hasDropFamilies(text)).toBe(true);
+    expect(onlyOtherMetrics(text)).toBe(false);
     expect(snapshotFromText(text, 7)).toEqual(expected);
   });
 
@@ -98,9 +98,13 @@ describe('snapshotFromText', () => {
     });
   });
 
-  it('tells an endpoint with our families, even without series, from one without', () => {
-    expect(hasDropFamilies('# TYPE dropreason_drop_count_total counter\n')).toBe(true);
-    expect(hasDropFamilies('# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 3\n')).toBe(false);
-    expect(hasDropFamilies('')).toBe(false);
+  it('tells an endpoint of other metrics from one of ours, with or without series', () => {
+    expect(onlyOtherMetrics('# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 3\n')).toBe(true);
+    expect(onlyOtherMetrics('# TYPE dropreason_drop_count_total counter\n')).toBe(false);
+    expect(onlyOtherMetrics('target_info 1\ndropreason_drop_count_total{reason="A",direction="egress"} 1\n')).toBe(
+      false,
+    );
+    // An agent that has counted nothing yet serves nothing.
+    expect(onlyOtherMetrics('')).toBe(false);
   });
 });
