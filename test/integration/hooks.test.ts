@@ -118,6 +118,41 @@ describe.skipIf(!isRoot)('function hooks', () => {
     await expectNatDrops(p, late);
   });
 
+  /** The namespace's conntrack insert_failed counter: /proc/net/stat/nf_conntrack, summed over CPUs. */
+  function insertFailed(p: NetnsPair, ns: string): number {
+    const [header, ...rows] = p.exec(ns, 'cat', ['/proc/net/stat/nf_conntrack']).trim().split('\n');
+    const column = header!.trim().split(/\s+/).indexOf('insert_failed');
+    return rows.reduce((sum, row) => sum + parseInt(row.trim().split(/\s+/)[column]!, 16), 0);
+  }
+
+  it('reports a conntrack confirm drop (a NAT tuple clash) as CONNTRACK_ADD_DROP, counted once', async ({ skip }) => {
+    // Every new flow to B:9 is source-NATed to one fixed address and port, so the second
+    // and later flows get the reply tuple of the first, and conntrack refuses to confirm
+    // them: their SYN is dropped at confirmation, which counts it in insert_failed.
+    const [pair, agent] = await start('ipv4', (p) => {
+      const rules = [
+        'add table ip drct',
+        'add chain ip drct post { type nat hook postrouting priority 100 ; }',
+        `add rule ip drct post ip daddr ${p.addrB} tcp dport 9 ct state new snat to ${p.addrA}:40000`,
+      ];
+      for (const r of rules) p.exec(p.a, 'nft', [r]);
+      // B never answers, so the first flow stays in SYN_SENT and holds the tuple.
+      p.exec(p.b, 'iptables', ['-w', '-A', 'INPUT', '-p', 'tcp', '--dport', '9', '-j', 'DROP']);
+    });
+    if (strategyOf(agent, '__nf_conntrack_confirm') === 'unavailable') {
+      skip('__nf_conntrack_confirm: neither fexit nor kprobes attach on this kernel');
+    }
+    pair.exec(pair.a, process.execPath, [SEND, 'syn', pair.addrB, '9', '1', '100']);
+    const before = insertFailed(pair, pair.a);
+    pair.exec(pair.a, process.execPath, [SEND, 'syn', pair.addrB, '9', String(N), '300']);
+    expect(insertFailed(pair, pair.a) - before).toBe(N);
+
+    const labels = { reason: 'CONNTRACK_ADD_DROP', direction: 'egress' };
+    expect(await agent.settle(COUNT, labels, N)).toBe(N);
+    expect(await agent.value(COUNT, { reason: 'IPTABLE_RULE_DROP', direction: 'egress' })).toBe(0);
+    expect(await agent.value(COUNT, { reason: 'IPTABLE_NAT_DROP', direction: 'egress' })).toBe(0);
+  });
+
   it('still counts a filter-table drop as IPTABLE_RULE_DROP with the NAT hook attached', async () => {
     const [pair, agent] = await start('ipv4', (p) => {
       p.exec(p.a, 'nft', ['add table ip drnat']);

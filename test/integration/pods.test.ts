@@ -272,5 +272,5 @@ describe.skipIf(!isRoot)('pod-level drops with Kubernetes attributes', () => {
     expect(dbPoints('dropreason.pod.drop.count')[0]!.attributes).toMatchObject({ 'peer.address': pair.addrA });
     // The OTLP pipeline has no peer enrichment: no peer pod names there.
     expect(dbPoints('dropreason.pod.drop.count')[0]!.attributes).not.toHaveProperty('peer.k8s.pod.name');
-  });
+  }, 300_000); // the agent, the Kubernetes client and four endpoints: slow under the kernel matrix's emulation
 });

@@ -9,7 +9,7 @@
 # KERNEL is a series (6.1, 6.12: the newest Debian amd64 image of it in the archive) or a
 # kernel release as Debian names it (6.1.0-56-amd64, 6.12.117+deb12-amd64). Default: 6.1 6.12.
 # Needs root and the project built (bash scripts/setup.sh). Environment:
-#   KERNELS_TIMEOUT  seconds one guest may run, boot to power-off (default 1200)
+#   KERNELS_TIMEOUT  seconds one guest may run, boot to power-off (default 1800)
 #   KERNELS_PARALLEL 1 (default): all guests at once, which keeps both cores of a 2-core
 #                    machine busy; 0: one after the other
 #   KERNELS_SMP      vCPUs per guest (default: this machine's cores shared among the guests
@@ -27,7 +27,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd -P)
 CACHE=${KERNELS_CACHE:-$HERE/.cache}
-TIMEOUT=${KERNELS_TIMEOUT:-1200}
+TIMEOUT=${KERNELS_TIMEOUT:-1800}
 PARALLEL=${KERNELS_PARALLEL:-1}
 SMP=${KERNELS_SMP:-}
 DEFAULT_KERNELS=(6.1 6.12)

@@ -118,7 +118,8 @@ export class Agent {
     child.stdout!.on('data', (d) => (this.stdout += d));
     child.stderr!.on('data', (d) => (this.stderr += d));
     this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 30_000;
+    // Generous: loading the Kubernetes client under the kernel matrix's emulation is slow.
+    const deadline = Date.now() + 90_000;
     while (!this.stderr.includes('everything is ready')) {
       if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}:\n${this.stderr}`);
       if (Date.now() > deadline) throw new Error(`agent did not become ready:\n${this.stderr}`);

@@ -1,6 +1,9 @@
 // Sends traffic for the integration tests, run inside a namespace with `ip netns exec`.
 //   node send.mjs udp HOST PORT COUNT PAYLOAD_BYTES   one datagram at a time
 //   node send.mjs tcp HOST PORT COUNT                 one connect() at a time
+//   node send.mjs syn HOST PORT COUNT HOLD_MS         COUNT connects at once, each closed
+//                                                      after HOLD_MS: one SYN each (the
+//                                                      first retransmission is after 1 s)
 // Prints a JSON line: how many were sent and how each ended.
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -25,6 +28,19 @@ if (kind === 'udp') {
       s.once('connect', () => (note('connected'), s.destroy(), resolve()));
       s.once('error', (err) => (note(err.code), resolve()));
     });
+  }
+} else if (kind === 'syn') {
+  const sockets = [];
+  for (let i = 0; i < n; i++) {
+    const s = net.connect({ host, port: Number(port) });
+    s.once('connect', () => note('connected'));
+    s.once('error', (err) => note(err.code));
+    sockets.push(s);
+  }
+  await new Promise((resolve) => setTimeout(resolve, Number(payload)));
+  for (const s of sockets) {
+    if (!s.destroyed && s.connecting) note('pending');
+    s.destroy();
   }
 } else {
   console.error(`unknown kind ${kind}`);
