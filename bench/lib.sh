@@ -41,6 +41,7 @@ cleanup() {
   set +e
   stop_pid "$WATCH_PID" TERM
   stop_pid "$BPFTRACE_PID" INT
+  stop_pid "${FLOOR_PID:-}" TERM
   stop_pid "$AGENT_PID" TERM
   if [ -n "$NETNS_MADE" ]; then
     # Deleting the namespaces removes the veth pair and the iptables rule inside them.

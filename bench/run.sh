@@ -12,7 +12,10 @@
 #                 its count over both is checked against the iptables rule counter, and
 #                 its CPU and memory are measured
 #   3. reference  the same two storms with a bpftrace one-liner on the tracepoint instead
-#   4. baseline   again, to show how much the machine drifted during the run
+#   4. floor      one storm (bpf_stats_enabled=1) with an empty tp_btf program on the
+#                 tracepoint (bench/floor.bpf.c): the run time the kernel's accounting
+#                 reports for doing nothing, under both programs above
+#   5. baseline   again, to show how much the machine drifted during the run
 #
 # Throughput is compared in drops per CPU-second of the sender (its user + system time,
 # which includes every eBPF program run on its drops): on a shared machine the wall-clock
@@ -95,7 +98,7 @@ cd "$ROOT"
 for f in bin/dropreason dist/cli.js dist/bpf/dropreason.bpf.o build/Release/bpf_addon.node; do
   [ -e "$f" ] || die "the agent is not built ($f is missing): run 'npm run build' first"
 done
-for tool in gcc ip iptables bpftool bpftrace curl taskset awk; do
+for tool in gcc clang ip iptables bpftool bpftrace curl taskset awk; do
   command -v "$tool" >/dev/null || die "'$tool' is not installed"
 done
 NCPU=$(nproc)
@@ -153,13 +156,13 @@ baseline() {
   OTHERS=$(others_during "$T_STORM0" "$T_STORM1")
 }
 
-log "phase 1/4: baseline storm, nothing attached"
+log "phase 1/5: baseline storm, nothing attached"
 PHASE="baseline, before"
 with_attempts "$PHASE" baseline
 BASE1_PPS=$PPS BASE1_PPS_CPU=$PPS_CPU BASE1_SHARE=$SHARE BASE1_OTHERS=$OTHERS
 
 # ---------------------------------------------------------------- 2. agent
-log "phase 2/4: agent"
+log "phase 2/5: agent"
 AGENT_BUILT=$(find dist build/Release -type f -printf '%T@\n' | sort -n | tail -1)
 AGENT_LOG="$BUILD/agent.log"
 ./bin/dropreason --config "$CONFIG" >"$AGENT_LOG" 2>&1 &
@@ -273,7 +276,7 @@ stop_pid "$AGENT_PID" TERM
 AGENT_PID=""
 
 # ---------------------------------------------------------------- 3. reference
-log "phase 3/4: reference, bpftrace -e '$BPFTRACE_PROG'"
+log "phase 3/5: reference, bpftrace -e '$BPFTRACE_PROG'"
 BT_LOG="$BUILD/bpftrace.log"
 bpftrace -e "$BPFTRACE_PROG" >"$BT_LOG" 2>&1 &
 BPFTRACE_PID=$!
@@ -311,8 +314,46 @@ BT_NS=$(calc %.3f "$((RT1 - RT0)) / $BT_RUNS")
 stop_pid "$BPFTRACE_PID" INT
 BPFTRACE_PID=""
 
-# ---------------------------------------------------------------- 4. baseline again
-log "phase 4/4: baseline storm again"
+# ---------------------------------------------------------------- 4. floor
+log "phase 4/5: floor, an empty tp_btf program on skb:kfree_skb"
+clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I"$ROOT/bpf/vmlinux/$(uname -m)" \
+  -c "$BENCH/floor.bpf.c" -o "$BUILD/floor.bpf.o" || die "cannot compile bench/floor.bpf.c"
+FLOOR_LOG="$BUILD/floor.log"
+node "$BENCH/attach.mjs" "$BUILD/floor.bpf.o" >"$FLOOR_LOG" 2>&1 &
+FLOOR_PID=$!
+FLOOR_PROG=""
+for i in $(seq 300); do
+  alive "$FLOOR_PID" || die "the floor program did not load; its output ($FLOOR_LOG):
+$(tail -20 "$FLOOR_LOG")"
+  if grep -q '^attached' "$FLOOR_LOG"; then
+    FLOOR_PROG=$(prog_ids_of "$FLOOR_PID" | head -1)
+    break
+  fi
+  sleep 0.1
+done
+[ -n "$FLOOR_PROG" ] || die "the floor program did not attach within 30 s; its output: $FLOOR_LOG"
+
+floor_storm() {
+  quiet_wait "$PHASE" "$FLOOR_PROG"
+  sysctl -qw kernel.bpf_stats_enabled=1
+  read -r RT0 RC0 <<<"$(prog_stats "$FLOOR_PROG")"
+  storm
+  read -r RT1 RC1 <<<"$(prog_stats "$FLOOR_PROG")"
+  sysctl -qw kernel.bpf_stats_enabled=0
+  OTHERS=$(others_during "$T_STORM0" "$T_STORM1" "$FLOOR_PROG")
+}
+
+PHASE="floor"
+with_attempts "$PHASE" floor_storm
+FLOOR_RUNS=$((RC1 - RC0))
+[ "$FLOOR_RUNS" -gt 0 ] || die "the floor program did not run during the storm (run_cnt did not move)"
+FLOOR_NS=$(calc %.3f "$((RT1 - RT0)) / $FLOOR_RUNS")
+FLOOR_OTHERS=$OTHERS
+stop_pid "$FLOOR_PID" TERM
+FLOOR_PID=""
+
+# ---------------------------------------------------------------- 5. baseline again
+log "phase 5/5: baseline storm again"
 PHASE="baseline, after"
 with_attempts "$PHASE" baseline
 BASE2_PPS=$PPS BASE2_PPS_CPU=$PPS_CPU BASE2_SHARE=$SHARE BASE2_OTHERS=$OTHERS
@@ -326,6 +367,8 @@ AGENT_PCT_CPU=$(calc %.3f "$AGENT_PPS_CPU / $BASE_PPS_CPU * 100")
 BT_PCT=$(calc %.3f "$BT_PPS / $BASE_PPS * 100")
 BT_PCT_CPU=$(calc %.3f "$BT_PPS_CPU / $BASE_PPS_CPU * 100")
 COST_RATIO=$(calc %.4f "$OUR_NS / $BT_NS")
+FLOOR_RATIO=$(calc %.4f "$FLOOR_NS / $BT_NS")
+ABOVE_RATIO=$(calc %.4f "($OUR_NS - $FLOOR_NS) / ($BT_NS - $FLOOR_NS)")
 RSS_MIB=$(calc %.3f "$VMRSS_KB / 1024")
 HWM_MIB=$(calc %.3f "$VMHWM_KB / 1024")
 
@@ -351,6 +394,7 @@ RESULTS="$BUILD/results.md"
   echo "| baseline, before | $(fmt_int "$BASE1_PPS") | $(f1 "$BASE1_SHARE") % | $(ns_per "$BASE1_PPS_CPU") ns | | | $(others "$BASE1_OTHERS") |"
   echo "| with the agent | $(fmt_int "$AGENT_PPS") | $(f1 "$AGENT_SHARE") % | $(ns_per "$AGENT_PPS_CPU") ns ($(added "$AGENT_PPS_CPU") ns) | $(f1 "$AGENT_PCT_CPU") % ($(f1 "$AGENT_PCT") %) | $(f1 "$OUR_NS") ns ($(fmt_int "$OUR_RUNS") runs) | $(others "$AGENT_OTHERS") |"
   echo "| with bpftrace | $(fmt_int "$BT_PPS") | $(f1 "$BT_SHARE") % | $(ns_per "$BT_PPS_CPU") ns ($(added "$BT_PPS_CPU") ns) | $(f1 "$BT_PCT_CPU") % ($(f1 "$BT_PCT") %) | $(f1 "$BT_NS") ns ($(fmt_int "$BT_RUNS") runs) | $(others "$BT_OTHERS") |"
+  echo "| empty tp_btf program (floor) | | | | | $(f1 "$FLOOR_NS") ns ($(fmt_int "$FLOOR_RUNS") runs) | $(others "$FLOOR_OTHERS") |"
   echo "| baseline, after | $(fmt_int "$BASE2_PPS") | $(f1 "$BASE2_SHARE") % | $(ns_per "$BASE2_PPS_CPU") ns | | | $(others "$BASE2_OTHERS") |"
   echo
   echo "With the agent and with bpftrace, two ${STORM_SECONDS} s storms each: throughput and CPU time per drop from the first (kernel.bpf_stats_enabled=0), eBPF run time per drop (run_time_ns / run_cnt from bpftool) from the second (=1). Added CPU time per drop is against the mean of the two baselines. With the accounting on, the sender took $(ns_per "$AGENT_CS_PPS_CPU") ns per drop with the agent and $(ns_per "$BT_CS_PPS_CPU") ns with bpftrace."
@@ -362,6 +406,7 @@ RESULTS="$BUILD/results.md"
   echo "| agent bytes = iptables rule bytes (delta of \`${METRIC_BYTES}{…}\`) | $(fmt_int "$AG_DBYTES") = $(fmt_int "$AG_IPT_BYTES") | $BYTES_OK |"
   echo "| throughput with the agent ≥ ${MIN_THROUGHPUT_PCT} % of baseline (drops per CPU-second of the sender) | $(f1 "$AGENT_PCT_CPU") % (wall clock: $(f1 "$AGENT_PCT") %) | $(pass "$AGENT_PCT_CPU >= $MIN_THROUGHPUT_PCT") |"
   echo "| eBPF run time per drop ≤ ${MAX_COST_RATIO} × bpftrace's | $(f1 "$OUR_NS") ns / $(f1 "$BT_NS") ns = $(f2 "$COST_RATIO") | $(pass "$COST_RATIO <= $MAX_COST_RATIO") |"
+  echo "| (for reading the line above) the same above the empty program's floor of $(f1 "$FLOOR_NS") ns, which alone is $(f2 "$FLOOR_RATIO") × bpftrace's | $(f1 "$(calc %.3f "$OUR_NS - $FLOOR_NS")") ns / $(f1 "$(calc %.3f "$BT_NS - $FLOOR_NS")") ns = $(f2 "$ABOVE_RATIO") | |"
   echo "| agent CPU ≤ ${MAX_CPU_PCT} % of one core at a ${INTERVAL} s interval | $(f2 "$CPU_PCT") % over $(f1 "$CPU_WINDOW") s (both storms, then ≥ 1 collection; $((TICKS1 - TICKS0)) ticks of 1/$CLK_TCK s) | $(pass "$CPU_PCT <= $MAX_CPU_PCT") |"
   echo "| agent memory ≤ ${MAX_RSS_MIB} MiB | VmRSS $(f1 "$RSS_MIB") MiB, VmHWM $(f1 "$HWM_MIB") MiB (RssAnon $(calc %.1f "$RSSANON_KB / 1024"), RssFile $(calc %.1f "$RSSFILE_KB / 1024")) | $(pass "$HWM_MIB <= $MAX_RSS_MIB") |"
   if [ "${#NOTES[@]}" -gt 0 ]; then
