@@ -146,9 +146,8 @@ describe('Dockerfile', () => {
   });
 
   describe('built and run outside Docker', () => {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dropreason-docker-'));
-    fs.chmodSync(work, 0o755);
-    const roots = { build: path.join(work, 'build'), runtime: path.join(work, 'runtime') };
+    let work = '';
+    const roots = { build: '', runtime: '' };
     const workdirs: Record<string, string> = { build: '/', runtime: '/' };
     let runtimeEnv: Record<string, string> = {};
     let agent: ChildProcess | undefined;
@@ -265,6 +264,11 @@ describe('Dockerfile', () => {
       if (isRoot && !haveSetcap)
         console.log('setcap is not installed (libcap2-bin): running as root, not the image user');
       const started = Date.now();
+      work = fs.mkdtempSync(path.join(os.tmpdir(), 'dropreason-docker-'));
+      // Readable by the image's user.
+      fs.chmodSync(work, 0o755);
+      roots.build = path.join(work, 'build');
+      roots.runtime = path.join(work, 'runtime');
       // The image's Node is in /usr/local: the build stage's is this one.
       fs.mkdirSync(path.join(roots.build, 'usr'), { recursive: true });
       fs.symlinkSync(NODE_PREFIX, path.join(roots.build, 'usr/local'));
@@ -279,7 +283,7 @@ describe('Dockerfile', () => {
 
     afterAll(() => {
       agent?.kill('SIGKILL');
-      fs.rmSync(work, { recursive: true, force: true });
+      if (work) fs.rmSync(work, { recursive: true, force: true });
     });
 
     it('links the addon only to libraries the runtime stage installs or Node itself needs', () => {
