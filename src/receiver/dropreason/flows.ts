@@ -41,6 +41,26 @@ export interface FlowTableOptions {
   exclude: ReadonlySet<string>;
 }
 
+/** One series per local address and attribute values; '' and 0 stand for an absent attribute. */
+function seriesKey(
+  local: string,
+  reason: string,
+  direction: string,
+  address: string,
+  port: number,
+  transport: string,
+): string {
+  return `${local}\u0000${reason}\u0000${direction}\u0000${address}\u0000${port}\u0000${transport}`;
+}
+
+function attributesOf(reason: string, direction: string, address: string, port: number, transport: string): Attributes {
+  const attributes: Attributes = { reason, direction };
+  if (address) attributes['peer.address'] = address;
+  if (port) attributes['peer.port'] = port;
+  if (transport) attributes['network.transport'] = transport;
+  return attributes;
+}
+
 function hrTime(ms: number): HrTime {
   return [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
 }
@@ -59,44 +79,42 @@ export class FlowTable {
 
   /** Adds the counts of one read: flows from the kernel, and drops the map had no room for. */
   add(flows: FlowCounter[], other: Array<{ direction: number; count: number; bytes: number }>, nowMs: number): void {
+    const peer = this.opts.peerAttributes;
+    const withAddress = peer.includes('address');
+    const withPort = peer.includes('port');
+    const withTransport = peer.includes('transport');
     for (const f of flows) {
       const reason = this.names.name(f.origin, f.reason);
       if (this.opts.exclude.has(reason)) continue;
-      const attributes: Attributes = { reason, direction: directionName(f.direction) };
-      if (f.family !== 0) {
-        if (this.opts.peerAttributes.includes('address')) attributes['peer.address'] = f.remoteAddress;
-        if (this.opts.peerAttributes.includes('port') && f.remotePort) attributes['peer.port'] = f.remotePort;
-        if (this.opts.peerAttributes.includes('transport') && f.protocol) {
-          attributes['network.transport'] = TRANSPORTS[f.protocol] ?? String(f.protocol);
-        }
-      }
-      this.bump(f.localAddress, attributes, f.count, f.bytes, nowMs);
+      const direction = directionName(f.direction);
+      const ip = f.family !== 0;
+      const address = ip && withAddress ? f.remoteAddress : '';
+      const port = ip && withPort ? f.remotePort : 0;
+      const transport = ip && withTransport && f.protocol ? (TRANSPORTS[f.protocol] ?? String(f.protocol)) : '';
+      // Runs for every flow of every read: key on the values; attributes only for a new series.
+      const key = seriesKey(f.localAddress, reason, direction, address, port, transport);
+      const s =
+        this.series.get(key) ??
+        this.create(key, f.localAddress, attributesOf(reason, direction, address, port, transport), nowMs);
+      s.count += f.count;
+      s.bytes += f.bytes;
+      s.lastChangeMs = nowMs;
     }
     // adv_other is cumulative in the kernel: it replaces, not adds.
     for (const o of other) {
-      const attributes = { reason: OVERFLOW_REASON, direction: directionName(o.direction) };
-      const s = this.entry('', attributes, nowMs);
+      const direction = directionName(o.direction);
+      const key = seriesKey('', OVERFLOW_REASON, direction, '', 0, '');
+      const s = this.series.get(key) ?? this.create(key, '', { reason: OVERFLOW_REASON, direction }, nowMs);
       if (s.count !== o.count) s.lastChangeMs = nowMs;
       s.count = o.count;
       s.bytes = o.bytes;
     }
   }
 
-  private entry(local: string, attributes: Attributes, nowMs: number): Series {
-    const key = `${local}\u0000${JSON.stringify(Object.entries(attributes).sort(([a], [b]) => a.localeCompare(b)))}`;
-    let s = this.series.get(key);
-    if (!s) {
-      s = { local, attributes, count: 0, bytes: 0, start: hrTime(nowMs), lastChangeMs: nowMs };
-      this.series.set(key, s);
-    }
+  private create(key: string, local: string, attributes: Attributes, nowMs: number): Series {
+    const s = { local, attributes, count: 0, bytes: 0, start: hrTime(nowMs), lastChangeMs: nowMs };
+    this.series.set(key, s);
     return s;
-  }
-
-  private bump(local: string, attributes: Attributes, count: number, bytes: number, nowMs: number): void {
-    const s = this.entry(local, attributes, nowMs);
-    s.count += count;
-    s.bytes += bytes;
-    s.lastChangeMs = nowMs;
   }
 
   /** Forgets idle series, then builds one ResourceMetrics per local address. */
