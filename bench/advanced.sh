@@ -1,0 +1,468 @@
+#!/usr/bin/env bash
+# Advanced-mode drop-storm benchmark for the dropreason agent. Run as root from the
+# repository root:
+#
+#   sudo bash bench/advanced.sh
+#
+# As bench/run.sh, but the storm is spread over FLOWS distinct flows (FLOW_PORTS ports on
+# each of FLOWS / FLOW_PORTS addresses in 198.19.0.0/16, round robin) and the agent runs
+# bench/advanced.yaml: mode advanced, one pod series per peer address and port. Phases:
+#   1. baseline   storm with nothing attached
+#   2. agent      a storm with kernel.bpf_stats_enabled=0 for throughput, one with it =1
+#                 for the run time of the agent's programs per drop; then
+#                 - the sums over the pod series of the sender's address
+#                   (dropreason_pod_drop_count_total / _bytes_total) and the basic series
+#                   are checked against the iptables rule counters,
+#                 - the pod series of the sender's address are counted (one per flow),
+#                 - the agent's CPU over the storms and the collections after them, from
+#                   /proc/PID/stat, without any scrape in that window; then SCRAPES scrapes
+#                   back to back give the CPU one scrape of all those series costs
+#   3. reference  the same two storms with bpftrace's one-liner on the tracepoint (the
+#                 target), then with the same one-liner counting per flow as the agent
+#                 does (not a target: what counting 10,000 flows costs bpftrace)
+#   4. baseline   again, to show drift
+# The CPU target is judged twice: the collections alone, and with one scrape of every
+# series per collection interval added (a Prometheus scraping as often as the agent reads).
+#
+# Prints markdown tables at the end and writes them to bench/.build/advanced-results.md.
+# Exit status: 0 when the run completed (PASS/FAIL per target is the result), 1 when the
+# run could not be made, 3 when the agent's counts differ from the iptables counters.
+#
+# Knobs (environment): FLOWS (10000), FLOW_PORTS (10), STORM_SECONDS (10), STORM_CPU (1),
+# AGENT_CPU (0), STORM_BATCH (64), STORM_PAYLOAD (16), SCRAPES (5), QUIET_WAIT (60),
+# QUIET_BUSY (15), ATTEMPTS (3), FLOW_REFERENCE (1; 0 leaves out the per-flow bpftrace).
+
+set -Eeuo pipefail
+
+FLOWS=${FLOWS:-10000}
+FLOW_PORTS=${FLOW_PORTS:-10}
+STORM_SECONDS=${STORM_SECONDS:-10}
+STORM_CPU=${STORM_CPU:-1}
+AGENT_CPU=${AGENT_CPU:-0}
+STORM_BATCH=${STORM_BATCH:-64}
+STORM_PAYLOAD=${STORM_PAYLOAD:-16}
+SCRAPES=${SCRAPES:-5}
+QUIET_WAIT=${QUIET_WAIT:-60}
+QUIET_BUSY=${QUIET_BUSY:-15}
+ATTEMPTS=${ATTEMPTS:-3}
+FLOW_REFERENCE=${FLOW_REFERENCE:-1}
+
+BPFTRACE_PROG='tracepoint:skb:kfree_skb { @[args->reason] = count(); }'
+# shellcheck disable=SC2016 # bpftrace variables, not the shell's
+BPFTRACE_FLOW_PROG='tracepoint:skb:kfree_skb { $s = (struct sk_buff *)args->skbaddr; $ip = (struct iphdr *)($s->head + $s->network_header); $udp = (struct udphdr *)($s->head + $s->transport_header); @[args->reason, $ip->saddr, $ip->daddr, $udp->dest] = count(); }'
+METRIC_COUNT='dropreason_drop_count_total'
+METRIC_BYTES='dropreason_drop_bytes_total'
+POD_COUNT='dropreason_pod_drop_count_total'
+POD_BYTES='dropreason_pod_drop_bytes_total'
+LABELS='direction="egress",reason="IPTABLE_RULE_DROP"'
+
+# Targets.
+MIN_STORM_PPS=500000
+MIN_FLOWS=10000
+MAX_CPU_PCT=2
+MAX_COST_RATIO=1
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH="$ROOT/bench"
+BUILD="$BENCH/.build"
+CONFIG="$BENCH/advanced.yaml"
+SRC_ADDR=198.18.0.1
+PEER_ADDR=198.18.0.2
+DST_NET=198.19.0.0/16 # the flows' destinations, routed out of the veth
+DST_ADDR=198.19.0.1   # first destination address
+DST_PORT=1024         # first destination port
+NS_TX="drbench-tx-$$"
+NS_RX="drbench-rx-$$"
+POD_LABEL="k8s_pod_ip=\"$SRC_ADDR\""
+
+AGENT_PID=""
+BPFTRACE_PID=""
+WATCH_PID=""
+NETNS_MADE=""
+OLD_BPF_STATS=""
+NOTES=()
+
+# shellcheck source=bench/lib.sh
+. "$BENCH/lib.sh"
+
+ipt_counters() { # -> "pkts bytes" of the DROP rule
+  ip netns exec "$NS_TX" iptables -L OUTPUT -v -x -n |
+    awk -v d="$DST_NET" '$3 == "DROP" && index($0, d) > 0 { print $1, $2; exit }'
+}
+
+scrape() { # file: the agent's /metrics into it
+  curl -sf --max-time 10 -o "$1" "$URL" || die "cannot scrape $URL"
+}
+
+# Sums over a scrape: "count bytes series": the basic series of the storm's drops, then
+# the pod series of the sender's address (their count, their sum), then the pod series
+# under the overflow reason (drops the kernel map had no room for), then all pod series.
+# Label values here hold no spaces, so the value is the last field.
+scrape_sums() { # file
+  awk -v bc="$METRIC_COUNT{$LABELS}" -v bb="$METRIC_BYTES{$LABELS}" \
+    -v pc="$POD_COUNT{" -v pb="$POD_BYTES{" -v pod="$POD_LABEL" '
+    $1 == bc { basic_c = $2 }
+    $1 == bb { basic_b = $2 }
+    index($0, pc) == 1 {
+      all_c += $NF; all_n++
+      if (index($0, pod)) { pod_c += $NF; pod_n++ }
+      if (index($0, "reason=\"OTHER\"")) other_c += $NF
+    }
+    index($0, pb) == 1 { all_b += $NF; if (index($0, pod)) pod_b += $NF }
+    END { printf "%.0f %.0f %.0f %.0f %d %.0f %.0f %.0f %d\n",
+      basic_c, basic_b, pod_c, pod_b, pod_n, other_c, all_c, all_b, all_n }
+  ' "$1"
+}
+
+# run_time_ns summed over the given programs, and run_cnt of the first (the counter).
+progs_stats() { # ids...
+  local id rt rc sum=0 first=""
+  for id in "$@"; do
+    read -r rt rc <<<"$(prog_stats "$id")"
+    sum=$((sum + rt))
+    [ -n "$first" ] || first=$rc
+  done
+  echo "$sum ${first:-0}"
+}
+
+# ---------------------------------------------------------------- checks
+[ "$(id -u)" = 0 ] || die "must run as root (it creates network namespaces, iptables rules and eBPF programs): sudo bash bench/advanced.sh"
+cd "$ROOT"
+for f in bin/dropreason dist/cli.js dist/bpf/dropreason.bpf.o build/Release/bpf_addon.node; do
+  [ -e "$f" ] || die "the agent is not built ($f is missing): run 'npm run build' first"
+done
+for tool in gcc ip iptables bpftool bpftrace curl taskset awk; do
+  command -v "$tool" >/dev/null || die "'$tool' is not installed"
+done
+NCPU=$(nproc)
+[ "$NCPU" -ge 2 ] || die "needs at least 2 CPUs (storm on one, agent on another); this machine has $NCPU"
+[ "$STORM_CPU" != "$AGENT_CPU" ] || die "STORM_CPU and AGENT_CPU must differ"
+[[ "$FLOWS" =~ ^[0-9]+$ && "$FLOW_PORTS" =~ ^[0-9]+$ && "$FLOW_PORTS" -ge 1 ]] || die "FLOWS and FLOW_PORTS must be whole numbers"
+ADDRS=$(((FLOWS + FLOW_PORTS - 1) / FLOW_PORTS))
+[ "$ADDRS" -le 65000 ] || die "FLOWS / FLOW_PORTS = $ADDRS addresses do not fit in $DST_NET"
+ENDPOINT=$(awk '$1 == "endpoint:" { print $2; exit }' "$CONFIG")
+[ -n "$ENDPOINT" ] || die "no prometheus endpoint in $CONFIG"
+URL="http://$ENDPOINT/metrics"
+INTERVAL=$(awk '$1 == "collection_interval:" { sub(/s$/, "", $2); print $2; exit }' "$CONFIG")
+[[ "$INTERVAL" =~ ^[0-9]+$ ]] || die "collection_interval in $CONFIG must be whole seconds (e.g. 10s)"
+if curl -s -o /dev/null --max-time 2 "$URL"; then
+  die "something already answers at $URL; stop it or change the endpoint in $CONFIG"
+fi
+export PATH="$ROOT/.toolchain/node/bin:$PATH"
+./bin/dropreason validate --config "$CONFIG" >/dev/null || die "$CONFIG does not validate"
+if [ ! -d /sys/kernel/tracing/events ]; then
+  log "mounting tracefs at /sys/kernel/tracing (bpftrace needs it)"
+  mount -t tracefs tracefs /sys/kernel/tracing || die "cannot mount tracefs at /sys/kernel/tracing"
+fi
+[ -r /proc/sys/kernel/bpf_stats_enabled ] || die "kernel.bpf_stats_enabled is not available"
+
+# This script and everything it starts (agent, bpftrace, curl) stay on AGENT_CPU; the
+# storm moves itself to STORM_CPU.
+taskset -pc "$AGENT_CPU" $$ >/dev/null
+
+mkdir -p "$BUILD"
+gcc -O2 -Wall -Wextra -o "$BUILD/storm" "$BENCH/storm.c" || die "cannot compile bench/storm.c"
+STORM_EXTRA=("$FLOWS" "$FLOW_PORTS")
+
+# ---------------------------------------------------------------- topology
+log "creating namespaces $NS_TX and $NS_RX (veth, $SRC_ADDR/30, $DST_NET routed out of it)"
+NETNS_MADE=1
+ip netns add "$NS_TX"
+ip netns add "$NS_RX"
+ip link add veth0 netns "$NS_TX" type veth peer name veth1 netns "$NS_RX"
+ip -n "$NS_TX" addr add "$SRC_ADDR/30" dev veth0
+ip -n "$NS_RX" addr add "$PEER_ADDR/30" dev veth1
+for ns in "$NS_TX" "$NS_RX"; do ip -n "$ns" link set lo up; done
+ip -n "$NS_TX" link set veth0 up
+ip -n "$NS_RX" link set veth1 up
+# OUTPUT drops before any neighbour lookup: a route is all the destinations need.
+ip -n "$NS_TX" route add "$DST_NET" dev veth0
+ip netns exec "$NS_TX" iptables -A OUTPUT -d "$DST_NET" -p udp -j DROP
+[ -n "$(ipt_counters)" ] || die "the iptables DROP rule is not in place in $NS_TX"
+
+OLD_BPF_STATS=$(cat /proc/sys/kernel/bpf_stats_enabled)
+sysctl -qw kernel.bpf_stats_enabled=0
+WATCH_FILE="$BUILD/advanced-tracing-progs.txt"
+: >"$WATCH_FILE"
+watch_progs &
+WATCH_PID=$!
+T_RUN0=$(now)
+
+# ---------------------------------------------------------------- 1. baseline
+baseline() {
+  quiet_wait "$PHASE"
+  storm
+  OTHERS=$(others_during "$T_STORM0" "$T_STORM1")
+}
+
+log "phase 1/4: baseline storm over $FLOWS flows, nothing attached"
+PHASE="baseline, before"
+with_attempts "$PHASE" baseline
+BASE1_PPS=$PPS BASE1_PPS_CPU=$PPS_CPU BASE1_SHARE=$SHARE BASE1_OTHERS=$OTHERS
+
+# ---------------------------------------------------------------- 2. agent
+log "phase 2/4: agent in advanced mode"
+AGENT_BUILT=$(find dist build/Release -type f -printf '%T@\n' | sort -n | tail -1)
+AGENT_LOG="$BUILD/advanced-agent.log"
+./bin/dropreason --config "$CONFIG" >"$AGENT_LOG" 2>&1 &
+AGENT_PID=$!
+for i in $(seq 300); do
+  alive "$AGENT_PID" || die "the agent exited at start; its log ($AGENT_LOG):
+$(tail -20 "$AGENT_LOG")"
+  curl -sf -o /dev/null --max-time 1 "$URL" && break
+  sleep 0.1
+done
+curl -sf -o /dev/null --max-time 2 "$URL" || die "the agent did not answer at $URL within 30 s"
+log "agent pid $AGENT_PID answers at $URL"
+
+# The endpoint can answer before the receiver has loaded its programs: wait for them.
+OUR_PROG=""
+for i in $(seq 300); do
+  alive "$AGENT_PID" || die "the agent exited at start; its log ($AGENT_LOG):
+$(tail -20 "$AGENT_LOG")"
+  for id in $(prog_ids_of "$AGENT_PID"); do
+    case "$(prog_field "$id" name)" in dr_kfree_skb*) OUR_PROG=$id ;; esac
+  done
+  [ -z "$OUR_PROG" ] || break
+  sleep 0.1
+done
+[ -n "$OUR_PROG" ] || die "no dr_kfree_skb_* program among the fds of the agent (pid $AGENT_PID) within 30 s; its log: $AGENT_LOG"
+sleep 2 # let it finish starting (other programs, first collection)
+AGENT_PROGS=$(prog_ids_of "$AGENT_PID")
+AGENT_PROGS=${AGENT_PROGS% }
+# The counter first: its run count is the number of drops; the others' run time adds up.
+OTHER_PROGS=$(tr ' ' '\n' <<<"$AGENT_PROGS" | awk -v p="$OUR_PROG" 'NF && $1 != p' | tr '\n' ' ')
+OUR_PROG_NAME=$(prog_field "$OUR_PROG" name)
+OUR_PROG_TYPE=$(prog_field "$OUR_PROG" type)
+log "agent program: id $OUR_PROG ($OUR_PROG_NAME, $OUR_PROG_TYPE); all its programs: $AGENT_PROGS"
+
+# Two storms back to back, as in bench/run.sh: throughput with kernel.bpf_stats_enabled=0,
+# run time per drop with it =1. Sets TP_* (throughput storm), RT0 RC0 RT1 RC1 and
+# CS_PPS_CPU (cost storm), SUM_PKTS, SUM_BYTES.
+two_storms() { # prog-ids (the counter first)
+  sysctl -qw kernel.bpf_stats_enabled=0
+  storm
+  TP_PPS=$PPS TP_PPS_CPU=$PPS_CPU TP_SHARE=$SHARE TP_SECS=$SECS TP_T0=$T_STORM0
+  SUM_PKTS=$IPT_PKTS SUM_BYTES=$IPT_BYTES
+  sysctl -qw kernel.bpf_stats_enabled=1
+  read -r RT0 RC0 <<<"$(progs_stats "$@")"
+  storm
+  read -r RT1 RC1 <<<"$(progs_stats "$@")"
+  sysctl -qw kernel.bpf_stats_enabled=0
+  CS_PPS_CPU=$PPS_CPU
+  SUM_PKTS=$((SUM_PKTS + IPT_PKTS)) SUM_BYTES=$((SUM_BYTES + IPT_BYTES))
+}
+
+# The agent phase: sums before and after both storms (after means after the next
+# collection) against the sum of the rule counters; CPU from just before the storms until
+# that collection, with no scrape in between.
+agent_storm() {
+  local t0
+  # shellcheck disable=SC2086 # program ids, one word each
+  quiet_wait "$PHASE" $AGENT_PROGS
+  t0=$(now)
+  scrape "$BUILD/advanced-scrape-before.txt"
+  read -r B0_C B0_B P0_C P0_B _ _ _ _ _ <<<"$(scrape_sums "$BUILD/advanced-scrape-before.txt")"
+  TICKS0=$(cpu_ticks "$AGENT_PID")
+  T_CPU0=$(now)
+  # shellcheck disable=SC2086
+  two_storms "$OUR_PROG" $OTHER_PROGS
+  log "waiting $((INTERVAL + 3)) s for a collection after the storms"
+  sleep $((INTERVAL + 3))
+  TICKS1=$(cpu_ticks "$AGENT_PID")
+  T_CPU1=$(now)
+  scrape "$BUILD/advanced-scrape.txt"
+  read -r B1_C B1_B P1_C P1_B POD_SERIES OTHER_C ALL_C ALL_B ALL_SERIES <<<"$(scrape_sums "$BUILD/advanced-scrape.txt")"
+  if [ $((P1_C - P0_C)) != "$SUM_PKTS" ] || [ $((B1_C - B0_C)) != "$SUM_PKTS" ]; then
+    log "agent counts differ from the rule counter; reading again after one more collection"
+    sleep $((INTERVAL + 1))
+    scrape "$BUILD/advanced-scrape.txt"
+    read -r B1_C B1_B P1_C P1_B POD_SERIES OTHER_C ALL_C ALL_B ALL_SERIES <<<"$(scrape_sums "$BUILD/advanced-scrape.txt")"
+  fi
+  alive "$AGENT_PID" || die "the agent died during the run; its log: $AGENT_LOG"
+  # shellcheck disable=SC2086
+  OTHERS=$(others_during "$(calc %.3f "$t0 - $INTERVAL")" "$T_CPU1" $AGENT_PROGS)
+  log "agent: pod series of $SRC_ADDR: $POD_SERIES, count delta $((P1_C - P0_C)), basic count delta $((B1_C - B0_C)) (rule $SUM_PKTS)"
+}
+
+PHASE="with the agent"
+with_attempts "$PHASE" agent_storm
+AGENT_CS_PPS_CPU=$CS_PPS_CPU
+AGENT_PPS=$TP_PPS AGENT_PPS_CPU=$TP_PPS_CPU AGENT_SHARE=$TP_SHARE AGENT_OTHERS=$OTHERS AGENT_SECS=$TP_SECS
+AG_IPT_PKTS=$SUM_PKTS AG_IPT_BYTES=$SUM_BYTES
+POD_DCOUNT=$((P1_C - P0_C)) POD_DBYTES=$((P1_B - P0_B))
+BASIC_DCOUNT=$((B1_C - B0_C)) BASIC_DBYTES=$((B1_B - B0_B))
+OUR_RUNS=$((RC1 - RC0))
+[ "$OUR_RUNS" -gt 0 ] || die "the agent's program did not run during the storm (run_cnt did not move)"
+OUR_NS=$(calc %.3f "$((RT1 - RT0)) / $OUR_RUNS")
+CLK_TCK=$(getconf CLK_TCK)
+CPU_WINDOW=$(calc %.3f "$T_CPU1 - $T_CPU0")
+COLLECT_TICKS=$((TICKS1 - TICKS0))
+COLLECT_PCT=$(calc %.4f "$COLLECT_TICKS / $CLK_TCK / $CPU_WINDOW * 100")
+SCRAPE_BYTES=$(stat -c %s "$BUILD/advanced-scrape.txt")
+
+# What a scrape of all those series costs, timed apart from the collections.
+log "timing $SCRAPES scrapes of $ALL_SERIES pod series (and the rest)"
+S_TICKS0=$(cpu_ticks "$AGENT_PID")
+S_T0=$(now)
+for i in $(seq "$SCRAPES"); do scrape /dev/null; done
+S_T1=$(now)
+S_TICKS1=$(cpu_ticks "$AGENT_PID")
+SCRAPE_CPU_MS=$(calc %.1f "($S_TICKS1 - $S_TICKS0) / $CLK_TCK / $SCRAPES * 1000")
+SCRAPE_WALL_MS=$(calc %.1f "($S_T1 - $S_T0) / $SCRAPES * 1000")
+CPU_PCT=$(calc %.4f "$COLLECT_PCT + $SCRAPE_CPU_MS / 10 / $INTERVAL")
+VMRSS_KB=$(status_kb "$AGENT_PID" VmRSS)
+VMHWM_KB=$(status_kb "$AGENT_PID" VmHWM)
+RSSANON_KB=$(status_kb "$AGENT_PID" RssAnon)
+RSSFILE_KB=$(status_kb "$AGENT_PID" RssFile)
+if [ "$POD_DCOUNT" != "$AG_IPT_PKTS" ] || [ "$POD_DBYTES" != "$AG_IPT_BYTES" ]; then
+  NOTES+=("pod series not exact: their sum differs from the rule counters by $((POD_DCOUNT - AG_IPT_PKTS)) packets and $((POD_DBYTES - AG_IPT_BYTES)) bytes; drops under the overflow reason (OTHER): $OTHER_C.")
+fi
+if [ "$BASIC_DCOUNT" != "$AG_IPT_PKTS" ] || [ "$BASIC_DBYTES" != "$AG_IPT_BYTES" ]; then
+  NOTES+=("basic series not exact: the delta differs from the rule counters by $((BASIC_DCOUNT - AG_IPT_PKTS)) packets and $((BASIC_DBYTES - AG_IPT_BYTES)) bytes.")
+fi
+log "stopping the agent"
+stop_pid "$AGENT_PID" TERM
+AGENT_PID=""
+
+# ---------------------------------------------------------------- 3. references
+# One bpftrace program: started, two storms, stopped. Sets BT_PPS, BT_PPS_CPU, BT_SHARE,
+# BT_OTHERS, BT_CS_PPS_CPU, BT_RUNS, BT_NS.
+bpftrace_phase() { # program log
+  local prog=$1 i id
+  BT_LOG=$2
+  bpftrace -e "$prog" >"$BT_LOG" 2>&1 &
+  BPFTRACE_PID=$!
+  BT_PROG=""
+  for i in $(seq 1200); do
+    alive "$BPFTRACE_PID" || die "bpftrace exited at start; its output ($BT_LOG):
+$(tail -20 "$BT_LOG")"
+    if grep -q '^Attaching' "$BT_LOG"; then
+      for id in $(prog_ids_of "$BPFTRACE_PID"); do
+        [ "$(prog_field "$id" type)" != tracepoint ] || BT_PROG=$id
+      done
+      [ -z "$BT_PROG" ] || break
+    fi
+    sleep 0.1
+  done
+  [ -n "$BT_PROG" ] || die "bpftrace did not attach a tracepoint program within 120 s; its output: $BT_LOG"
+  sleep 1 # let it finish attaching
+  BT_PROGS=$(prog_ids_of "$BPFTRACE_PID")
+  BT_PROG_NAME=$(prog_field "$BT_PROG" name)
+  log "bpftrace pid $BPFTRACE_PID, program id $BT_PROG ($BT_PROG_NAME)"
+  with_attempts "$PHASE" reference_storm
+  BT_CS_PPS_CPU=$CS_PPS_CPU
+  BT_PPS=$TP_PPS BT_PPS_CPU=$TP_PPS_CPU BT_SHARE=$TP_SHARE BT_OTHERS=$OTHERS
+  BT_RUNS=$((RC1 - RC0))
+  [ "$BT_RUNS" -gt 0 ] || die "bpftrace's program did not run during the storm (run_cnt did not move)"
+  BT_NS=$(calc %.3f "$((RT1 - RT0)) / $BT_RUNS")
+  stop_pid "$BPFTRACE_PID" INT
+  BPFTRACE_PID=""
+}
+
+reference_storm() {
+  # shellcheck disable=SC2086
+  quiet_wait "$PHASE" $BT_PROGS
+  two_storms "$BT_PROG"
+  # shellcheck disable=SC2086
+  OTHERS=$(others_during "$TP_T0" "$T_STORM1" $BT_PROGS)
+}
+
+log "phase 3/4: reference, bpftrace -e '$BPFTRACE_PROG'"
+PHASE="with bpftrace"
+bpftrace_phase "$BPFTRACE_PROG" "$BUILD/advanced-bpftrace.log"
+REF_LOG=$BT_LOG REF_PPS=$BT_PPS REF_PPS_CPU=$BT_PPS_CPU REF_SHARE=$BT_SHARE REF_OTHERS=$BT_OTHERS
+REF_CS_PPS_CPU=$BT_CS_PPS_CPU REF_RUNS=$BT_RUNS REF_NS=$BT_NS
+
+# Not a target: the same one-liner counting per flow, as the agent does, in a map big
+# enough for every flow (bpftrace's default of 4,096 keys would drop the rest).
+if [ "$FLOW_REFERENCE" = 1 ]; then
+  log "phase 3b/4: reference per flow, bpftrace -e '$BPFTRACE_FLOW_PROG'"
+  PHASE="with bpftrace, per flow"
+  BPFTRACE_MAP_KEYS_MAX=$((FLOWS * 2 + 1024)) bpftrace_phase "$BPFTRACE_FLOW_PROG" "$BUILD/advanced-bpftrace-flow.log"
+  FREF_KEYS=$(grep -c '^@' "$BT_LOG" || true)
+  FREF_PPS=$BT_PPS FREF_PPS_CPU=$BT_PPS_CPU FREF_SHARE=$BT_SHARE FREF_OTHERS=$BT_OTHERS
+  FREF_RUNS=$BT_RUNS FREF_NS=$BT_NS
+fi
+
+# ---------------------------------------------------------------- 4. baseline again
+log "phase 4/4: baseline storm again"
+PHASE="baseline, after"
+with_attempts "$PHASE" baseline
+BASE2_PPS=$PPS BASE2_PPS_CPU=$PPS_CPU BASE2_SHARE=$SHARE BASE2_OTHERS=$OTHERS
+T_RUN1=$(now)
+
+# ---------------------------------------------------------------- results
+BASE_PPS=$(calc %.3f "($BASE1_PPS + $BASE2_PPS) / 2")
+BASE_PPS_CPU=$(calc %.3f "($BASE1_PPS_CPU + $BASE2_PPS_CPU) / 2")
+AGENT_PCT=$(calc %.3f "$AGENT_PPS / $BASE_PPS * 100")
+AGENT_PCT_CPU=$(calc %.3f "$AGENT_PPS_CPU / $BASE_PPS_CPU * 100")
+COST_RATIO=$(calc %.4f "$OUR_NS / $REF_NS")
+RSS_MIB=$(calc %.3f "$VMRSS_KB / 1024")
+HWM_MIB=$(calc %.3f "$VMHWM_KB / 1024")
+
+POD_OK=$([ "$POD_DCOUNT" = "$AG_IPT_PKTS" ] && [ "$POD_DBYTES" = "$AG_IPT_BYTES" ] && echo PASS || echo FAIL)
+BASIC_OK=$([ "$BASIC_DCOUNT" = "$AG_IPT_PKTS" ] && [ "$BASIC_DBYTES" = "$AG_IPT_BYTES" ] && echo PASS || echo FAIL)
+STORM_OK=$(pass "$AGENT_PPS >= $MIN_STORM_PPS && $AGENT_SECS >= 10 && $FLOWS >= $MIN_FLOWS")
+others() { if [ -n "$1" ]; then echo "$1"; else echo none; fi; }
+ns_per() { calc %.0f "1e9 / $1"; }                         # drops per CPU-s -> ns per drop
+added() { calc %+.0f "1e9 / $1 - 1e9 / $BASE_PPS_CPU"; } # ns per drop over the baseline mean
+ref_row() { # label pps pps_cpu share ns runs others
+  echo "| $1 | $(fmt_int "$2") | $(f1 "$4") % | $(ns_per "$3") ns ($(added "$3") ns) | $(f1 "$(calc %.3f "$3 / $BASE_PPS_CPU * 100")") % ($(f1 "$(calc %.3f "$2 / $BASE_PPS * 100")") %) | $(f1 "$5") ns ($(fmt_int "$6") runs) | $(others "$7") |"
+}
+
+REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+  REV="$REV with uncommitted changes"
+fi
+CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+
+RESULTS="$BUILD/advanced-results.md"
+{
+  echo "Advanced-mode drop storm benchmark, $(date -u +%Y-%m-%dT%H:%MZ): $(uname -sr), $NCPU CPUs ($CPU_MODEL); storm on CPU $STORM_CPU, agent and bpftrace on CPU $AGENT_CPU; ${STORM_SECONDS} s storms of ${STORM_PAYLOAD}-byte UDP datagrams from $SRC_ADDR, round robin over $(fmt_int "$FLOWS") flows ($(fmt_int "$ADDRS") addresses from $DST_ADDR × $FLOW_PORTS ports from $DST_PORT). Agent: commit $REV, built $(date -u -d "@${AGENT_BUILT%.*}" +%Y-%m-%dT%H:%MZ), Node $(node --version), \`mode: advanced\`, program \`$OUR_PROG_NAME\` ($OUR_PROG_TYPE)."
+  echo
+  echo "| storm | drops/s | sender on its CPU | sender CPU time per drop | throughput vs baseline: per CPU-second (wall clock) | eBPF run time per drop | other tracing programs during it |"
+  echo "|---|---|---|---|---|---|---|"
+  echo "| baseline, before | $(fmt_int "$BASE1_PPS") | $(f1 "$BASE1_SHARE") % | $(ns_per "$BASE1_PPS_CPU") ns | | | $(others "$BASE1_OTHERS") |"
+  echo "| with the agent (advanced) | $(fmt_int "$AGENT_PPS") | $(f1 "$AGENT_SHARE") % | $(ns_per "$AGENT_PPS_CPU") ns ($(added "$AGENT_PPS_CPU") ns) | $(f1 "$AGENT_PCT_CPU") % ($(f1 "$AGENT_PCT") %) | $(f1 "$OUR_NS") ns ($(fmt_int "$OUR_RUNS") runs) | $(others "$AGENT_OTHERS") |"
+  ref_row "with bpftrace" "$REF_PPS" "$REF_PPS_CPU" "$REF_SHARE" "$REF_NS" "$REF_RUNS" "$REF_OTHERS"
+  if [ "$FLOW_REFERENCE" = 1 ]; then
+    ref_row "with bpftrace, per flow (not a target)" "$FREF_PPS" "$FREF_PPS_CPU" "$FREF_SHARE" "$FREF_NS" "$FREF_RUNS" "$FREF_OTHERS"
+  fi
+  echo "| baseline, after | $(fmt_int "$BASE2_PPS") | $(f1 "$BASE2_SHARE") % | $(ns_per "$BASE2_PPS_CPU") ns | | | $(others "$BASE2_OTHERS") |"
+  echo
+  echo "With the agent and with bpftrace, two ${STORM_SECONDS} s storms each: throughput and CPU time per drop from the first (kernel.bpf_stats_enabled=0), eBPF run time per drop from the second (=1: run_time_ns of the agent's programs ($AGENT_PROGS) / run_cnt of the counter, from bpftool). Added CPU time per drop is against the mean of the two baselines. With the accounting on, the sender took $(ns_per "$AGENT_CS_PPS_CPU") ns per drop with the agent and $(ns_per "$REF_CS_PPS_CPU") ns with bpftrace."
+  if [ "$FLOW_REFERENCE" = 1 ]; then
+    echo
+    echo "bpftrace per flow: \`$BPFTRACE_FLOW_PROG\` with BPFTRACE_MAP_KEYS_MAX=$((FLOWS * 2 + 1024)); it ended with $(fmt_int "$FREF_KEYS") keys."
+  fi
+  echo
+  echo "| target | measured | |"
+  echo "|---|---|---|"
+  echo "| storm ≥ 500,000 drops/s for ≥ 10 s over ≥ $(fmt_int "$MIN_FLOWS") flows, agent attached | $(fmt_int "$AGENT_PPS") drops/s for $(f1 "$AGENT_SECS") s over $(fmt_int "$FLOWS") flows ($(fmt_int "$AGENT_PPS_CPU") per CPU-second of the sender, which had $(f1 "$AGENT_SHARE") % of its CPU) | $STORM_OK |"
+  echo "| pod series exact: sum of \`${POD_COUNT}{${POD_LABEL}}\` (and \`${POD_BYTES}\`) = iptables rule packets (bytes), both storms | $(fmt_int "$POD_DCOUNT") = $(fmt_int "$AG_IPT_PKTS") packets, $(fmt_int "$POD_DBYTES") = $(fmt_int "$AG_IPT_BYTES") bytes | $POD_OK |"
+  echo "| basic series exact: delta of \`${METRIC_COUNT}{${LABELS}}\` (and bytes) = rule | $(fmt_int "$BASIC_DCOUNT") = $(fmt_int "$AG_IPT_PKTS") packets, $(fmt_int "$BASIC_DBYTES") = $(fmt_int "$AG_IPT_BYTES") bytes | $BASIC_OK |"
+  echo "| every flow seen: pod series of $SRC_ADDR ≥ $(fmt_int "$MIN_FLOWS") | $(fmt_int "$POD_SERIES") series (overflow reason OTHER: $(fmt_int "$OTHER_C") drops) | $(pass "$POD_SERIES >= $MIN_FLOWS") |"
+  echo "| eBPF run time per drop ≤ bpftrace one-liner's | $(f1 "$OUR_NS") ns / $(f1 "$REF_NS") ns = $(f2 "$COST_RATIO") | $(pass "$COST_RATIO <= $MAX_COST_RATIO") |"
+  echo "| agent CPU ≤ ${MAX_CPU_PCT} % of one core at a ${INTERVAL} s interval: collections, no scrape | $(f2 "$COLLECT_PCT") % over $(f1 "$CPU_WINDOW") s (both storms, then ≥ 1 collection; $COLLECT_TICKS ticks of 1/$CLK_TCK s) | $(pass "$COLLECT_PCT <= $MAX_CPU_PCT") |"
+  echo "| agent CPU ≤ ${MAX_CPU_PCT} % of one core at a ${INTERVAL} s interval: collections + one scrape per ${INTERVAL} s | $(f2 "$CPU_PCT") % ($(f2 "$COLLECT_PCT") % + $SCRAPE_CPU_MS ms CPU per scrape) | $(pass "$CPU_PCT <= $MAX_CPU_PCT") |"
+  echo
+  echo "Scrape: $(fmt_int "$ALL_SERIES") pod count series ($(fmt_int "$((ALL_SERIES * 2))") pod series with the bytes), $(fmt_int "$SCRAPE_BYTES") bytes; $SCRAPES scrapes back to back took $SCRAPE_WALL_MS ms and $SCRAPE_CPU_MS ms of agent CPU each. All pod series together: $(fmt_int "$ALL_C") packets, $(fmt_int "$ALL_B") bytes (the sender's address and any other drops on the machine). Agent memory at the end: VmRSS $(f1 "$RSS_MIB") MiB, VmHWM $(f1 "$HWM_MIB") MiB (RssAnon $(calc %.1f "$RSSANON_KB / 1024"), RssFile $(calc %.1f "$RSSFILE_KB / 1024"))."
+  if [ "${#NOTES[@]}" -gt 0 ]; then
+    echo
+    for n in "${NOTES[@]}"; do echo "- $n"; done
+  fi
+  echo
+  echo "The run took $(calc %.0f "$T_RUN1 - $T_RUN0") s after setup."
+} >"$RESULTS"
+
+echo
+cat "$RESULTS"
+echo
+log "results written to ${RESULTS#"$ROOT"/}; logs: ${AGENT_LOG#"$ROOT"/}, ${REF_LOG#"$ROOT"/}; last scrape: bench/.build/advanced-scrape.txt"
+
+if [ "$POD_OK" != PASS ] || [ "$BASIC_OK" != PASS ]; then
+  log "the agent's counts are not exact"
+  exit 3
+fi
+exit 0
