@@ -262,7 +262,7 @@ agent_storm() {
   quiet_wait "$PHASE" $AGENT_PROGS
   t0=$(now)
   scrape "$BUILD/advanced-scrape-before.txt"
-  read -r B0_C B0_B P0_C P0_B _ _ _ _ _ <<<"$(scrape_sums "$BUILD/advanced-scrape-before.txt")"
+  read -r B0_C B0_B P0_C P0_B _ _ ALL0_C ALL0_B _ <<<"$(scrape_sums "$BUILD/advanced-scrape-before.txt")"
   TICKS0=$(cpu_ticks "$AGENT_PID")
   T_CPU0=$(now)
   # shellcheck disable=SC2086
@@ -447,7 +447,7 @@ RESULTS="$BUILD/advanced-results.md"
   echo "| agent CPU ≤ ${MAX_CPU_PCT} % of one core at a ${INTERVAL} s interval: collections, no scrape | $(f2 "$COLLECT_PCT") % over $(f1 "$CPU_WINDOW") s (both storms, then ≥ 1 collection; $COLLECT_TICKS ticks of 1/$CLK_TCK s) | $(pass "$COLLECT_PCT <= $MAX_CPU_PCT") |"
   echo "| agent CPU ≤ ${MAX_CPU_PCT} % of one core at a ${INTERVAL} s interval: collections + one scrape per ${INTERVAL} s | $(f2 "$CPU_PCT") % ($(f2 "$COLLECT_PCT") % + $SCRAPE_CPU_MS ms CPU per scrape) | $(pass "$CPU_PCT <= $MAX_CPU_PCT") |"
   echo
-  echo "Scrape: $(fmt_int "$ALL_SERIES") pod count series ($(fmt_int "$((ALL_SERIES * 2))") pod series with the bytes), $(fmt_int "$SCRAPE_BYTES") bytes; $SCRAPES scrapes back to back took $SCRAPE_WALL_MS ms and $SCRAPE_CPU_MS ms of agent CPU each. All pod series together: $(fmt_int "$ALL_C") packets, $(fmt_int "$ALL_B") bytes (the sender's address and any other drops on the machine). Agent memory at the end: VmRSS $(f1 "$RSS_MIB") MiB, VmHWM $(f1 "$HWM_MIB") MiB (RssAnon $(calc %.1f "$RSSANON_KB / 1024"), RssFile $(calc %.1f "$RSSFILE_KB / 1024"))."
+  echo "Scrape: $(fmt_int "$ALL_SERIES") pod count series ($(fmt_int "$((ALL_SERIES * 2))") pod series with the bytes), $(fmt_int "$SCRAPE_BYTES") bytes; $SCRAPES scrapes back to back took $SCRAPE_WALL_MS ms and $SCRAPE_CPU_MS ms of agent CPU each. All pod series together grew by $(fmt_int "$((ALL_C - ALL0_C))") packets, $(fmt_int "$((ALL_B - ALL0_B))") bytes (the sender's address and any other drops on the machine). Agent memory at the end: VmRSS $(f1 "$RSS_MIB") MiB, VmHWM $(f1 "$HWM_MIB") MiB (RssAnon $(calc %.1f "$RSSANON_KB / 1024"), RssFile $(calc %.1f "$RSSFILE_KB / 1024"))."
   if [ "${#NOTES[@]}" -gt 0 ]; then
     echo
     for n in "${NOTES[@]}"; do echo "- $n"; done
