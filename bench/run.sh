@@ -326,7 +326,7 @@ for i in $(seq 300); do
   alive "$FLOOR_PID" || die "the floor program did not load; its output ($FLOOR_LOG):
 $(tail -20 "$FLOOR_LOG")"
   if grep -q '^attached' "$FLOOR_LOG"; then
-    FLOOR_PROG=$(prog_ids_of "$FLOOR_PID" | head -1)
+    read -r FLOOR_PROG _ <<<"$(prog_ids_of "$FLOOR_PID")"
     break
   fi
   sleep 0.1
