@@ -15,8 +15,19 @@ interface Series {
   updatedAt: number;
 }
 
+/**
+ * The SDK hands over the same attributes object for a series at every collection, so its
+ * key is made once: with 10,000 pod series making keys was most of a collection's cost.
+ */
+const keys = new WeakMap<Attributes, string>();
+
 function attributesKey(a: Attributes): string {
-  return JSON.stringify(Object.entries(a).sort(([x], [y]) => x.localeCompare(y)));
+  let key = keys.get(a);
+  if (key === undefined) {
+    key = JSON.stringify(Object.entries(a).sort(([x], [y]) => x.localeCompare(y)));
+    keys.set(a, key);
+  }
+  return key;
 }
 
 export class Accumulator {

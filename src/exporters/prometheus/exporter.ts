@@ -7,7 +7,7 @@ import { metadata } from '../../receiver/dropreason/metadata.js';
 import { Accumulator } from './accumulator.js';
 import type { PrometheusConfig } from './config.js';
 import { retinaPodLabels, retinaRemoteLabels } from './retina.js';
-import { serialize, type SerializeOptions } from './serializer.js';
+import { type LabelCache, serialize, type SerializeOptions } from './serializer.js';
 
 export { retinaPodLabels };
 
@@ -17,6 +17,7 @@ export class PrometheusExporter implements Component, MetricsConsumer {
   private server: http.Server | undefined;
   private starting: Promise<void> | undefined;
   private readonly accumulator: Accumulator;
+  private readonly labelCache: LabelCache = new WeakMap();
   private readonly gaugeNames: ReadonlyMap<string, string> | undefined;
 
   constructor(
@@ -76,6 +77,7 @@ export class PrometheusExporter implements Component, MetricsConsumer {
       namespace: this.config.namespace,
       gaugeNames: this.gaugeNames,
       constLabels: this.config.const_labels,
+      labelCache: this.labelCache,
       ...this.retinaLabels(),
     });
     res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : body);

@@ -26,6 +26,12 @@ export interface SerializeOptions {
    * context): all of a point's labels but the constant ones. Replaces resourceLabels.
    */
   labels?: ((resource: Attributes, point: Attributes) => Attributes) | undefined;
+  /**
+   * Label text kept per data point attributes object between calls with the same options.
+   * The SDK hands over the same object for a series at every collection, so a scrape of
+   * 10,000 pod series formats each one's labels once, not at every scrape.
+   */
+  labelCache?: LabelCache | undefined;
 }
 
 /** The default resourceLabels: a pod's k8s.* attributes, for resources that name a pod. */
@@ -95,12 +101,15 @@ export function prometheusName(
   return undefined;
 }
 
+export type LabelCache = WeakMap<Attributes, { resource: string; text: string }>;
+
 export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOptions = {}): string {
   const families = new Map<string, Family>();
   const fromResource = opts.resourceLabels ?? podResourceLabels;
   for (const rm of resourceMetrics) {
     const resource = rm.resource.attributes;
     const resourceLabels = opts.labels ? undefined : fromResource(resource);
+    const resourceKey = opts.labelCache ? JSON.stringify(resource) : '';
     for (const scope of rm.scopeMetrics) {
       for (const metric of scope.metrics) {
         const target = prometheusName(metric, opts.namespace, opts.gaugeNames);
@@ -112,9 +121,13 @@ export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOpt
         }
         for (const dp of metric.dataPoints) {
           if (typeof dp.value !== 'number') continue;
-          const own = opts.labels ? opts.labels(resource, dp.attributes) : { ...resourceLabels, ...dp.attributes };
-          const labels = { ...opts.constLabels, ...own };
-          family.lines.push(`${target.name}${formatLabels(labels)} ${formatValue(dp.value)}`);
+          let cached = opts.labelCache?.get(dp.attributes);
+          if (cached?.resource !== resourceKey) {
+            const own = opts.labels ? opts.labels(resource, dp.attributes) : { ...resourceLabels, ...dp.attributes };
+            cached = { resource: resourceKey, text: formatLabels({ ...opts.constLabels, ...own }) };
+            opts.labelCache?.set(dp.attributes, cached);
+          }
+          family.lines.push(`${target.name}${cached.text} ${formatValue(dp.value)}`);
         }
       }
     }

@@ -6,10 +6,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 
-import { formatValue, serialize } from '../../../../src/exporters/prometheus/serializer.js';
+import { formatValue, type LabelCache, serialize } from '../../../../src/exporters/prometheus/serializer.js';
 import { packageRoot } from '../../../../src/native/binding.js';
 import { metric } from '../../../../src/receiver/dropreason/metadata.js';
 import { BYTES_DESCRIPTION, COUNT_DESCRIPTION, collect, dropCounters } from '../../support.js';
@@ -123,5 +124,26 @@ describe('serialize: the format rules', () => {
     expect(formatValue(0)).toBe('0');
     expect(formatValue(1.5)).toBe('1.5');
     expect(Number(formatValue(2 ** 53))).toBe(2 ** 53);
+  });
+});
+
+describe('serialize: the label cache', () => {
+  it('formats the same labels as without it, and follows a changed resource and value', async () => {
+    const rm = await collect(dropCounters(DROPS));
+    const cache: LabelCache = new WeakMap();
+    expect(serialize([rm], { labelCache: cache })).toBe(serialize([rm]));
+
+    // The same data point objects under a pod resource, then with a new value.
+    const pod = { ...rm, resource: resourceFromAttributes({ 'k8s.pod.ip': '10.0.0.7' }) };
+    const withPod = serialize([pod], { labelCache: cache });
+    expect(withPod).toBe(serialize([pod]));
+    expect(withPod).toContain(
+      'dropreason_drop_count_total{direction="ingress",k8s_pod_ip="10.0.0.7",reason="NO_SOCKET"} 42',
+    );
+    const point = pod.scopeMetrics[0]!.metrics[0]!.dataPoints[0]!;
+    (point as { value: number }).value = 43;
+    expect(serialize([pod], { labelCache: cache })).toContain(
+      'dropreason_drop_count_total{direction="ingress",k8s_pod_ip="10.0.0.7",reason="NO_SOCKET"} 43',
+    );
   });
 });
