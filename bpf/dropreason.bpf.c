@@ -230,38 +230,58 @@ static __always_inline bool is_netfilter_reason(__u32 reason)
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
 
-/* Addresses, protocol and remote port from the skb's headers, oriented by direction. */
+/*
+ * Addresses, protocol and remote port from the skb's headers, oriented by direction.
+ * One read takes the IP header and the four bytes after it, which are the ports when no
+ * IP options or IPv6 extension headers come between: a second read only otherwise.
+ */
 static __always_inline void read_flow(unsigned char *head, __u16 proto, __u16 nh, __u16 th, struct adv_key *k)
 {
 	__u8 saddr[16] = {}, daddr[16] = {};
+	__be16 ports[2] = {};
 	__u16 l4 = 0;
+	bool have_ports = false;
 
 	if (proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr ip;
-		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
+		struct {
+			struct iphdr ip;
+			__be16 ports[2];
+		} h;
+		if (bpf_probe_read_kernel(&h, sizeof(h), head + nh))
 			return;
 		k->family = 2;
-		k->protocol = ip.protocol;
-		__builtin_memcpy(saddr, &ip.saddr, 4);
-		__builtin_memcpy(daddr, &ip.daddr, 4);
-		l4 = nh + ip.ihl * 4;
+		k->protocol = h.ip.protocol;
+		__builtin_memcpy(saddr, &h.ip.saddr, 4);
+		__builtin_memcpy(daddr, &h.ip.daddr, 4);
+		l4 = nh + h.ip.ihl * 4;
+		if (h.ip.ihl == 5) {
+			__builtin_memcpy(ports, h.ports, sizeof(ports));
+			have_ports = true;
+		}
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
-		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
+		struct {
+			struct ipv6hdr ip6;
+			__be16 ports[2];
+		} h;
+		if (bpf_probe_read_kernel(&h, sizeof(h), head + nh))
 			return;
 		k->family = 10;
-		k->protocol = ip6.nexthdr;
-		__builtin_memcpy(saddr, &ip6.saddr, 16);
-		__builtin_memcpy(daddr, &ip6.daddr, 16);
-		l4 = nh + sizeof(ip6);
+		k->protocol = h.ip6.nexthdr;
+		__builtin_memcpy(saddr, &h.ip6.saddr, 16);
+		__builtin_memcpy(daddr, &h.ip6.daddr, 16);
+		l4 = nh + sizeof(h.ip6);
+		__builtin_memcpy(ports, h.ports, sizeof(ports));
+		have_ports = true;
 	} else {
 		return;
 	}
 	__u16 sport = 0, dport = 0;
 	if (k->protocol == IPPROTO_TCP || k->protocol == IPPROTO_UDP) {
-		__be16 ports[2];
-		/* transport_header is ~0 until the stack sets it. */
-		if (!bpf_probe_read_kernel(ports, sizeof(ports), head + (th != 0xffff ? th : l4))) {
+		/* transport_header is ~0 until the stack sets it; elsewhere it is the truth. */
+		__u16 at = th != 0xffff ? th : l4;
+		if (at != l4 || !have_ports)
+			have_ports = !bpf_probe_read_kernel(ports, sizeof(ports), head + at);
+		if (have_ports) {
 			sport = bpf_ntohs(ports[0]);
 			dport = bpf_ntohs(ports[1]);
 		}
