@@ -166,8 +166,10 @@ int DumpMap(int fd, uint32_t key_size, uint32_t value_stride, uint32_t max_entri
       first = false;
       continue;
     }
-    if (first && total == 0 && (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP || err == -524)) {
-      goto iterate;  // kernel or map type without batch ops
+    if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */) {
+      // A kernel or map type without batch ops: 5.10 refuses some map types only after
+      // the first batch. Start again one key at a time.
+      goto iterate;
     }
     f.Set("read map", err, "bpf_map_lookup_batch");
     return err;
