@@ -119,8 +119,20 @@ stage2() {
   mkdir -p /dev/pts /dev/shm
   mount -t devpts devpts /dev/pts
   mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+  # A checkout under /tmp or /run (a CI clone) would vanish under their tmpfs: hold it
+  # aside and bind it back.
+  case "$REPO/" in
+  /tmp/* | /run/*)
+    mkdir -p /mnt/repo
+    mount --bind "$REPO" /mnt/repo
+    ;;
+  esac
   mount -t tmpfs -o mode=1777 tmpfs /tmp
   mount -t tmpfs -o mode=0755 tmpfs /run
+  if mountpoint -q /mnt/repo 2>/dev/null; then
+    mkdir -p "$REPO"
+    mount --bind /mnt/repo "$REPO"
+  fi
   mount -t bpf bpf /sys/fs/bpf
   mount -t tracefs tracefs /sys/kernel/tracing
   mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
