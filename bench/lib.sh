@@ -207,3 +207,73 @@ with_attempts() { # phase fn
   done
 }
 
+# ---------------------------------------------------------------- agent
+# Starts ./bin/dropreason --config $CONFIG with its output in $AGENT_LOG, waits until it
+# answers at $URL and its kfree_skb counter is loaded. Sets AGENT_BUILT, AGENT_PID,
+# OUR_PROG (the counter's id), AGENT_PROGS (all its program ids), OUR_PROG_NAME and
+# OUR_PROG_TYPE.
+start_agent() {
+  AGENT_BUILT=$(find dist build/Release -type f -printf '%T@\n' | sort -n | tail -1)
+  ./bin/dropreason --config "$CONFIG" >"$AGENT_LOG" 2>&1 &
+  AGENT_PID=$!
+  local i id
+  for i in $(seq 300); do
+    alive "$AGENT_PID" || die "the agent exited at start; its log ($AGENT_LOG):
+$(tail -20 "$AGENT_LOG")"
+    curl -sf -o /dev/null --max-time 1 "$URL" && break
+    sleep 0.1
+  done
+  curl -sf -o /dev/null --max-time 2 "$URL" || die "the agent did not answer at $URL within 30 s"
+  log "agent pid $AGENT_PID answers at $URL"
+
+  # The endpoint can answer before the receiver has loaded its programs: wait for them.
+  OUR_PROG=""
+  for i in $(seq 300); do
+    alive "$AGENT_PID" || die "the agent exited at start; its log ($AGENT_LOG):
+$(tail -20 "$AGENT_LOG")"
+    for id in $(prog_ids_of "$AGENT_PID"); do
+      case "$(prog_field "$id" name)" in dr_kfree_skb*) OUR_PROG=$id ;; esac
+    done
+    [ -z "$OUR_PROG" ] || break
+    sleep 0.1
+  done
+  [ -n "$OUR_PROG" ] || die "no dr_kfree_skb_* program among the fds of the agent (pid $AGENT_PID) within 30 s; its log: $AGENT_LOG"
+  sleep 2 # let it finish starting (other programs, first collection)
+  AGENT_PROGS=$(prog_ids_of "$AGENT_PID")
+  OUR_PROG_NAME=$(prog_field "$OUR_PROG" name)
+  OUR_PROG_TYPE=$(prog_field "$OUR_PROG" type)
+  AGENT_PROGS=${AGENT_PROGS% }
+}
+
+# run_time_ns summed over programs, and the run_cnt of the first (the counter: one run
+# per drop).
+progs_stats() { # ids...
+  local id rt rc sum=0 first=""
+  for id in "$@"; do
+    read -r rt rc <<<"$(prog_stats "$id")"
+    sum=$((sum + rt))
+    [ -n "$first" ] || first=$rc
+  done
+  echo "$sum ${first:-0}"
+}
+
+# Two storms back to back with programs attached:
+#   throughput  kernel.bpf_stats_enabled=0: the accounting reads the clock twice per
+#               program run, which cost the sender about 100 ns per drop on our VM,
+#               more than either program's own run time
+#   cost        kernel.bpf_stats_enabled=1: run time per drop from progs_stats
+# Sets TP_* (throughput storm), RT0 RC0 RT1 RC1 and CS_PPS_CPU (cost storm), SUM_PKTS,
+# SUM_BYTES.
+two_storms() { # prog-ids (the counter first)
+  sysctl -qw kernel.bpf_stats_enabled=0
+  storm
+  TP_PPS=$PPS TP_PPS_CPU=$PPS_CPU TP_SHARE=$SHARE TP_SECS=$SECS TP_T0=$T_STORM0
+  SUM_PKTS=$IPT_PKTS SUM_BYTES=$IPT_BYTES
+  sysctl -qw kernel.bpf_stats_enabled=1
+  read -r RT0 RC0 <<<"$(progs_stats "$@")"
+  storm
+  read -r RT1 RC1 <<<"$(progs_stats "$@")"
+  sysctl -qw kernel.bpf_stats_enabled=0
+  CS_PPS_CPU=$PPS_CPU
+  SUM_PKTS=$((SUM_PKTS + IPT_PKTS)) SUM_BYTES=$((SUM_BYTES + IPT_BYTES))
+}

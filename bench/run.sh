@@ -163,58 +163,9 @@ BASE1_PPS=$PPS BASE1_PPS_CPU=$PPS_CPU BASE1_SHARE=$SHARE BASE1_OTHERS=$OTHERS
 
 # ---------------------------------------------------------------- 2. agent
 log "phase 2/5: agent"
-AGENT_BUILT=$(find dist build/Release -type f -printf '%T@\n' | sort -n | tail -1)
 AGENT_LOG="$BUILD/agent.log"
-./bin/dropreason --config "$CONFIG" >"$AGENT_LOG" 2>&1 &
-AGENT_PID=$!
-for i in $(seq 300); do
-  alive "$AGENT_PID" || die "the agent exited at start; its log ($AGENT_LOG):
-$(tail -20 "$AGENT_LOG")"
-  curl -sf -o /dev/null --max-time 1 "$URL" && break
-  sleep 0.1
-done
-curl -sf -o /dev/null --max-time 2 "$URL" || die "the agent did not answer at $URL within 30 s"
-log "agent pid $AGENT_PID answers at $URL"
-
-# The endpoint can answer before the receiver has loaded its programs: wait for them.
-OUR_PROG=""
-for i in $(seq 300); do
-  alive "$AGENT_PID" || die "the agent exited at start; its log ($AGENT_LOG):
-$(tail -20 "$AGENT_LOG")"
-  for id in $(prog_ids_of "$AGENT_PID"); do
-    case "$(prog_field "$id" name)" in dr_kfree_skb*) OUR_PROG=$id ;; esac
-  done
-  [ -z "$OUR_PROG" ] || break
-  sleep 0.1
-done
-[ -n "$OUR_PROG" ] || die "no dr_kfree_skb_* program among the fds of the agent (pid $AGENT_PID) within 30 s; its log: $AGENT_LOG"
-sleep 2 # let it finish starting (other programs, first collection)
-AGENT_PROGS=$(prog_ids_of "$AGENT_PID")
-OUR_PROG_NAME=$(prog_field "$OUR_PROG" name)
-OUR_PROG_TYPE=$(prog_field "$OUR_PROG" type)
+start_agent
 log "agent program: id $OUR_PROG ($OUR_PROG_NAME, $OUR_PROG_TYPE); all its programs: $AGENT_PROGS"
-
-# Two storms back to back with a program attached:
-#   throughput  kernel.bpf_stats_enabled=0: the accounting reads the clock twice per
-#               program run, which cost the sender about 100 ns per drop on our VM,
-#               more than either program's own run time
-#   cost        kernel.bpf_stats_enabled=1: run_time_ns / run_cnt of the program
-# Sets TP_* (throughput storm), RT0 RC0 RT1 RC1 and CS_PPS_CPU (cost storm), SUM_PKTS,
-# SUM_BYTES.
-two_storms() { # prog-id
-  local id=$1
-  sysctl -qw kernel.bpf_stats_enabled=0
-  storm
-  TP_PPS=$PPS TP_PPS_CPU=$PPS_CPU TP_SHARE=$SHARE TP_SECS=$SECS TP_T0=$T_STORM0
-  SUM_PKTS=$IPT_PKTS SUM_BYTES=$IPT_BYTES
-  sysctl -qw kernel.bpf_stats_enabled=1
-  read -r RT0 RC0 <<<"$(prog_stats "$id")"
-  storm
-  read -r RT1 RC1 <<<"$(prog_stats "$id")"
-  sysctl -qw kernel.bpf_stats_enabled=0
-  CS_PPS_CPU=$PPS_CPU
-  SUM_PKTS=$((SUM_PKTS + IPT_PKTS)) SUM_BYTES=$((SUM_BYTES + IPT_BYTES))
-}
 
 # The agent phase: its counter before and after both storms (it reports what it read at
 # its last collection, so after means after the next collection) against the sum of the
