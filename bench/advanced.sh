@@ -169,21 +169,9 @@ ip -n "$NS_TX" route add "$DST_NET" dev veth0
 ip netns exec "$NS_TX" iptables -A OUTPUT -d "$DST_NET" -p udp -j DROP
 [ -n "$(ipt_counters)" ] || die "the iptables DROP rule is not in place in $NS_TX"
 
-OLD_BPF_STATS=$(cat /proc/sys/kernel/bpf_stats_enabled)
-sysctl -qw kernel.bpf_stats_enabled=0
-WATCH_FILE="$BUILD/advanced-tracing-progs.txt"
-: >"$WATCH_FILE"
-watch_progs &
-WATCH_PID=$!
-T_RUN0=$(now)
+begin_run "$BUILD/advanced-tracing-progs.txt"
 
 # ---------------------------------------------------------------- 1. baseline
-baseline() {
-  quiet_wait "$PHASE"
-  storm
-  OTHERS=$(others_during "$T_STORM0" "$T_STORM1")
-}
-
 log "phase 1/4: baseline storm over $FLOWS flows, nothing attached"
 PHASE="baseline, before"
 with_attempts "$PHASE" baseline

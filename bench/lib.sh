@@ -277,3 +277,23 @@ two_storms() { # prog-ids (the counter first)
   CS_PPS_CPU=$PPS_CPU
   SUM_PKTS=$((SUM_PKTS + IPT_PKTS)) SUM_BYTES=$((SUM_BYTES + IPT_BYTES))
 }
+
+# ---------------------------------------------------------------- run
+# Turns the run-time accounting off (cleanup restores it) and starts noting every other
+# tracing program loaded during the run in the given file. Sets T_RUN0.
+begin_run() { # watch-file
+  OLD_BPF_STATS=$(cat /proc/sys/kernel/bpf_stats_enabled)
+  sysctl -qw kernel.bpf_stats_enabled=0
+  WATCH_FILE=$1
+  : >"$WATCH_FILE"
+  watch_progs &
+  WATCH_PID=$!
+  T_RUN0=$(now)
+}
+
+# A storm with nothing attached, for the with_attempts of a baseline phase.
+baseline() {
+  quiet_wait "$PHASE"
+  storm
+  OTHERS=$(others_during "$T_STORM0" "$T_STORM1")
+}
