@@ -387,7 +387,14 @@ static __always_inline int handle_kfree_skb(struct sk_buff *skb, __u32 reason, c
 	return 0;
 }
 
-/* Kernels before 5.17 give no reason: report it as SKB_DROP_REASON_NOT_SPECIFIED (2). */
+/*
+ * Kernels before 5.17 give no reason: report it as SKB_DROP_REASON_NOT_SPECIFIED (2).
+ * They also free through kfree_skb buffers that were neither packets nor dropped: netlink
+ * requests and acknowledgements (nfnetlink's batches, a closing socket's queue), which
+ * carry no protocol. Every network packet has one: receive sets it from the link header,
+ * the IPv4 and IPv6 output paths before their netfilter hooks. So on those kernels an skb
+ * without a protocol is not counted.
+ */
 #define REASON_NOT_SPECIFIED 2
 
 SEC("tp_btf/kfree_skb")
@@ -395,9 +402,11 @@ int BPF_PROG(dr_kfree_skb_btf, struct sk_buff *skb, void *location)
 {
 	__u32 reason = REASON_NOT_SPECIFIED;
 
-	/* The reason argument exists from 5.17; on older kernels this branch is dead code. */
+	/* The reason argument exists from 5.17; the verifier drops the branch not taken. */
 	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
 		reason = (__u32)ctx[2];
+	else if (!skb->protocol)
+		return 0; /* not a packet: see above */
 	if (is_consumed(reason))
 		return 0;
 
@@ -413,6 +422,8 @@ int dr_kfree_skb_tp(struct trace_event_raw_kfree_skb *args)
 
 	if (bpf_core_field_exists(args->reason))
 		reason = BPF_CORE_READ(args, reason);
+	else if (!BPF_CORE_READ(args, protocol))
+		return 0; /* not a packet: see above */
 	if (is_consumed(reason))
 		return 0;
 
