@@ -115,55 +115,15 @@ scrape_sums() { # file
 }
 
 # ---------------------------------------------------------------- checks
-[ "$(id -u)" = 0 ] || die "must run as root (it creates network namespaces, iptables rules and eBPF programs): sudo bash bench/advanced.sh"
-cd "$ROOT"
-for f in bin/dropreason dist/cli.js dist/bpf/dropreason.bpf.o build/Release/bpf_addon.node; do
-  [ -e "$f" ] || die "the agent is not built ($f is missing): run 'npm run build' first"
-done
-for tool in gcc ip iptables bpftool bpftrace curl taskset awk; do
-  command -v "$tool" >/dev/null || die "'$tool' is not installed"
-done
-NCPU=$(nproc)
-[ "$NCPU" -ge 2 ] || die "needs at least 2 CPUs (storm on one, agent on another); this machine has $NCPU"
-[ "$STORM_CPU" != "$AGENT_CPU" ] || die "STORM_CPU and AGENT_CPU must differ"
+preflight bench/advanced.sh gcc ip iptables bpftool bpftrace curl taskset awk
 [[ "$FLOWS" =~ ^[0-9]+$ && "$FLOW_PORTS" =~ ^[0-9]+$ && "$FLOW_PORTS" -ge 1 ]] || die "FLOWS and FLOW_PORTS must be whole numbers"
 ADDRS=$(((FLOWS + FLOW_PORTS - 1) / FLOW_PORTS))
 [ "$ADDRS" -le 65000 ] || die "FLOWS / FLOW_PORTS = $ADDRS addresses do not fit in $DST_NET"
-ENDPOINT=$(awk '$1 == "endpoint:" { print $2; exit }' "$CONFIG")
-[ -n "$ENDPOINT" ] || die "no prometheus endpoint in $CONFIG"
-URL="http://$ENDPOINT/metrics"
-INTERVAL=$(awk '$1 == "collection_interval:" { sub(/s$/, "", $2); print $2; exit }' "$CONFIG")
-[[ "$INTERVAL" =~ ^[0-9]+$ ]] || die "collection_interval in $CONFIG must be whole seconds (e.g. 10s)"
-if curl -s -o /dev/null --max-time 2 "$URL"; then
-  die "something already answers at $URL; stop it or change the endpoint in $CONFIG"
-fi
-export PATH="$ROOT/.toolchain/node/bin:$PATH"
-./bin/dropreason validate --config "$CONFIG" >/dev/null || die "$CONFIG does not validate"
-if [ ! -d /sys/kernel/tracing/events ]; then
-  log "mounting tracefs at /sys/kernel/tracing (bpftrace needs it)"
-  mount -t tracefs tracefs /sys/kernel/tracing || die "cannot mount tracefs at /sys/kernel/tracing"
-fi
-[ -r /proc/sys/kernel/bpf_stats_enabled ] || die "kernel.bpf_stats_enabled is not available"
-
-# This script and everything it starts (agent, bpftrace, curl) stay on AGENT_CPU; the
-# storm moves itself to STORM_CPU.
-taskset -pc "$AGENT_CPU" $$ >/dev/null
-
-mkdir -p "$BUILD"
-gcc -O2 -Wall -Wextra -o "$BUILD/storm" "$BENCH/storm.c" || die "cannot compile bench/storm.c"
 STORM_EXTRA=("$FLOWS" "$FLOW_PORTS")
 
 # ---------------------------------------------------------------- topology
 log "creating namespaces $NS_TX and $NS_RX (veth, $SRC_ADDR/30, $DST_NET routed out of it)"
-NETNS_MADE=1
-ip netns add "$NS_TX"
-ip netns add "$NS_RX"
-ip link add veth0 netns "$NS_TX" type veth peer name veth1 netns "$NS_RX"
-ip -n "$NS_TX" addr add "$SRC_ADDR/30" dev veth0
-ip -n "$NS_RX" addr add "$PEER_ADDR/30" dev veth1
-for ns in "$NS_TX" "$NS_RX"; do ip -n "$ns" link set lo up; done
-ip -n "$NS_TX" link set veth0 up
-ip -n "$NS_RX" link set veth1 up
+make_namespaces "$PEER_ADDR"
 # OUTPUT drops before any neighbour lookup: a route is all the destinations need.
 ip -n "$NS_TX" route add "$DST_NET" dev veth0
 ip netns exec "$NS_TX" iptables -A OUTPUT -d "$DST_NET" -p udp -j DROP

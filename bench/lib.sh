@@ -1,5 +1,6 @@
 # Shell functions shared by the drop-storm benchmarks (bench/run.sh, bench/advanced.sh).
-# Sourced, not run. They use the caller's settings: NS_TX, NS_RX, BUILD, DST_ADDR,
+# Sourced, not run. They use the caller's settings: ROOT, BENCH, CONFIG, NS_TX, NS_RX,
+# SRC_ADDR, BUILD, DST_ADDR,
 # DST_PORT, STORM_*, QUIET_*, ATTEMPTS, WATCH_FILE, the *_PID variables, NETNS_MADE,
 # OLD_BPF_STATS and NOTES; the caller defines ipt_counters (the DROP rule's counters).
 # STORM_EXTRA holds further arguments for bench/storm.c (FLOWS, PORTS); none by default.
@@ -276,6 +277,63 @@ two_storms() { # prog-ids (the counter first)
   sysctl -qw kernel.bpf_stats_enabled=0
   CS_PPS_CPU=$PPS_CPU
   SUM_PKTS=$((SUM_PKTS + IPT_PKTS)) SUM_BYTES=$((SUM_BYTES + IPT_BYTES))
+}
+
+# ---------------------------------------------------------------- checks and topology
+# What a run needs before it starts: root, the built agent, the given tools, two CPUs,
+# a free Prometheus endpoint and whole-second interval in CONFIG (sets ENDPOINT, URL,
+# INTERVAL; NCPU too), tracefs and run-time accounting. Then pins this shell to AGENT_CPU and
+# compiles the storm.
+preflight() { # script tools...
+  local script=$1 f tool
+  shift
+  [ "$(id -u)" = 0 ] || die "must run as root (it creates network namespaces, iptables rules and eBPF programs): sudo bash $script"
+  cd "$ROOT"
+  for f in bin/dropreason dist/cli.js dist/bpf/dropreason.bpf.o build/Release/bpf_addon.node; do
+    [ -e "$f" ] || die "the agent is not built ($f is missing): run 'npm run build' first"
+  done
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || die "'$tool' is not installed"
+  done
+  NCPU=$(nproc)
+  [ "$NCPU" -ge 2 ] || die "needs at least 2 CPUs (storm on one, agent on another); this machine has $NCPU"
+  [ "$STORM_CPU" != "$AGENT_CPU" ] || die "STORM_CPU and AGENT_CPU must differ"
+  ENDPOINT=$(awk '$1 == "endpoint:" { print $2; exit }' "$CONFIG")
+  [ -n "$ENDPOINT" ] || die "no prometheus endpoint in $CONFIG"
+  URL="http://$ENDPOINT/metrics"
+  INTERVAL=$(awk '$1 == "collection_interval:" { sub(/s$/, "", $2); print $2; exit }' "$CONFIG")
+  [[ "$INTERVAL" =~ ^[0-9]+$ ]] || die "collection_interval in $CONFIG must be whole seconds (e.g. 10s)"
+  if curl -s -o /dev/null --max-time 2 "$URL"; then
+    die "something already answers at $URL; stop it or change the endpoint in $CONFIG"
+  fi
+  export PATH="$ROOT/.toolchain/node/bin:$PATH"
+  ./bin/dropreason validate --config "$CONFIG" >/dev/null || die "$CONFIG does not validate"
+  if [ ! -d /sys/kernel/tracing/events ]; then
+    log "mounting tracefs at /sys/kernel/tracing (bpftrace needs it)"
+    mount -t tracefs tracefs /sys/kernel/tracing || die "cannot mount tracefs at /sys/kernel/tracing"
+  fi
+  [ -r /proc/sys/kernel/bpf_stats_enabled ] || die "kernel.bpf_stats_enabled is not available"
+
+  # This script and everything it starts (agent, bpftrace, curl) stay on AGENT_CPU; the
+  # storm moves itself to STORM_CPU.
+  taskset -pc "$AGENT_CPU" $$ >/dev/null
+
+  mkdir -p "$BUILD"
+  gcc -O2 -Wall -Wextra -o "$BUILD/storm" "$BENCH/storm.c" || die "cannot compile bench/storm.c"
+}
+
+# The sender's namespace NS_TX (SRC_ADDR on veth0) and its peer NS_RX (the given address
+# on veth1), both links up; the caller adds its routes and DROP rule.
+make_namespaces() { # peer-address
+  NETNS_MADE=1
+  ip netns add "$NS_TX"
+  ip netns add "$NS_RX"
+  ip link add veth0 netns "$NS_TX" type veth peer name veth1 netns "$NS_RX"
+  ip -n "$NS_TX" addr add "$SRC_ADDR/30" dev veth0
+  ip -n "$NS_RX" addr add "$1/30" dev veth1
+  for ns in "$NS_TX" "$NS_RX"; do ip -n "$ns" link set lo up; done
+  ip -n "$NS_TX" link set veth0 up
+  ip -n "$NS_RX" link set veth1 up
 }
 
 # ---------------------------------------------------------------- run
