@@ -38,9 +38,7 @@ describe.skipIf(!isRoot)('start-up failures', () => {
 
   it('names the missing capabilities when not root', async () => {
     const before = loadedPrograms();
-    const r = await runCli(['--config', await config()], {
-      wrap: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
-    });
+    const r = await runCli(['--config', await config()], { asNobody: true });
     expect(r.code).toBe(1);
     expect(errorLine(r.stderr)).toMatch(
       /^dropreason: receivers\.dropreason: missing capability CAP_BPF and CAP_PERFMON: /,

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { FakeApiServer } from '../k8s/fake_api_server.js';
-import { Agent, CLI, basicConfig, freePort, isRoot, runCli, sleep } from './harness/agent.js';
+import { Agent, basicConfig, cliCommand, freePort, isRoot, runCli, sleep } from './harness/agent.js';
 import { NetnsPair, ruleCounters } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
@@ -25,7 +25,6 @@ const INTERVAL = '250ms';
  */
 const STEP_MS = 90_000;
 const TEST_MS = 4 * STEP_MS;
-const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
 
 if (!isRoot) console.log('skipping dropreason top tests: they need root to load eBPF and make network namespaces');
 
@@ -36,8 +35,8 @@ class Top {
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
 
-  constructor(args: string[], opts: { wrap?: string[]; env?: NodeJS.ProcessEnv } = {}) {
-    const [cmd, ...rest] = [...(opts.wrap ?? []), CLI, 'top', ...args];
+  constructor(args: string[], opts: { asNobody?: boolean; env?: NodeJS.ProcessEnv } = {}) {
+    const [cmd, ...rest] = [...cliCommand(opts), 'top', ...args];
     this.child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
     this.child.stdout!.on('data', (d) => (this.stdout += d));
     this.child.stderr!.on('data', (d) => (this.stderr += d));
@@ -196,7 +195,7 @@ describe.skipIf(!isRoot)('dropreason top on the real kernel', () => {
     async () => {
       const pair = topology('topep');
       const port = await freePort();
-      top = new Top(['--endpoint', `127.0.0.1:${port}`, '--interval', INTERVAL], { wrap: NOBODY });
+      top = new Top(['--endpoint', `127.0.0.1:${port}`, '--interval', INTERVAL], { asNobody: true });
       await top.until(
         (t) => t.stderr.includes(`cannot read http://127.0.0.1:${port}/metrics: ECONNREFUSED; retrying every 250ms`),
         'that the endpoint is down',
@@ -228,7 +227,7 @@ describe.skipIf(!isRoot)('dropreason top on the real kernel', () => {
   );
 
   it('names the missing capabilities when not root, as the agent does', async () => {
-    const r = await runCli(['top', '--count', '1'], { wrap: NOBODY });
+    const r = await runCli(['top', '--count', '1'], { asNobody: true });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(

@@ -12,15 +12,73 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CLI = path.join(ROOT, 'bin/dropreason');
 
+/**
+ * Ports for the test's own servers: taken in turn from a block below the kernel's
+ * ephemeral range (32768 and up), so no outgoing connection and no earlier `listen(0)` can
+ * hold one, each handed out at most once per process (two servers of one test never share
+ * a port), and checked free before it is handed out. Each vitest worker has its own block.
+ */
+const PORT_BLOCK = 2000;
+const PORT_BASE = 20_000 + ((Number(process.env['VITEST_POOL_ID'] ?? 1) - 1) % 6) * PORT_BLOCK;
+let nextPort = 0;
+
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  while (nextPort < PORT_BLOCK) {
+    const port = PORT_BASE + nextPort++;
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port left in ${PORT_BASE}-${PORT_BASE + PORT_BLOCK - 1}`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+
+/** Runs a command as an unprivileged user (nobody), with no capabilities. */
+export const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+
+let publicRoot: string | undefined;
+
+/**
+ * The CLI as an unprivileged user can run it. A clone in `/root` or in a `mktemp -d`
+ * directory (mode 0700) cannot be entered by another user, so the runnable parts of the
+ * checkout (the CLI, the built code, the addon, the bpf object, the packages and the Node
+ * that setup provided) are hard-linked, or copied across file systems, into a directory
+ * anyone can read, once per test process and removed at its exit.
+ */
+export function publicCli(): string {
+  if (!publicRoot) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dropreason-public-'));
+    fs.chmodSync(dir, 0o755);
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    const parts = [
+      'bin',
+      'dist',
+      'node_modules',
+      'package.json',
+      'otel-config.yaml',
+      'build/Release',
+      '.toolchain/node/bin',
+      'src',
+    ];
+    for (const part of parts) {
+      const from = path.join(ROOT, part);
+      if (!fs.existsSync(from)) continue;
+      const to = path.join(dir, part);
+      fs.mkdirSync(path.dirname(to), { recursive: true, mode: 0o755 });
+      try {
+        execFileSync('cp', ['-al', from, to], { stdio: 'pipe' });
+      } catch {
+        execFileSync('cp', ['-a', from, to], { stdio: 'pipe' });
+      }
+    }
+    publicRoot = dir;
+  }
+  return path.join(publicRoot, 'bin/dropreason');
 }
 
 export function writeConfig(yaml: string): string {
@@ -65,12 +123,17 @@ ${retina}service:
 `;
 }
 
+/** The command line that runs the CLI: wrapped, or as nobody from a copy nobody can read. */
+export function cliCommand(opts: { wrap?: string[]; asNobody?: boolean } = {}): string[] {
+  return opts.asNobody ? [...NOBODY, publicCli()] : [...(opts.wrap ?? []), CLI];
+}
+
 /** Runs the CLI to completion and returns its exit code and output. */
 export async function runCli(
   args: string[],
-  opts: { timeoutMs?: number; wrap?: string[] } = {},
+  opts: { timeoutMs?: number; wrap?: string[]; asNobody?: boolean } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const [cmd, ...rest] = [...(opts.wrap ?? []), CLI, ...args];
+  const [cmd, ...rest] = [...cliCommand(opts), ...args];
   const child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
