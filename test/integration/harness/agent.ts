@@ -2,7 +2,7 @@
  * Runs the real CLI (bin/dropreason) as a child process on a config written for the
  * test, and reads its Prometheus endpoint.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -45,40 +45,63 @@ let publicRoot: string | undefined;
 
 /**
  * The CLI as an unprivileged user can run it. A clone in `/root` or in a `mktemp -d`
- * directory (mode 0700) cannot be entered by another user, so the runnable parts of the
- * checkout (the CLI, the built code, the addon, the bpf object, the packages and the Node
- * that setup provided) are hard-linked, or copied across file systems, into a directory
- * anyone can read, once per test process and removed at its exit.
+ * directory (mode 0700) cannot be entered by another user: then the runnable parts of the
+ * checkout (the CLI, the built code and bpf object, the addon, the production packages and
+ * the Node that setup provided) are hard-linked, or copied across file systems, into a
+ * directory anyone can read, once per test process and removed at its exit.
  */
 export function publicCli(): string {
-  if (!publicRoot) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dropreason-public-'));
-    fs.chmodSync(dir, 0o755);
-    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-    const parts = [
-      'bin',
-      'dist',
-      'node_modules',
-      'package.json',
-      'otel-config.yaml',
-      'build/Release',
-      '.toolchain/node/bin',
-      'src',
-    ];
-    for (const part of parts) {
-      const from = path.join(ROOT, part);
-      if (!fs.existsSync(from)) continue;
-      const to = path.join(dir, part);
-      fs.mkdirSync(path.dirname(to), { recursive: true, mode: 0o755 });
-      try {
-        execFileSync('cp', ['-al', from, to], { stdio: 'pipe' });
-      } catch {
-        execFileSync('cp', ['-a', from, to], { stdio: 'pipe' });
-      }
-    }
-    publicRoot = dir;
-  }
+  publicRoot ??= nobodyCanRun(ROOT) ? ROOT : readableCopy();
   return path.join(publicRoot, 'bin/dropreason');
+}
+
+function nobodyCanRun(root: string): boolean {
+  const node = path.join(root, '.toolchain/node/bin/node');
+  const r = spawnSync(
+    NOBODY[0]!,
+    [
+      ...NOBODY.slice(1),
+      'sh',
+      '-c',
+      'test -x "$1" && test -r "$2" && { test ! -e "$3" || test -x "$3"; }',
+      'sh',
+    ].concat([path.join(root, 'bin/dropreason'), path.join(root, 'dist/cli.js'), node]),
+  );
+  return r.status === 0;
+}
+
+function readableCopy(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dropreason-public-'));
+  fs.chmodSync(dir, 0o755);
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
+  const packages = Object.entries(lock.packages)
+    .filter(([where, p]) => where.startsWith('node_modules/') && !p.dev)
+    .map(([where]) => where);
+  const parts = [
+    'bin',
+    'dist',
+    'package.json',
+    'otel-config.yaml',
+    'build/Release',
+    '.toolchain/node/bin',
+    'src',
+    ...packages,
+  ];
+  for (const part of parts) {
+    const from = path.join(ROOT, part);
+    const to = path.join(dir, part);
+    if (!fs.existsSync(from) || fs.existsSync(to)) continue;
+    fs.mkdirSync(path.dirname(to), { recursive: true, mode: 0o755 });
+    try {
+      execFileSync('cp', ['-al', from, to], { stdio: 'pipe' });
+    } catch {
+      execFileSync('cp', ['-a', from, to], { stdio: 'pipe' });
+    }
+  }
+  return dir;
 }
 
 export function writeConfig(yaml: string): string {
