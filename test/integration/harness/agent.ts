@@ -98,6 +98,7 @@ function readableCopy(): string {
     try {
       execFileSync('cp', ['-al', from, to], { stdio: 'pipe' });
     } catch {
+      fs.rmSync(to, { recursive: true, force: true });
       execFileSync('cp', ['-a', from, to], { stdio: 'pipe' });
     }
   }
