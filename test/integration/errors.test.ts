@@ -3,9 +3,17 @@
  * line and a non-zero exit, and leaves nothing of ours loaded in the kernel.
  */
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
-import { basicConfig, freePort, isRoot, loadedPrograms, runCli, writeConfig } from './harness/agent.js';
+import {
+  basicConfig,
+  freePort,
+  isRoot,
+  loadedPrograms,
+  removePublicCopy,
+  runCli,
+  writeConfig,
+} from './harness/agent.js';
 
 if (!isRoot)
   console.log('skipping start-up failure tests: they change users, capabilities and mounts, which needs root');
@@ -23,6 +31,8 @@ function errorLine(stderr: string): string {
 
 describe.skipIf(!isRoot)('start-up failures', () => {
   const servers: net.Server[] = [];
+  afterAll(removePublicCopy);
+
   afterEach(() => {
     for (const s of servers.splice(0)) s.close();
   });

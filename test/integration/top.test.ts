@@ -8,10 +8,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { FakeApiServer } from '../k8s/fake_api_server.js';
-import { Agent, basicConfig, cliCommand, freePort, isRoot, runCli, sleep } from './harness/agent.js';
+import { Agent, basicConfig, cliCommand, freePort, isRoot, removePublicCopy, runCli, sleep } from './harness/agent.js';
 import { NetnsPair, ruleCounters } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
@@ -103,6 +103,8 @@ describe.skipIf(!isRoot)('dropreason top on the real kernel', () => {
   let agent: Agent | undefined;
   let top: Top | undefined;
   let api: FakeApiServer | undefined;
+
+  afterAll(removePublicCopy);
 
   afterEach(async () => {
     top?.kill();

@@ -48,11 +48,17 @@ let publicRoot: string | undefined;
  * directory (mode 0700) cannot be entered by another user: then the runnable parts of the
  * checkout (the CLI, the built code and bpf object, the addon, the production packages and
  * the Node that setup provided) are hard-linked, or copied across file systems, into a
- * directory anyone can read, once per test process and removed at its exit.
+ * directory anyone can read, once per test file (`removePublicCopy` in its `afterAll`).
  */
 export function publicCli(): string {
   publicRoot ??= nobodyCanRun(ROOT) ? ROOT : readableCopy();
   return path.join(publicRoot, 'bin/dropreason');
+}
+
+/** Removes the copy `publicCli` made, if it made one. */
+export function removePublicCopy(): void {
+  if (publicRoot && publicRoot !== ROOT) fs.rmSync(publicRoot, { recursive: true, force: true });
+  publicRoot = undefined;
 }
 
 function nobodyCanRun(root: string): boolean {
@@ -73,7 +79,6 @@ function nobodyCanRun(root: string): boolean {
 function readableCopy(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dropreason-public-'));
   fs.chmodSync(dir, 0o755);
-  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
     packages: Record<string, { dev?: boolean }>;
   };
