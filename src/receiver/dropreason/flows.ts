@@ -15,11 +15,8 @@ import {
 } from '@opentelemetry/sdk-metrics';
 
 import { directionName, type FlowCounter } from './abi.js';
-import { metric } from './metadata.js';
+import { metadata, POD_DROP_BYTES, POD_DROP_COUNT } from './metadata.generated.js';
 import { OVERFLOW_REASON, type ReasonNames } from './reasons.js';
-
-export const POD_COUNT_METRIC = 'dropreason.pod.drop.count';
-export const POD_BYTES_METRIC = 'dropreason.pod.drop.bytes';
 
 export type PeerAttribute = 'address' | 'port' | 'transport';
 
@@ -130,30 +127,27 @@ export class FlowTable {
       else byLocal.set(s.local, [s]);
     }
     const end = hrTime(nowMs);
-    const countMeta = metric(POD_COUNT_METRIC);
-    const bytesMeta = metric(POD_BYTES_METRIC);
     const build = (
-      name: string,
-      meta: typeof countMeta,
+      name: typeof POD_DROP_COUNT | typeof POD_DROP_BYTES,
       series: Series[],
       pick: (s: Series) => number,
-    ): MetricData => ({
-      descriptor: { name, description: meta.description, unit: meta.unit, valueType: 1 /* INT */ },
-      aggregationTemporality: AggregationTemporality.CUMULATIVE,
-      dataPointType: DataPointType.SUM,
-      isMonotonic: true,
-      dataPoints: series.map((s) => ({ attributes: s.attributes, startTime: s.start, endTime: end, value: pick(s) })),
-    });
+    ): MetricData => {
+      const meta = metadata.metrics[name];
+      return {
+        descriptor: { name, description: meta.description, unit: meta.unit, valueType: 1 /* INT */ },
+        aggregationTemporality: AggregationTemporality.CUMULATIVE,
+        dataPointType: DataPointType.SUM,
+        isMonotonic: true,
+        dataPoints: series.map((s) => ({ attributes: s.attributes, startTime: s.start, endTime: end, value: pick(s) })),
+      };
+    };
     return [...byLocal].map(([local, series]) => ({
       // Drops with no IP header, or no room in the kernel map, belong to the node.
       resource: local ? base.merge(resourceFromAttributes({ 'k8s.pod.ip': local })) : base,
       scopeMetrics: [
         {
           scope: { name: 'dropreason' },
-          metrics: [
-            build(POD_COUNT_METRIC, countMeta, series, (s) => s.count),
-            build(POD_BYTES_METRIC, bytesMeta, series, (s) => s.bytes),
-          ],
+          metrics: [build(POD_DROP_COUNT, series, (s) => s.count), build(POD_DROP_BYTES, series, (s) => s.bytes)],
         },
       ],
     }));
