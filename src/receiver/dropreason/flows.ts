@@ -7,15 +7,11 @@
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AggregationTemporality,
-  DataPointType,
-  type MetricData,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
 import { directionName, type FlowCounter } from './abi.js';
-import { metadata, POD_DROP_BYTES, POD_DROP_COUNT } from './metadata.generated.js';
+import { POD_DROP_BYTES, POD_DROP_COUNT } from './metadata.generated.js';
+import { cumulativeSum, hrTime, SCOPE } from './metric_data.js';
 import { OVERFLOW_REASON, type ReasonNames } from './reasons.js';
 
 export type PeerAttribute = 'address' | 'port' | 'transport';
@@ -56,10 +52,6 @@ function attributesOf(reason: string, direction: string, address: string, port: 
   if (port) attributes['peer.port'] = port;
   if (transport) attributes['network.transport'] = transport;
   return attributes;
-}
-
-function hrTime(ms: number): HrTime {
-  return [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
 }
 
 export class FlowTable {
@@ -127,27 +119,26 @@ export class FlowTable {
       else byLocal.set(s.local, [s]);
     }
     const end = hrTime(nowMs);
-    const build = (
-      name: typeof POD_DROP_COUNT | typeof POD_DROP_BYTES,
-      series: Series[],
-      pick: (s: Series) => number,
-    ): MetricData => {
-      const meta = metadata.metrics[name];
-      return {
-        descriptor: { name, description: meta.description, unit: meta.unit, valueType: 1 /* INT */ },
-        aggregationTemporality: AggregationTemporality.CUMULATIVE,
-        dataPointType: DataPointType.SUM,
-        isMonotonic: true,
-        dataPoints: series.map((s) => ({ attributes: s.attributes, startTime: s.start, endTime: end, value: pick(s) })),
-      };
-    };
+    const points = (series: Series[], pick: (s: Series) => number) =>
+      series.map((s) => ({ attributes: s.attributes, start: s.start, value: pick(s) }));
     return [...byLocal].map(([local, series]) => ({
       // Drops with no IP header, or no room in the kernel map, belong to the node.
       resource: local ? base.merge(resourceFromAttributes({ 'k8s.pod.ip': local })) : base,
       scopeMetrics: [
         {
-          scope: { name: 'dropreason' },
-          metrics: [build(POD_DROP_COUNT, series, (s) => s.count), build(POD_DROP_BYTES, series, (s) => s.bytes)],
+          scope: SCOPE,
+          metrics: [
+            cumulativeSum(
+              POD_DROP_COUNT,
+              points(series, (s) => s.count),
+              end,
+            ),
+            cumulativeSum(
+              POD_DROP_BYTES,
+              points(series, (s) => s.bytes),
+              end,
+            ),
+          ],
         },
       ],
     }));

@@ -1,38 +1,33 @@
 /**
- * The dropreason receiver: every collection_interval it reads the kernel's drop map,
- * reports the totals through observable counters, and pushes the collected
- * ResourceMetrics to the next consumer.
+ * The dropreason receiver: every collection_interval it reads the kernel's drop maps,
+ * builds ResourceMetrics from them (totals.ts, flows.ts) and pushes them to the next
+ * consumer.
  */
 import fs from 'node:fs';
-import { type ObservableResult, ValueType } from '@opentelemetry/api';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 
 import type { NativeBinding } from '../../native/binding.js';
 import type { Component, CreateSettings, MetricsConsumer } from '../../service/component.js';
-import { aggregateDrops, type DropTotal } from './aggregate.js';
+import { aggregateDrops } from './aggregate.js';
 import type { DropReasonConfig } from './config.js';
 import { DropProgram } from './drop_program.js';
-import { DROP_BYTES, DROP_COUNT, metadata } from './metadata.generated.js';
 import { FlowTable } from './flows.js';
 import { ReasonNames } from './reasons.js';
 import { attachPoint, ReceiverTelemetry } from './telemetry.js';
-
-/** A reader that collects only when asked: the receiver decides when. */
-class OnDemandReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
+import { TotalsTable } from './totals.js';
 
 export class DropReasonReceiver implements Component {
-  private program: DropProgram | undefined;
-  private provider: MeterProvider | undefined;
-  private reader: OnDemandReader | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private totals: DropTotal[] = [];
-  private collecting: Promise<void> | undefined;
   private started = false;
-  private mapEntries = 0;
+  private program: DropProgram | undefined;
+  private names = new ReasonNames(null);
+  /** Basic series, from the kernel's totals; made at start. */
+  private totals: TotalsTable | undefined;
+  /** Per-pod series, in advanced mode only. */
+  private flows: FlowTable | undefined;
   private telemetry: ReceiverTelemetry | undefined;
+  /** Entries in the kernel drop map at the last read. */
+  private mapEntries = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private collecting: Promise<void> | undefined;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -82,7 +77,7 @@ export class DropReasonReceiver implements Component {
       for (const r of this.config.exclude_reasons) {
         if (!known.has(r)) log.warn('exclude_reasons names a reason this kernel does not have', { reason: r });
       }
-      this.setUpMeter();
+      this.totals = new TotalsTable();
       this.telemetry = new ReceiverTelemetry(this.settings.meter, this.settings.id, attachPoint(program.hook), {
         program: () => this.program,
         mapEntries: () => this.mapEntries,
@@ -102,38 +97,8 @@ export class DropReasonReceiver implements Component {
     }
   }
 
-  private names = new ReasonNames(null);
-  private flows: FlowTable | undefined;
   private exclude(): ReadonlySet<string> {
     return new Set(this.config.exclude_reasons);
-  }
-
-  private setUpMeter(): void {
-    this.reader = new OnDemandReader();
-    this.provider = new MeterProvider({ resource: this.settings.resource, readers: [this.reader] });
-    const meter = this.provider.getMeter('dropreason');
-    const countMeta = metadata.metrics[DROP_COUNT];
-    const bytesMeta = metadata.metrics[DROP_BYTES];
-    const count = meter.createObservableCounter(DROP_COUNT, {
-      description: countMeta.description,
-      unit: countMeta.unit,
-      valueType: ValueType.INT,
-    });
-    const bytes = meter.createObservableCounter(DROP_BYTES, {
-      description: bytesMeta.description,
-      unit: bytesMeta.unit,
-      valueType: ValueType.INT,
-    });
-    const observe = (result: ObservableResult, pick: (t: DropTotal) => number) => {
-      for (const t of this.totals) {
-        const attributes = t.error
-          ? { reason: t.reason, direction: t.direction, error: t.error }
-          : { reason: t.reason, direction: t.direction };
-        result.observe(pick(t), attributes);
-      }
-    };
-    count.addCallback((r) => observe(r, (t) => t.count));
-    bytes.addCallback((r) => observe(r, (t) => t.bytes));
   }
 
   /** One read-and-push; overlapping calls share the one in flight. */
@@ -143,16 +108,16 @@ export class DropReasonReceiver implements Component {
   }
 
   private async collectOnce(): Promise<void> {
-    if (!this.program || !this.reader) return;
+    if (!this.program || !this.totals) return;
     try {
       const t0 = process.hrtime.bigint();
       const snapshot = await this.program.read();
-      this.totals = aggregateDrops(snapshot, this.names, this.exclude());
+      const totals = aggregateDrops(snapshot, this.names, this.exclude());
       this.telemetry?.recordRead(Number(process.hrtime.bigint() - t0) / 1e9);
       this.mapEntries = snapshot.mapEntries ?? 0;
-      const { resourceMetrics, errors } = await this.reader.collect();
-      for (const e of errors) this.settings.logger.warn('metric collection error', { error: String(e) });
-      const batch = [resourceMetrics];
+      const readAt = Date.now();
+      this.totals.update(totals, readAt);
+      const batch = [this.totals.resourceMetrics(this.settings.resource, readAt)];
       if (this.flows) {
         const { flows, other } = await this.program.readFlows();
         const now = Date.now();
@@ -175,9 +140,7 @@ export class DropReasonReceiver implements Component {
     }
     this.program?.close();
     this.program = undefined;
-    await this.provider?.shutdown();
-    this.provider = undefined;
-    this.reader = undefined;
+    this.totals = undefined;
     this.started = false;
   }
 }
