@@ -65,8 +65,6 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules/
 COPY --from=build /src/dist ./dist/
 COPY --from=build /src/build/Release/bpf_addon.node ./build/Release/
-# The receiver reads its metric definitions at run time.
-COPY --from=build /src/src/receiver/dropreason/metadata.yaml ./src/receiver/dropreason/
 COPY bin/ ./bin/
 COPY otel-config.yaml ./
 

@@ -4,4 +4,4 @@ import fs from 'node:fs';
 const { registry } = await import('../dist/components.js');
 const { configReference, metricsReference } = await import('../dist/service/reference.js');
 fs.writeFileSync(new URL('../docs/configuration.md', import.meta.url), configReference(registry));
-fs.writeFileSync(new URL('../docs/metrics.md', import.meta.url), metricsReference());
+fs.writeFileSync(new URL('../docs/metrics.md', import.meta.url), metricsReference(registry));

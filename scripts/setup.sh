@@ -71,6 +71,7 @@ npm run --silent build:bpf
 if [ ! -f build/Release/bpf_addon.node ] || [ -n "$(find native binding.gyp -newer build/Release/bpf_addon.node)" ]; then
   npm run --silent build:native
 fi
+npm run --silent build:gen
 npm run --silent build:ts
 mount_tracefs
 log "ready: node $(node --version)"

@@ -8,6 +8,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
 import type { Logger } from './logger.js';
+import type { ComponentMetadata, MetricMetadata } from './metadata.js';
 import type { Schema } from './schema.js';
 
 export type { ResourceMetrics };
@@ -59,6 +60,16 @@ export interface Factory<C, T extends Component> {
    * before anything starts; throws an Error that says what is missing.
    */
   preflight?(config: C): void;
+  /** The metrics it emits and its own telemetry (its metadata.yaml), for docs/metrics.md. */
+  metadata?: ComponentMetadata;
+  /** Names an exporter serves metrics under, one column each in docs/metrics.md. */
+  metricNames?: readonly MetricNames[];
+}
+
+/** How an exporter names a metric it serves; undefined where it keeps the OTel name. */
+export interface MetricNames {
+  title: string;
+  name(metric: string, meta: MetricMetadata): string | undefined;
 }
 
 export type ReceiverFactory<C = unknown> = Factory<C, Component>;

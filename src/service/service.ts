@@ -12,6 +12,13 @@ import { VERSION } from '../version.js';
 import type { Component, MetricsConsumer, ResourceMetrics } from './component.js';
 import type { AgentConfig, ComponentConfig } from './config.js';
 import type { Logger } from './logger.js';
+import {
+  AGENT_EXPORTER_QUEUE_DROPPED,
+  AGENT_EXPORTER_SEND_FAILED,
+  AGENT_EXPORTER_SENT,
+  metadata,
+} from './metadata.generated.js';
+import { instrumentOptions } from './metadata.js';
 import { SelfTelemetry } from './telemetry.js';
 
 /** How long one component may take to shut down (flush included) before it is left behind. */
@@ -166,19 +173,12 @@ export class Service {
     });
     if (withStats.length === 0) return;
     const meter = this.telemetry.meter;
+    const counter = (name: keyof typeof metadata.telemetry.metrics) =>
+      meter.createObservableCounter(name, instrumentOptions(metadata.telemetry.metrics[name]));
     const counters = {
-      sent: meter.createObservableCounter('dropreason.agent.exporter.sent', {
-        description: 'Data points the backend accepted.',
-        unit: '{datapoint}',
-      }),
-      failed: meter.createObservableCounter('dropreason.agent.exporter.send_failed', {
-        description: 'Data points whose export failed for good.',
-        unit: '{datapoint}',
-      }),
-      dropped: meter.createObservableCounter('dropreason.agent.exporter.queue_dropped', {
-        description: 'Data points dropped because the sending queue was full.',
-        unit: '{datapoint}',
-      }),
+      sent: counter(AGENT_EXPORTER_SENT),
+      failed: counter(AGENT_EXPORTER_SEND_FAILED),
+      dropped: counter(AGENT_EXPORTER_QUEUE_DROPPED),
     };
     meter.addBatchObservableCallback((result) => {
       for (const { id, stats: read } of withStats) {

@@ -2,7 +2,19 @@
  * Reads the drop series out of a dropreason agent's Prometheus endpoint, in either naming
  * (`naming: otel` or `naming: retina`) and with or without a `namespace` prefix.
  */
-import { type DropSeries, type PodSeries, type Snapshot, SeriesSet, dropKey, podKey, podName } from './snapshot.js';
+import { RETINA_NAMES } from '../exporters/prometheus/retina.js';
+import { derivedName } from '../exporters/prometheus/serializer.js';
+import { metadata } from '../receiver/dropreason/metadata.generated.js';
+import {
+  type DropSeries,
+  FIELDS,
+  type PodSeries,
+  type Snapshot,
+  SeriesSet,
+  dropKey,
+  podKey,
+  podName,
+} from './snapshot.js';
 
 export interface Sample {
   name: string;
@@ -77,17 +89,17 @@ function parseValue(text: string): number | undefined {
 
 type Family = { pod: boolean; field: 'packets' | 'bytes' };
 
-/** Our metric names in both namings; the endpoint may add a `namespace_` prefix. */
-const FAMILIES: Record<string, Family> = {
-  dropreason_drop_count_total: { pod: false, field: 'packets' },
-  dropreason_drop_bytes_total: { pod: false, field: 'bytes' },
-  dropreason_pod_drop_count_total: { pod: true, field: 'packets' },
-  dropreason_pod_drop_bytes_total: { pod: true, field: 'bytes' },
-  networkobservability_drop_count: { pod: false, field: 'packets' },
-  networkobservability_drop_bytes: { pod: false, field: 'bytes' },
-  networkobservability_adv_drop_count: { pod: true, field: 'packets' },
-  networkobservability_adv_drop_bytes: { pod: true, field: 'bytes' },
-};
+/**
+ * Our metric names in both namings, as the prometheus exporter serves them: derived from
+ * the OTel names (otel), or Retina's (retina). The endpoint may add a `namespace_` prefix.
+ */
+const FAMILIES: Readonly<Record<string, Family>> = Object.fromEntries(
+  Object.entries(FIELDS).flatMap(([name, family]) => {
+    const counter = metadata.metrics[name as keyof typeof metadata.metrics].sum.monotonic;
+    const retina = RETINA_NAMES.get(name);
+    return [[derivedName(name, counter), family], ...(retina ? [[retina, family]] : [])];
+  }),
+);
 
 export function familyOf(name: string): Family | undefined {
   for (const [base, family] of Object.entries(FAMILIES)) {

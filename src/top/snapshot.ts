@@ -6,6 +6,8 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
+import { DROP_BYTES, DROP_COUNT, POD_DROP_BYTES, POD_DROP_COUNT } from '../receiver/dropreason/metadata.generated.js';
+
 export interface DropSeries {
   reason: string;
   direction: string;
@@ -57,11 +59,12 @@ export function podKey(s: { pod: string; reason: string; direction: string }): s
   return `${s.pod}\u0000${s.reason}\u0000${s.direction}`;
 }
 
-const FIELDS: Record<string, { pod: boolean; field: 'packets' | 'bytes' }> = {
-  'dropreason.drop.count': { pod: false, field: 'packets' },
-  'dropreason.drop.bytes': { pod: false, field: 'bytes' },
-  'dropreason.pod.drop.count': { pod: true, field: 'packets' },
-  'dropreason.pod.drop.bytes': { pod: true, field: 'bytes' },
+/** Where each of the receiver's metrics goes in a snapshot, by its OTel name. */
+export const FIELDS: Readonly<Record<string, { pod: boolean; field: 'packets' | 'bytes' }>> = {
+  [DROP_COUNT]: { pod: false, field: 'packets' },
+  [DROP_BYTES]: { pod: false, field: 'bytes' },
+  [POD_DROP_COUNT]: { pod: true, field: 'packets' },
+  [POD_DROP_BYTES]: { pod: true, field: 'bytes' },
 };
 
 /**

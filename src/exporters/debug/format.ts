@@ -2,6 +2,8 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
+import { DROP_BYTES, DROP_COUNT } from '../../receiver/dropreason/metadata.generated.js';
+
 export interface DropRow {
   reason: string;
   direction: string;
@@ -11,9 +13,6 @@ export interface DropRow {
   rate?: number | undefined;
 }
 
-const COUNT_METRIC = 'dropreason.drop.count';
-const BYTES_METRIC = 'dropreason.drop.bytes';
-
 /** Pairs dropreason.drop.count and dropreason.drop.bytes points that share their attributes into rows. */
 export function dropRows(metrics: ResourceMetrics[]): DropRow[] {
   const rows = new Map<string, DropRow>();
@@ -21,7 +20,7 @@ export function dropRows(metrics: ResourceMetrics[]): DropRow[] {
     for (const scope of rm.scopeMetrics) {
       for (const metric of scope.metrics) {
         const name = metric.descriptor.name;
-        const field = name === COUNT_METRIC ? 'packets' : name === BYTES_METRIC ? 'bytes' : undefined;
+        const field = name === DROP_COUNT ? 'packets' : name === DROP_BYTES ? 'bytes' : undefined;
         if (!field) continue;
         for (const dp of metric.dataPoints) {
           if (typeof dp.value !== 'number') continue;

@@ -3,10 +3,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import type { Component, CreateSettings, MetricsConsumer, ResourceMetrics } from '../../service/component.js';
-import { metadata } from '../../receiver/dropreason/metadata.js';
 import { Accumulator } from './accumulator.js';
 import type { PrometheusConfig } from './config.js';
-import { retinaPodLabels, retinaRemoteLabels } from './retina.js';
+import { RETINA_NAMES, retinaPodLabels, retinaRemoteLabels } from './retina.js';
 import { type LabelCache, serialize, type SerializeOptions } from './serializer.js';
 
 export { retinaPodLabels };
@@ -25,9 +24,7 @@ export class PrometheusExporter implements Component, MetricsConsumer {
     private readonly config: PrometheusConfig,
   ) {
     this.accumulator = new Accumulator(config.metric_expiration);
-    if (config.naming === 'retina') {
-      this.gaugeNames = new Map(Object.entries(metadata().metrics).map(([name, m]) => [name, m.retina]));
-    }
+    if (config.naming === 'retina') this.gaugeNames = RETINA_NAMES;
   }
 
   async consume(metrics: ResourceMetrics[]): Promise<void> {

@@ -1,6 +1,7 @@
 /**
- * Retina's pod-level labels, as its dashboards query networkobservability_adv_drop_count
- * and _adv_drop_bytes. Retina has two contexts:
+ * Retina's naming (naming: retina): its metric names, and its pod-level labels as its
+ * dashboards query networkobservability_adv_drop_count and _adv_drop_bytes. Retina has two
+ * contexts:
  *
  * - local: the pod on this node, unprefixed: ip, namespace, podname, workload_kind,
  *   workload_name.
@@ -13,6 +14,21 @@
  * series) keeps its own attributes only.
  */
 import type { Attributes } from '@opentelemetry/api';
+
+import {
+  DROP_BYTES,
+  DROP_COUNT,
+  POD_DROP_BYTES,
+  POD_DROP_COUNT,
+} from '../../receiver/dropreason/metadata.generated.js';
+
+/** Retina's metric names, by the OTel name they are served for with naming retina (gauges). */
+export const RETINA_NAMES: ReadonlyMap<string, string> = new Map([
+  [DROP_COUNT, 'networkobservability_drop_count'],
+  [DROP_BYTES, 'networkobservability_drop_bytes'],
+  [POD_DROP_COUNT, 'networkobservability_adv_drop_count'],
+  [POD_DROP_BYTES, 'networkobservability_adv_drop_bytes'],
+]);
 
 /** The attributes that name one end of a flow: the resource's for the pod, the point's for the peer. */
 const POD_KEYS = {

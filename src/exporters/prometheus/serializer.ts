@@ -91,14 +91,20 @@ export function prometheusName(
 ): { name: string; type: Family['type'] } | undefined {
   const renamed = gaugeNames?.get(metric.descriptor.name);
   if (renamed) return { name: namespace ? `${sanitizeName(namespace)}_${renamed}` : renamed, type: 'gauge' };
-  let name = sanitizeName(metric.descriptor.name);
+  const counter = metric.dataPointType === DataPointType.SUM && metric.isMonotonic;
+  if (metric.dataPointType !== DataPointType.SUM && metric.dataPointType !== DataPointType.GAUGE) return undefined;
+  return { name: derivedName(metric.descriptor.name, counter, namespace), type: counter ? 'counter' : 'gauge' };
+}
+
+/**
+ * The name an OTel metric is served under in otel naming: characters Prometheus does not
+ * allow become underscores, a counter (monotonic sum) ends in _total. Our metric names
+ * already end in their unit, so no unit suffix is added.
+ */
+export function derivedName(otelName: string, counter: boolean, namespace?: string): string {
+  let name = sanitizeName(otelName);
   if (namespace) name = `${sanitizeName(namespace)}_${name}`;
-  if (metric.dataPointType === DataPointType.SUM) {
-    if (!metric.isMonotonic) return { name, type: 'gauge' };
-    return { name: name.endsWith('_total') ? name : `${name}_total`, type: 'counter' };
-  }
-  if (metric.dataPointType === DataPointType.GAUGE) return { name, type: 'gauge' };
-  return undefined;
+  return counter && !name.endsWith('_total') ? `${name}_total` : name;
 }
 
 export type LabelCache = WeakMap<Attributes, { resource: string; text: string }>;

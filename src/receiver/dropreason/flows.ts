@@ -7,19 +7,12 @@
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AggregationTemporality,
-  DataPointType,
-  type MetricData,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
 import { directionName, type FlowCounter } from './abi.js';
-import { metric } from './metadata.js';
+import { POD_DROP_BYTES, POD_DROP_COUNT } from './metadata.generated.js';
+import { cumulativeSum, hrTime, SCOPE } from './metric_data.js';
 import { OVERFLOW_REASON, type ReasonNames } from './reasons.js';
-
-export const POD_COUNT_METRIC = 'dropreason.pod.drop.count';
-export const POD_BYTES_METRIC = 'dropreason.pod.drop.bytes';
 
 export type PeerAttribute = 'address' | 'port' | 'transport';
 
@@ -59,10 +52,6 @@ function attributesOf(reason: string, direction: string, address: string, port: 
   if (port) attributes['peer.port'] = port;
   if (transport) attributes['network.transport'] = transport;
   return attributes;
-}
-
-function hrTime(ms: number): HrTime {
-  return [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
 }
 
 export class FlowTable {
@@ -130,29 +119,25 @@ export class FlowTable {
       else byLocal.set(s.local, [s]);
     }
     const end = hrTime(nowMs);
-    const countMeta = metric(POD_COUNT_METRIC);
-    const bytesMeta = metric(POD_BYTES_METRIC);
-    const build = (
-      name: string,
-      meta: typeof countMeta,
-      series: Series[],
-      pick: (s: Series) => number,
-    ): MetricData => ({
-      descriptor: { name, description: meta.description, unit: meta.unit, valueType: 1 /* INT */ },
-      aggregationTemporality: AggregationTemporality.CUMULATIVE,
-      dataPointType: DataPointType.SUM,
-      isMonotonic: true,
-      dataPoints: series.map((s) => ({ attributes: s.attributes, startTime: s.start, endTime: end, value: pick(s) })),
-    });
+    const points = (series: Series[], pick: (s: Series) => number) =>
+      series.map((s) => ({ attributes: s.attributes, start: s.start, value: pick(s) }));
     return [...byLocal].map(([local, series]) => ({
       // Drops with no IP header, or no room in the kernel map, belong to the node.
       resource: local ? base.merge(resourceFromAttributes({ 'k8s.pod.ip': local })) : base,
       scopeMetrics: [
         {
-          scope: { name: 'dropreason' },
+          scope: SCOPE,
           metrics: [
-            build(POD_COUNT_METRIC, countMeta, series, (s) => s.count),
-            build(POD_BYTES_METRIC, bytesMeta, series, (s) => s.bytes),
+            cumulativeSum(
+              POD_DROP_COUNT,
+              points(series, (s) => s.count),
+              end,
+            ),
+            cumulativeSum(
+              POD_DROP_BYTES,
+              points(series, (s) => s.bytes),
+              end,
+            ),
           ],
         },
       ],

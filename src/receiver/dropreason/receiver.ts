@@ -1,42 +1,33 @@
 /**
- * The dropreason receiver: every collection_interval it reads the kernel's drop map,
- * reports the totals through observable counters, and pushes the collected
- * ResourceMetrics to the next consumer.
+ * The dropreason receiver: every collection_interval it reads the kernel's drop maps,
+ * builds ResourceMetrics from them (totals.ts, flows.ts) and pushes them to the next
+ * consumer.
  */
 import fs from 'node:fs';
-import { type Counter, type Histogram, type ObservableResult, ValueType } from '@opentelemetry/api';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 
 import type { NativeBinding } from '../../native/binding.js';
 import type { Component, CreateSettings, MetricsConsumer } from '../../service/component.js';
-import { METRICS_MAP_ENTRIES } from './abi.js';
-import { aggregateDrops, type DropTotal } from './aggregate.js';
+import { aggregateDrops } from './aggregate.js';
 import type { DropReasonConfig } from './config.js';
 import { DropProgram } from './drop_program.js';
-import { metric } from './metadata.js';
 import { FlowTable } from './flows.js';
 import { ReasonNames } from './reasons.js';
-
-/** A reader that collects only when asked: the receiver decides when. */
-class OnDemandReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
-
-export const COUNT_METRIC = 'dropreason.drop.count';
-export const BYTES_METRIC = 'dropreason.drop.bytes';
+import { attachPoint, ReceiverTelemetry } from './telemetry.js';
+import { TotalsTable } from './totals.js';
 
 export class DropReasonReceiver implements Component {
-  private program: DropProgram | undefined;
-  private provider: MeterProvider | undefined;
-  private reader: OnDemandReader | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private totals: DropTotal[] = [];
-  private collecting: Promise<void> | undefined;
   private started = false;
+  private program: DropProgram | undefined;
+  private names = new ReasonNames(null);
+  /** Basic series, from the kernel's totals; made at start. */
+  private totals: TotalsTable | undefined;
+  /** Per-pod series, in advanced mode only. */
+  private flows: FlowTable | undefined;
+  private telemetry: ReceiverTelemetry | undefined;
+  /** Entries in the kernel drop map at the last read. */
   private mapEntries = 0;
-  private readDuration: Histogram | undefined;
-  private collections: Counter | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private collecting: Promise<void> | undefined;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -86,10 +77,13 @@ export class DropReasonReceiver implements Component {
       for (const r of this.config.exclude_reasons) {
         if (!known.has(r)) log.warn('exclude_reasons names a reason this kernel does not have', { reason: r });
       }
-      this.setUpMeter();
-      this.setUpSelfTelemetry();
+      this.totals = new TotalsTable();
+      this.telemetry = new ReceiverTelemetry(this.settings.meter, this.settings.id, attachPoint(program.hook), {
+        program: () => this.program,
+        mapEntries: () => this.mapEntries,
+      });
       log.info('counting kernel drops', {
-        hook: program.hook === 'tp_btf' ? 'tp_btf/kfree_skb' : 'tracepoint/skb/kfree_skb',
+        hook: attachPoint(program.hook),
         reasons: known.size,
         interval: `${this.config.collection_interval}ms`,
         netns: this.config.netns,
@@ -103,101 +97,8 @@ export class DropReasonReceiver implements Component {
     }
   }
 
-  private names = new ReasonNames(null);
-  private flows: FlowTable | undefined;
   private exclude(): ReadonlySet<string> {
     return new Set(this.config.exclude_reasons);
-  }
-
-  private setUpMeter(): void {
-    this.reader = new OnDemandReader();
-    this.provider = new MeterProvider({ resource: this.settings.resource, readers: [this.reader] });
-    const meter = this.provider.getMeter('dropreason');
-    const countMeta = metric(COUNT_METRIC);
-    const bytesMeta = metric(BYTES_METRIC);
-    const count = meter.createObservableCounter(COUNT_METRIC, {
-      description: countMeta.description,
-      unit: countMeta.unit,
-      valueType: ValueType.INT,
-    });
-    const bytes = meter.createObservableCounter(BYTES_METRIC, {
-      description: bytesMeta.description,
-      unit: bytesMeta.unit,
-      valueType: ValueType.INT,
-    });
-    const observe = (result: ObservableResult, pick: (t: DropTotal) => number) => {
-      for (const t of this.totals) {
-        const attributes = t.error
-          ? { reason: t.reason, direction: t.direction, error: t.error }
-          : { reason: t.reason, direction: t.direction };
-        result.observe(pick(t), attributes);
-      }
-    };
-    count.addCallback((r) => observe(r, (t) => t.count));
-    bytes.addCallback((r) => observe(r, (t) => t.bytes));
-  }
-
-  /** The agent's own metrics: what is attached, how reads go, how full the map is. */
-  private setUpSelfTelemetry(): void {
-    const meter = this.settings.meter;
-    const hook = this.program!.hook === 'tp_btf' ? 'tp_btf/kfree_skb' : 'tracepoint/skb/kfree_skb';
-    meter
-      .createObservableGauge('dropreason.agent.program.attached', {
-        description: 'eBPF programs attached, by program and hook: 1 while attached.',
-      })
-      .addCallback((r) => {
-        if (this.program) r.observe(1, { program: this.program.programName, hook, receiver: this.settings.id });
-      });
-    meter
-      .createObservableGauge('dropreason.agent.hook.status', {
-        description: 'How each function hook is attached: 1 for its strategy (fexit, kprobe, unavailable, not needed).',
-      })
-      .addCallback((r) => {
-        for (const h of this.program?.hooks?.status ?? []) {
-          r.observe(1, { function: h.fn, reason: h.reason, strategy: h.strategy, receiver: this.settings.id });
-        }
-      });
-    meter
-      .createObservableGauge('dropreason.agent.map.entries', {
-        description: 'Entries in the kernel drop map at the last read, against its capacity.',
-        unit: '{entry}',
-      })
-      .addCallback((r) => {
-        r.observe(this.mapEntries, { map: 'metrics_map', receiver: this.settings.id });
-      });
-    meter
-      .createObservableGauge('dropreason.agent.map.capacity', {
-        description: 'Entries the kernel drop map can hold.',
-        unit: '{entry}',
-      })
-      .addCallback((r) => r.observe(METRICS_MAP_ENTRIES, { map: 'metrics_map', receiver: this.settings.id }));
-    this.readDuration = meter.createHistogram('dropreason.agent.map.read.duration', {
-      description: 'Time to read and decode the kernel drop maps.',
-      unit: 's',
-      advice: { explicitBucketBoundaries: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1] },
-    });
-    this.collections = meter.createCounter('dropreason.agent.collections', {
-      description: 'Collections (map read and push), by result.',
-    });
-    // Kernel-side cost of the counter: only counts while kernel.bpf_stats_enabled is 1.
-    const runs = meter.createObservableCounter('dropreason.agent.program.run.count', {
-      description: 'Times the eBPF program ran (needs kernel.bpf_stats_enabled=1).',
-      unit: '{run}',
-    });
-    const runTime = meter.createObservableCounter('dropreason.agent.program.run.time', {
-      description: 'Time spent in the eBPF program (needs kernel.bpf_stats_enabled=1).',
-      unit: 'ns',
-    });
-    meter.addBatchObservableCallback(
-      (r) => {
-        const info = this.program?.programInfo();
-        if (!info) return;
-        const attrs = { program: this.program!.programName, receiver: this.settings.id };
-        r.observe(runs, Number(info.runCount), attrs);
-        r.observe(runTime, Number(info.runTimeNs), attrs);
-      },
-      [runs, runTime],
-    );
   }
 
   /** One read-and-push; overlapping calls share the one in flight. */
@@ -207,16 +108,16 @@ export class DropReasonReceiver implements Component {
   }
 
   private async collectOnce(): Promise<void> {
-    if (!this.program || !this.reader) return;
+    if (!this.program || !this.totals) return;
     try {
       const t0 = process.hrtime.bigint();
       const snapshot = await this.program.read();
-      this.totals = aggregateDrops(snapshot, this.names, this.exclude());
-      this.readDuration?.record(Number(process.hrtime.bigint() - t0) / 1e9, { receiver: this.settings.id });
+      const totals = aggregateDrops(snapshot, this.names, this.exclude());
+      this.telemetry?.recordRead(Number(process.hrtime.bigint() - t0) / 1e9);
       this.mapEntries = snapshot.mapEntries ?? 0;
-      const { resourceMetrics, errors } = await this.reader.collect();
-      for (const e of errors) this.settings.logger.warn('metric collection error', { error: String(e) });
-      const batch = [resourceMetrics];
+      const readAt = Date.now();
+      this.totals.update(totals, readAt);
+      const batch = [this.totals.resourceMetrics(this.settings.resource, readAt)];
       if (this.flows) {
         const { flows, other } = await this.program.readFlows();
         const now = Date.now();
@@ -224,9 +125,9 @@ export class DropReasonReceiver implements Component {
         batch.push(...this.flows.resourceMetrics(this.settings.resource, now));
       }
       await this.next.consume(batch);
-      this.collections?.add(1, { result: 'ok', receiver: this.settings.id });
+      this.telemetry?.recordCollection('ok');
     } catch (err) {
-      this.collections?.add(1, { result: 'error', receiver: this.settings.id });
+      this.telemetry?.recordCollection('error');
       this.settings.logger.error('collection failed', { error: (err as Error).message });
     }
   }
@@ -239,9 +140,7 @@ export class DropReasonReceiver implements Component {
     }
     this.program?.close();
     this.program = undefined;
-    await this.provider?.shutdown();
-    this.provider = undefined;
-    this.reader = undefined;
+    this.totals = undefined;
     this.started = false;
   }
 }

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { retinaPodLabels, retinaRemoteLabels } from '../../../src/exporters/prometheus/retina.js';
+import { RETINA_NAMES, retinaPodLabels, retinaRemoteLabels } from '../../../src/exporters/prometheus/retina.js';
 import { serialize } from '../../../src/exporters/prometheus/serializer.js';
-import { metadata } from '../../../src/receiver/dropreason/metadata.js';
 import { familyOf, onlyOtherMetrics, parseSamples, snapshotFromText } from '../../../src/top/prometheus_text.js';
 import { NO_ADDRESS } from '../../../src/top/snapshot.js';
 import { advancedPush } from './fixtures.js';
@@ -63,7 +62,7 @@ describe('snapshotFromText', () => {
     expect(snapshotFromText(text, 7)).toEqual(expected);
   });
 
-  const gaugeNames = new Map(Object.entries(metadata().metrics).map(([name, m]) => [name, m.retina]));
+  const gaugeNames = RETINA_NAMES;
 
   it("reads what it serves with Retina's naming", () => {
     const text = serialize(advancedPush(), { gaugeNames, resourceLabels: retinaPodLabels });

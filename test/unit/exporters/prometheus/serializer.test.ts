@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 
 import { formatValue, type LabelCache, serialize } from '../../../../src/exporters/prometheus/serializer.js';
 import { packageRoot } from '../../../../src/native/binding.js';
-import { metric } from '../../../../src/receiver/dropreason/metadata.js';
+import { DROP_BYTES, DROP_COUNT, metadata } from '../../../../src/receiver/dropreason/metadata.generated.js';
 import { BYTES_DESCRIPTION, COUNT_DESCRIPTION, collect, dropCounters } from '../../support.js';
 
 const golden = (name: string) =>
@@ -26,8 +26,8 @@ const DROPS: Array<[string, string, number, number]> = [
 
 describe('serialize: golden files', () => {
   it('uses the descriptions the receiver publishes', () => {
-    expect(metric('dropreason.drop.count')).toMatchObject({ description: COUNT_DESCRIPTION, unit: '{packet}' });
-    expect(metric('dropreason.drop.bytes')).toMatchObject({ description: BYTES_DESCRIPTION, unit: 'By' });
+    expect(metadata.metrics[DROP_COUNT]).toMatchObject({ description: COUNT_DESCRIPTION, unit: '{packet}' });
+    expect(metadata.metrics[DROP_BYTES]).toMatchObject({ description: BYTES_DESCRIPTION, unit: 'By' });
   });
 
   it('writes the drop counters as Prometheus counters (drops.prom)', async () => {

@@ -1,0 +1,207 @@
+// Generated from metadata.yaml by scripts/gen-metadata.mjs (npm run build:gen); do not edit.
+import type { ComponentMetadata } from '../../service/metadata.js';
+
+export const DROP_COUNT = 'dropreason.drop.count';
+export const DROP_BYTES = 'dropreason.drop.bytes';
+export const POD_DROP_COUNT = 'dropreason.pod.drop.count';
+export const POD_DROP_BYTES = 'dropreason.pod.drop.bytes';
+export const AGENT_PROGRAM_ATTACHED = 'dropreason.agent.program.attached';
+export const AGENT_HOOK_STATUS = 'dropreason.agent.hook.status';
+export const AGENT_MAP_ENTRIES = 'dropreason.agent.map.entries';
+export const AGENT_MAP_CAPACITY = 'dropreason.agent.map.capacity';
+export const AGENT_MAP_READ_DURATION = 'dropreason.agent.map.read.duration';
+export const AGENT_COLLECTIONS = 'dropreason.agent.collections';
+export const AGENT_PROGRAM_RUN_COUNT = 'dropreason.agent.program.run.count';
+export const AGENT_PROGRAM_RUN_TIME = 'dropreason.agent.program.run.time';
+
+export const metadata = {
+  type: 'dropreason',
+  source: 'src/receiver/dropreason/metadata.yaml',
+  attributes: {
+    reason: {
+      description:
+        "Why the kernel dropped the packet: the kernel's skb_drop_reason name without the SKB_DROP_REASON_ prefix, read from the running kernel's BTF, with Retina's names where Retina has one (NETFILTER_DROP is IPTABLE_RULE_DROP, TCP_CLOSE is TCP_CLOSE_BASIC, NOT_SPECIFIED is UNKNOWN_DROP). Subsystem reasons read SUBSYSTEM:N. OTHER holds drops that found the kernel map full.",
+      type: 'string',
+    },
+    direction: {
+      description:
+        'ingress when the packet had been received from a device, egress when it was built locally and never received, unknown when the kernel gives no signal.',
+      type: 'string',
+      enum: ['ingress', 'egress', 'unknown'],
+    },
+    error: {
+      description:
+        'For TCP_CONNECT_BASIC and TCP_ACCEPT_BASIC only: the errno name the kernel function returned (e.g. ENETUNREACH, EINVAL). EAGAIN from a non-blocking accept is not counted.',
+      type: 'string',
+    },
+    'peer.address': {
+      description: 'Advanced mode: the remote address of the flow of the dropped packet.',
+      type: 'string',
+    },
+    'peer.port': {
+      description: 'Advanced mode: the remote port (TCP and UDP); off by default, as ephemeral ports multiply series.',
+      type: 'int',
+    },
+    'network.transport': {
+      description: 'Advanced mode: tcp, udp, icmp, sctp, or the protocol number.',
+      type: 'string',
+    },
+    program: {
+      description: "The eBPF program's name.",
+      type: 'string',
+    },
+    hook: {
+      description: 'Where the counting program is attached.',
+      type: 'string',
+      enum: ['tp_btf/kfree_skb', 'tracepoint/skb/kfree_skb'],
+    },
+    function: {
+      description: 'The kernel function a function hook watches (e.g. nf_nat_inet_fn).',
+      type: 'string',
+    },
+    hook_reason: {
+      name_override: 'reason',
+      description: 'The reason a function hook adds (e.g. IPTABLE_NAT_DROP).',
+      type: 'string',
+    },
+    strategy: {
+      description: 'How a function hook is attached.',
+      type: 'string',
+      enum: ['fexit', 'kprobe', 'unavailable', 'not needed'],
+    },
+    map: {
+      description: 'The kernel map.',
+      type: 'string',
+    },
+    result: {
+      description: 'How a collection ended.',
+      type: 'string',
+      enum: ['ok', 'error'],
+    },
+    receiver: {
+      description: "The receiver's component id, e.g. receivers.dropreason.",
+      type: 'string',
+    },
+  },
+  metrics: {
+    'dropreason.drop.count': {
+      description: 'Packets dropped by the kernel, by reason and direction.',
+      unit: '{packet}',
+      sum: {
+        value_type: 'int',
+        monotonic: true,
+        aggregation_temporality: 'cumulative',
+      },
+      attributes: ['reason', 'direction', 'error'],
+    },
+    'dropreason.drop.bytes': {
+      description: 'Bytes of the packets dropped by the kernel (skb->len at the drop), by reason and direction.',
+      unit: 'By',
+      sum: {
+        value_type: 'int',
+        monotonic: true,
+        aggregation_temporality: 'cumulative',
+      },
+      attributes: ['reason', 'direction', 'error'],
+    },
+    'dropreason.pod.drop.count': {
+      description:
+        "Packets dropped by the kernel, per local address (advanced mode): the resource holds k8s.pod.ip and, after the k8sattributes processor, the pod's name and namespace.",
+      unit: '{packet}',
+      sum: {
+        value_type: 'int',
+        monotonic: true,
+        aggregation_temporality: 'cumulative',
+      },
+      attributes: ['reason', 'direction', 'peer.address', 'peer.port', 'network.transport'],
+    },
+    'dropreason.pod.drop.bytes': {
+      description: 'Bytes of the packets dropped by the kernel, per local address (advanced mode).',
+      unit: 'By',
+      sum: {
+        value_type: 'int',
+        monotonic: true,
+        aggregation_temporality: 'cumulative',
+      },
+      attributes: ['reason', 'direction', 'peer.address', 'peer.port', 'network.transport'],
+    },
+  },
+  telemetry: {
+    metrics: {
+      'dropreason.agent.program.attached': {
+        description: 'eBPF programs attached, by program and hook: 1 while attached.',
+        unit: '',
+        gauge: {
+          value_type: 'int',
+          async: true,
+        },
+        attributes: ['program', 'hook', 'receiver'],
+      },
+      'dropreason.agent.hook.status': {
+        description: 'How each function hook is attached: 1 for its strategy (fexit, kprobe, unavailable, not needed).',
+        unit: '',
+        gauge: {
+          value_type: 'int',
+          async: true,
+        },
+        attributes: ['function', 'hook_reason', 'strategy', 'receiver'],
+      },
+      'dropreason.agent.map.entries': {
+        description: 'Entries in the kernel drop map at the last read, against its capacity.',
+        unit: '{entry}',
+        gauge: {
+          value_type: 'int',
+          async: true,
+        },
+        attributes: ['map', 'receiver'],
+      },
+      'dropreason.agent.map.capacity': {
+        description: 'Entries the kernel drop map can hold.',
+        unit: '{entry}',
+        gauge: {
+          value_type: 'int',
+          async: true,
+        },
+        attributes: ['map', 'receiver'],
+      },
+      'dropreason.agent.map.read.duration': {
+        description: 'Time to read and decode the kernel drop maps.',
+        unit: 's',
+        histogram: {
+          value_type: 'double',
+          bucket_boundaries: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1],
+        },
+        attributes: ['receiver'],
+      },
+      'dropreason.agent.collections': {
+        description: 'Collections (map read and push), by result.',
+        unit: '',
+        sum: {
+          value_type: 'int',
+          monotonic: true,
+        },
+        attributes: ['result', 'receiver'],
+      },
+      'dropreason.agent.program.run.count': {
+        description: 'Times the eBPF program ran (needs kernel.bpf_stats_enabled=1).',
+        unit: '{run}',
+        sum: {
+          value_type: 'int',
+          monotonic: true,
+          async: true,
+        },
+        attributes: ['program', 'receiver'],
+      },
+      'dropreason.agent.program.run.time': {
+        description: 'Time spent in the eBPF program (needs kernel.bpf_stats_enabled=1).',
+        unit: 'ns',
+        sum: {
+          value_type: 'int',
+          monotonic: true,
+          async: true,
+        },
+        attributes: ['program', 'receiver'],
+      },
+    },
+  },
+} as const satisfies ComponentMetadata;

@@ -1,0 +1,89 @@
+/**
+ * The receiver's own metrics (service.telemetry.metrics): what is attached and how, how
+ * map reads go, how full the map is, and what the program costs in the kernel. Names,
+ * descriptions and units come from metadata.yaml.
+ */
+import type { Counter, Histogram, Meter } from '@opentelemetry/api';
+
+import { instrumentOptions } from '../../service/metadata.js';
+import { METRICS_MAP_ENTRIES } from './abi.js';
+import type { DropProgram } from './drop_program.js';
+import {
+  AGENT_COLLECTIONS,
+  AGENT_HOOK_STATUS,
+  AGENT_MAP_CAPACITY,
+  AGENT_MAP_ENTRIES,
+  AGENT_MAP_READ_DURATION,
+  AGENT_PROGRAM_ATTACHED,
+  AGENT_PROGRAM_RUN_COUNT,
+  AGENT_PROGRAM_RUN_TIME,
+  metadata,
+} from './metadata.generated.js';
+
+type TelemetryName = keyof typeof metadata.telemetry.metrics;
+
+/** Where the counting program is attached, as logs and the `hook` attribute name it. */
+export function attachPoint(hook: DropProgram['hook']): string {
+  return hook === 'tp_btf' ? 'tp_btf/kfree_skb' : 'tracepoint/skb/kfree_skb';
+}
+
+/** What the observed metrics read at each collection of the agent's telemetry. */
+export interface TelemetrySource {
+  /** The attached program; undefined once the receiver has shut down. */
+  program(): DropProgram | undefined;
+  /** Entries in the kernel drop map at the last read. */
+  mapEntries(): number;
+}
+
+export class ReceiverTelemetry {
+  private readonly readDuration: Histogram;
+  private readonly collections: Counter;
+  private readonly attributes: { receiver: string };
+
+  /** Registers the instruments on the meter; nothing is observed before its next collection. */
+  constructor(meter: Meter, receiver: string, hook: string, source: TelemetrySource) {
+    this.attributes = { receiver };
+    const options = (name: TelemetryName) => instrumentOptions(metadata.telemetry.metrics[name]);
+    meter.createObservableGauge(AGENT_PROGRAM_ATTACHED, options(AGENT_PROGRAM_ATTACHED)).addCallback((r) => {
+      const program = source.program();
+      if (program) r.observe(1, { program: program.programName, hook, receiver });
+    });
+    meter.createObservableGauge(AGENT_HOOK_STATUS, options(AGENT_HOOK_STATUS)).addCallback((r) => {
+      for (const h of source.program()?.hooks?.status ?? []) {
+        r.observe(1, { function: h.fn, reason: h.reason, strategy: h.strategy, receiver });
+      }
+    });
+    meter
+      .createObservableGauge(AGENT_MAP_ENTRIES, options(AGENT_MAP_ENTRIES))
+      .addCallback((r) => r.observe(source.mapEntries(), { map: 'metrics_map', receiver }));
+    meter
+      .createObservableGauge(AGENT_MAP_CAPACITY, options(AGENT_MAP_CAPACITY))
+      .addCallback((r) => r.observe(METRICS_MAP_ENTRIES, { map: 'metrics_map', receiver }));
+    this.readDuration = meter.createHistogram(AGENT_MAP_READ_DURATION, options(AGENT_MAP_READ_DURATION));
+    this.collections = meter.createCounter(AGENT_COLLECTIONS, options(AGENT_COLLECTIONS));
+    // Kernel-side cost of the counter: only counts while kernel.bpf_stats_enabled is 1.
+    const runs = meter.createObservableCounter(AGENT_PROGRAM_RUN_COUNT, options(AGENT_PROGRAM_RUN_COUNT));
+    const runTime = meter.createObservableCounter(AGENT_PROGRAM_RUN_TIME, options(AGENT_PROGRAM_RUN_TIME));
+    meter.addBatchObservableCallback(
+      (r) => {
+        const program = source.program();
+        const info = program?.programInfo();
+        if (!program || !info) return;
+        const attrs = { program: program.programName, receiver };
+        r.observe(runs, Number(info.runCount), attrs);
+        r.observe(runTime, Number(info.runTimeNs), attrs);
+      },
+      [runs, runTime],
+    );
+  }
+
+  /** One read of the kernel maps took this long. */
+  recordRead(seconds: number): void {
+    this.readDuration.record(seconds, this.attributes);
+  }
+
+  /** One collection (read and push) ended. */
+  recordCollection(result: 'ok' | 'error'): void {
+    this.collections.add(1, { result, ...this.attributes });
+  }
+}
