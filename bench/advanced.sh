@@ -218,48 +218,6 @@ stop_pid "$AGENT_PID" TERM
 AGENT_PID=""
 
 # ---------------------------------------------------------------- 3. references
-# One bpftrace program: started, two storms, stopped. Sets BT_PPS, BT_PPS_CPU, BT_SHARE,
-# BT_OTHERS, BT_CS_PPS_CPU, BT_RUNS, BT_NS.
-bpftrace_phase() { # program log
-  local prog=$1 i id
-  BT_LOG=$2
-  bpftrace -e "$prog" >"$BT_LOG" 2>&1 &
-  BPFTRACE_PID=$!
-  BT_PROG=""
-  for i in $(seq 1200); do
-    alive "$BPFTRACE_PID" || die "bpftrace exited at start; its output ($BT_LOG):
-$(tail -20 "$BT_LOG")"
-    if grep -q '^Attaching' "$BT_LOG"; then
-      for id in $(prog_ids_of "$BPFTRACE_PID"); do
-        [ "$(prog_field "$id" type)" != tracepoint ] || BT_PROG=$id
-      done
-      [ -z "$BT_PROG" ] || break
-    fi
-    sleep 0.1
-  done
-  [ -n "$BT_PROG" ] || die "bpftrace did not attach a tracepoint program within 120 s; its output: $BT_LOG"
-  sleep 1 # let it finish attaching
-  BT_PROGS=$(prog_ids_of "$BPFTRACE_PID")
-  BT_PROG_NAME=$(prog_field "$BT_PROG" name)
-  log "bpftrace pid $BPFTRACE_PID, program id $BT_PROG ($BT_PROG_NAME)"
-  with_attempts "$PHASE" reference_storm
-  BT_CS_PPS_CPU=$CS_PPS_CPU
-  BT_PPS=$TP_PPS BT_PPS_CPU=$TP_PPS_CPU BT_SHARE=$TP_SHARE BT_OTHERS=$OTHERS
-  BT_RUNS=$((RC1 - RC0))
-  [ "$BT_RUNS" -gt 0 ] || die "bpftrace's program did not run during the storm (run_cnt did not move)"
-  BT_NS=$(calc %.3f "$((RT1 - RT0)) / $BT_RUNS")
-  stop_pid "$BPFTRACE_PID" INT
-  BPFTRACE_PID=""
-}
-
-reference_storm() {
-  # shellcheck disable=SC2086
-  quiet_wait "$PHASE" $BT_PROGS
-  two_storms "$BT_PROG"
-  # shellcheck disable=SC2086
-  OTHERS=$(others_during "$TP_T0" "$T_STORM1" $BT_PROGS)
-}
-
 log "phase 3/4: reference, bpftrace -e '$BPFTRACE_PROG'"
 PHASE="with bpftrace"
 bpftrace_phase "$BPFTRACE_PROG" "$BUILD/advanced-bpftrace.log"
