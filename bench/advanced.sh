@@ -298,12 +298,7 @@ RESULTS="$BUILD/advanced-results.md"
   echo "| agent CPU ≤ ${MAX_CPU_PCT} % of one core at a ${INTERVAL} s interval: collections + one scrape per ${INTERVAL} s | $(f2 "$CPU_PCT") % ($(f2 "$COLLECT_PCT") % + $SCRAPE_CPU_MS ms CPU per scrape) | $(pass "$CPU_PCT <= $MAX_CPU_PCT") |"
   echo
   echo "Scrape: $(fmt_int "$ALL_SERIES") pod count series ($(fmt_int "$((ALL_SERIES * 2))") pod series with the bytes), $(fmt_int "$SCRAPE_BYTES") bytes; $SCRAPES scrapes back to back took $SCRAPE_WALL_MS ms and $SCRAPE_CPU_MS ms of agent CPU each. All pod series together grew by $(fmt_int "$((ALL_C - ALL0_C))") packets, $(fmt_int "$((ALL_B - ALL0_B))") bytes (the sender's address and any other drops on the machine). Agent memory at the end: VmRSS $(f1 "$RSS_MIB") MiB, VmHWM $(f1 "$HWM_MIB") MiB (RssAnon $(calc %.1f "$RSSANON_KB / 1024"), RssFile $(calc %.1f "$RSSFILE_KB / 1024"))."
-  if [ "${#NOTES[@]}" -gt 0 ]; then
-    echo
-    for n in "${NOTES[@]}"; do echo "- $n"; done
-  fi
-  echo
-  echo "The run took $(calc %.0f "$T_RUN1 - $T_RUN0") s after setup."
+  results_end
 } >"$RESULTS"
 
 echo

@@ -356,6 +356,16 @@ baseline() {
   OTHERS=$(others_during "$T_STORM0" "$T_STORM1")
 }
 
+# The end of a results file: the notes, if any, and how long the run took.
+results_end() {
+  if [ "${#NOTES[@]}" -gt 0 ]; then
+    echo
+    for n in "${NOTES[@]}"; do echo "- $n"; done
+  fi
+  echo
+  echo "The run took $(calc %.0f "$T_RUN1 - $T_RUN0") s after setup."
+}
+
 # The reference: one bpftrace program, started, two storms (in phase $PHASE), stopped.
 # Sets BT_LOG, BT_PROG, BT_PROG_NAME, BT_PPS, BT_PPS_CPU, BT_SHARE, BT_OTHERS,
 # BT_CS_PPS_CPU, BT_RUNS, BT_NS.

@@ -274,12 +274,7 @@ RESULTS="$BUILD/results.md"
   echo "| (for reading the line above) the same above the empty program's floor of $(f1 "$FLOOR_NS") ns, which alone is $(f2 "$FLOOR_RATIO") × bpftrace's | $(f1 "$(calc %.3f "$OUR_NS - $FLOOR_NS")") ns / $(f1 "$(calc %.3f "$BT_NS - $FLOOR_NS")") ns = $(f2 "$ABOVE_RATIO") | |"
   echo "| agent CPU ≤ ${MAX_CPU_PCT} % of one core at a ${INTERVAL} s interval | $(f2 "$CPU_PCT") % over $(f1 "$CPU_WINDOW") s (both storms, then ≥ 1 collection; $((TICKS1 - TICKS0)) ticks of 1/$CLK_TCK s) | $(pass "$CPU_PCT <= $MAX_CPU_PCT") |"
   echo "| agent memory ≤ ${MAX_RSS_MIB} MiB | VmRSS $(f1 "$RSS_MIB") MiB, VmHWM $(f1 "$HWM_MIB") MiB (RssAnon $(calc %.1f "$RSSANON_KB / 1024"), RssFile $(calc %.1f "$RSSFILE_KB / 1024")) | $(pass "$HWM_MIB <= $MAX_RSS_MIB") |"
-  if [ "${#NOTES[@]}" -gt 0 ]; then
-    echo
-    for n in "${NOTES[@]}"; do echo "- $n"; done
-  fi
-  echo
-  echo "The run took $(calc %.0f "$T_RUN1 - $T_RUN0") s after setup."
+  results_end
 } >"$RESULTS"
 
 echo
