@@ -218,48 +218,6 @@ stop_pid "$AGENT_PID" TERM
 AGENT_PID=""
 
 # ---------------------------------------------------------------- 3. references
-# One bpftrace program: started, two storms, stopped. Sets BT_PPS, BT_PPS_CPU, BT_SHARE,
-# BT_OTHERS, BT_CS_PPS_CPU, BT_RUNS, BT_NS.
-bpftrace_phase() { # program log
-  local prog=$1 i id
-  BT_LOG=$2
-  bpftrace -e "$prog" >"$BT_LOG" 2>&1 &
-  BPFTRACE_PID=$!
-  BT_PROG=""
-  for i in $(seq 1200); do
-    alive "$BPFTRACE_PID" || die "bpftrace exited at start; its output ($BT_LOG):
-$(tail -20 "$BT_LOG")"
-    if grep -q '^Attaching' "$BT_LOG"; then
-      for id in $(prog_ids_of "$BPFTRACE_PID"); do
-        [ "$(prog_field "$id" type)" != tracepoint ] || BT_PROG=$id
-      done
-      [ -z "$BT_PROG" ] || break
-    fi
-    sleep 0.1
-  done
-  [ -n "$BT_PROG" ] || die "bpftrace did not attach a tracepoint program within 120 s; its output: $BT_LOG"
-  sleep 1 # let it finish attaching
-  BT_PROGS=$(prog_ids_of "$BPFTRACE_PID")
-  BT_PROG_NAME=$(prog_field "$BT_PROG" name)
-  log "bpftrace pid $BPFTRACE_PID, program id $BT_PROG ($BT_PROG_NAME)"
-  with_attempts "$PHASE" reference_storm
-  BT_CS_PPS_CPU=$CS_PPS_CPU
-  BT_PPS=$TP_PPS BT_PPS_CPU=$TP_PPS_CPU BT_SHARE=$TP_SHARE BT_OTHERS=$OTHERS
-  BT_RUNS=$((RC1 - RC0))
-  [ "$BT_RUNS" -gt 0 ] || die "bpftrace's program did not run during the storm (run_cnt did not move)"
-  BT_NS=$(calc %.3f "$((RT1 - RT0)) / $BT_RUNS")
-  stop_pid "$BPFTRACE_PID" INT
-  BPFTRACE_PID=""
-}
-
-reference_storm() {
-  # shellcheck disable=SC2086
-  quiet_wait "$PHASE" $BT_PROGS
-  two_storms "$BT_PROG"
-  # shellcheck disable=SC2086
-  OTHERS=$(others_during "$TP_T0" "$T_STORM1" $BT_PROGS)
-}
-
 log "phase 3/4: reference, bpftrace -e '$BPFTRACE_PROG'"
 PHASE="with bpftrace"
 bpftrace_phase "$BPFTRACE_PROG" "$BUILD/advanced-bpftrace.log"
@@ -340,12 +298,7 @@ RESULTS="$BUILD/advanced-results.md"
   echo "| agent CPU ≤ ${MAX_CPU_PCT} % of one core at a ${INTERVAL} s interval: collections + one scrape per ${INTERVAL} s | $(f2 "$CPU_PCT") % ($(f2 "$COLLECT_PCT") % + $SCRAPE_CPU_MS ms CPU per scrape) | $(pass "$CPU_PCT <= $MAX_CPU_PCT") |"
   echo
   echo "Scrape: $(fmt_int "$ALL_SERIES") pod count series ($(fmt_int "$((ALL_SERIES * 2))") pod series with the bytes), $(fmt_int "$SCRAPE_BYTES") bytes; $SCRAPES scrapes back to back took $SCRAPE_WALL_MS ms and $SCRAPE_CPU_MS ms of agent CPU each. All pod series together grew by $(fmt_int "$((ALL_C - ALL0_C))") packets, $(fmt_int "$((ALL_B - ALL0_B))") bytes (the sender's address and any other drops on the machine). Agent memory at the end: VmRSS $(f1 "$RSS_MIB") MiB, VmHWM $(f1 "$HWM_MIB") MiB (RssAnon $(calc %.1f "$RSSANON_KB / 1024"), RssFile $(calc %.1f "$RSSFILE_KB / 1024"))."
-  if [ "${#NOTES[@]}" -gt 0 ]; then
-    echo
-    for n in "${NOTES[@]}"; do echo "- $n"; done
-  fi
-  echo
-  echo "The run took $(calc %.0f "$T_RUN1 - $T_RUN0") s after setup."
+  results_end
 } >"$RESULTS"
 
 echo

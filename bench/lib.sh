@@ -355,3 +355,56 @@ baseline() {
   storm
   OTHERS=$(others_during "$T_STORM0" "$T_STORM1")
 }
+
+# The end of a results file: the notes, if any, and how long the run took.
+results_end() {
+  if [ "${#NOTES[@]}" -gt 0 ]; then
+    echo
+    for n in "${NOTES[@]}"; do echo "- $n"; done
+  fi
+  echo
+  echo "The run took $(calc %.0f "$T_RUN1 - $T_RUN0") s after setup."
+}
+
+# The reference: one bpftrace program, started, two storms (in phase $PHASE), stopped.
+# Sets BT_LOG, BT_PROG, BT_PROG_NAME, BT_PPS, BT_PPS_CPU, BT_SHARE, BT_OTHERS,
+# BT_CS_PPS_CPU, BT_RUNS, BT_NS.
+bpftrace_phase() { # program log [seconds to attach, default 120]
+  local prog=$1 wait_s=${3:-120} i id
+  BT_LOG=$2
+  bpftrace -e "$prog" >"$BT_LOG" 2>&1 &
+  BPFTRACE_PID=$!
+  BT_PROG=""
+  for i in $(seq $((wait_s * 10))); do
+    alive "$BPFTRACE_PID" || die "bpftrace exited at start; its output ($BT_LOG):
+$(tail -20 "$BT_LOG")"
+    if grep -q '^Attaching' "$BT_LOG"; then
+      for id in $(prog_ids_of "$BPFTRACE_PID"); do
+        [ "$(prog_field "$id" type)" != tracepoint ] || BT_PROG=$id
+      done
+      [ -z "$BT_PROG" ] || break
+    fi
+    sleep 0.1
+  done
+  [ -n "$BT_PROG" ] || die "bpftrace did not attach a tracepoint program within $wait_s s; its output: $BT_LOG"
+  sleep 1 # let it finish attaching
+  BT_PROGS=$(prog_ids_of "$BPFTRACE_PID")
+  BT_PROG_NAME=$(prog_field "$BT_PROG" name)
+  log "bpftrace pid $BPFTRACE_PID, program id $BT_PROG ($BT_PROG_NAME)"
+  with_attempts "$PHASE" reference_storm
+  BT_CS_PPS_CPU=$CS_PPS_CPU
+  BT_PPS=$TP_PPS BT_PPS_CPU=$TP_PPS_CPU BT_SHARE=$TP_SHARE BT_OTHERS=$OTHERS
+  BT_RUNS=$((RC1 - RC0))
+  [ "$BT_RUNS" -gt 0 ] || die "bpftrace's program did not run during the storm (run_cnt did not move)"
+  BT_NS=$(calc %.3f "$((RT1 - RT0)) / $BT_RUNS")
+  stop_pid "$BPFTRACE_PID" INT
+  BPFTRACE_PID=""
+}
+
+reference_storm() {
+  # shellcheck disable=SC2086
+  quiet_wait "$PHASE" $BT_PROGS
+  two_storms "$BT_PROG"
+  # shellcheck disable=SC2086
+  OTHERS=$(others_during "$TP_T0" "$T_STORM1" $BT_PROGS)
+}

@@ -176,42 +176,8 @@ AGENT_PID=""
 
 # ---------------------------------------------------------------- 3. reference
 log "phase 3/5: reference, bpftrace -e '$BPFTRACE_PROG'"
-BT_LOG="$BUILD/bpftrace.log"
-bpftrace -e "$BPFTRACE_PROG" >"$BT_LOG" 2>&1 &
-BPFTRACE_PID=$!
-BT_PROG=""
-for i in $(seq 600); do
-  alive "$BPFTRACE_PID" || die "bpftrace exited at start; its output ($BT_LOG):
-$(tail -20 "$BT_LOG")"
-  if grep -q '^Attaching' "$BT_LOG"; then
-    for id in $(prog_ids_of "$BPFTRACE_PID"); do
-      [ "$(prog_field "$id" type)" != tracepoint ] || BT_PROG=$id
-    done
-    [ -z "$BT_PROG" ] || break
-  fi
-  sleep 0.1
-done
-[ -n "$BT_PROG" ] || die "bpftrace did not attach a tracepoint program within 60 s; its output: $BT_LOG"
-sleep 1 # let it finish attaching
-BT_PROGS=$(prog_ids_of "$BPFTRACE_PID")
-BT_PROG_NAME=$(prog_field "$BT_PROG" name)
-log "bpftrace pid $BPFTRACE_PID, program id $BT_PROG ($BT_PROG_NAME)"
-
-reference_storm() {
-  quiet_wait "$PHASE" $BT_PROGS
-  two_storms "$BT_PROG"
-  OTHERS=$(others_during "$TP_T0" "$T_STORM1" $BT_PROGS)
-}
-
 PHASE="with bpftrace"
-with_attempts "$PHASE" reference_storm
-BT_CS_PPS_CPU=$CS_PPS_CPU
-BT_PPS=$TP_PPS BT_PPS_CPU=$TP_PPS_CPU BT_SHARE=$TP_SHARE BT_OTHERS=$OTHERS
-BT_RUNS=$((RC1 - RC0))
-[ "$BT_RUNS" -gt 0 ] || die "bpftrace's program did not run during the storm (run_cnt did not move)"
-BT_NS=$(calc %.3f "$((RT1 - RT0)) / $BT_RUNS")
-stop_pid "$BPFTRACE_PID" INT
-BPFTRACE_PID=""
+bpftrace_phase "$BPFTRACE_PROG" "$BUILD/bpftrace.log" 60
 
 # ---------------------------------------------------------------- 4. floor
 log "phase 4/5: floor, an empty tp_btf program on skb:kfree_skb"
@@ -308,12 +274,7 @@ RESULTS="$BUILD/results.md"
   echo "| (for reading the line above) the same above the empty program's floor of $(f1 "$FLOOR_NS") ns, which alone is $(f2 "$FLOOR_RATIO") × bpftrace's | $(f1 "$(calc %.3f "$OUR_NS - $FLOOR_NS")") ns / $(f1 "$(calc %.3f "$BT_NS - $FLOOR_NS")") ns = $(f2 "$ABOVE_RATIO") | |"
   echo "| agent CPU ≤ ${MAX_CPU_PCT} % of one core at a ${INTERVAL} s interval | $(f2 "$CPU_PCT") % over $(f1 "$CPU_WINDOW") s (both storms, then ≥ 1 collection; $((TICKS1 - TICKS0)) ticks of 1/$CLK_TCK s) | $(pass "$CPU_PCT <= $MAX_CPU_PCT") |"
   echo "| agent memory ≤ ${MAX_RSS_MIB} MiB | VmRSS $(f1 "$RSS_MIB") MiB, VmHWM $(f1 "$HWM_MIB") MiB (RssAnon $(calc %.1f "$RSSANON_KB / 1024"), RssFile $(calc %.1f "$RSSFILE_KB / 1024")) | $(pass "$HWM_MIB <= $MAX_RSS_MIB") |"
-  if [ "${#NOTES[@]}" -gt 0 ]; then
-    echo
-    for n in "${NOTES[@]}"; do echo "- $n"; done
-  fi
-  echo
-  echo "The run took $(calc %.0f "$T_RUN1 - $T_RUN0") s after setup."
+  results_end
 } >"$RESULTS"
 
 echo

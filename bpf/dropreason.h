@@ -21,7 +21,7 @@ enum drop_origin {
 	ORIGIN_HOOK = 1,   /* one of enum hook_reason, from a function hook */
 };
 
-/* Reasons of our own, for drops a function hook sees (ORIGIN_HOOK). */
+/* Reasons of our own, for drops a function hook sees (ORIGIN_HOOK); hook_reasons.ts lists them. */
 enum hook_reason {
 	HOOK_IPTABLE_RULE_DROP = 1,
 	HOOK_IPTABLE_NAT_DROP = 2,

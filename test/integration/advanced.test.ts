@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { Agent, freePort, isRoot } from './harness/agent.js';
-import { NetnsPair, ruleCounters } from './harness/topology.js';
+import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
 const POD_COUNT = 'dropreason_pod_drop_count_total';
@@ -56,32 +56,8 @@ describe.skipIf(!isRoot).each(['ipv4', 'ipv6'] as const)('advanced mode over %s'
     expect(agent.stderr).toContain('mode=advanced');
 
     // Egress drops in a, ingress drops in b.
-    pair.exec(pair.a, pair.iptables, [
-      '-w',
-      '-A',
-      'OUTPUT',
-      '-d',
-      pair.addrB,
-      '-p',
-      'udp',
-      '--dport',
-      '9',
-      '-j',
-      'DROP',
-    ]);
-    pair.exec(pair.b, pair.iptables, [
-      '-w',
-      '-A',
-      'INPUT',
-      '-s',
-      pair.addrA,
-      '-p',
-      'udp',
-      '--dport',
-      '10',
-      '-j',
-      'DROP',
-    ]);
+    dropUdpRule(pair, 'OUTPUT', 9);
+    dropUdpRule(pair, 'INPUT', 10);
     pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), '40']);
     pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '10', String(N + 1), '40']);
     const out = ruleCounters(pair, pair.a, 'OUTPUT');

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { Agent, basicConfig, freePort, isRoot, loadedPrograms, sleep } from './harness/agent.js';
-import { type Family, NetnsPair, ruleCounters, sh, snmpCounter, udpNoPorts } from './harness/topology.js';
+import { dropUdpRule, type Family, NetnsPair, ruleCounters, sh, snmpCounter, udpNoPorts } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
 const COUNT = 'dropreason_drop_count_total';
@@ -68,19 +68,7 @@ describe.skipIf(!isRoot).each(['ipv4', 'ipv6'] as const)('drops on the real kern
   async function egressRuleDrop(hook?: string) {
     const retinaPort = await freePort();
     const { pair, agent } = await setUp('out', { hook, netns: hook ? 'a' : undefined, retinaPort });
-    pair.exec(pair.a, pair.iptables, [
-      '-w',
-      '-A',
-      'OUTPUT',
-      '-d',
-      pair.addrB,
-      '-p',
-      'udp',
-      '--dport',
-      '9',
-      '-j',
-      'DROP',
-    ]);
+    dropUdpRule(pair, 'OUTPUT', 9);
     const labels = { reason: 'IPTABLE_RULE_DROP', direction: 'egress' };
     const before = {
       count: await agent.value(COUNT, labels),
@@ -124,19 +112,7 @@ describe.skipIf(!isRoot).each(['ipv4', 'ipv6'] as const)('drops on the real kern
 
   it('counts an iptables INPUT DROP of packets arriving over the veth as ingress', async () => {
     const { pair, agent } = await setUp('in', { netns: 'b' });
-    pair.exec(pair.b, pair.iptables, [
-      '-w',
-      '-A',
-      'INPUT',
-      '-s',
-      pair.addrA,
-      '-p',
-      'udp',
-      '--dport',
-      '9',
-      '-j',
-      'DROP',
-    ]);
+    dropUdpRule(pair, 'INPUT', 9);
     const labels = { reason: 'IPTABLE_RULE_DROP', direction: 'ingress' };
     const before = { count: await agent.value(COUNT, labels), bytes: await agent.value(BYTES, labels) };
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { Agent, basicConfig, freePort, isRoot } from './harness/agent.js';
-import { NetnsPair, ruleCounters } from './harness/topology.js';
+import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SEND = path.join(HERE, 'harness/send.mjs');
@@ -157,7 +157,7 @@ describe.skipIf(!isRoot)('function hooks', () => {
     const [pair, agent] = await start('ipv4', (p) => {
       p.exec(p.a, 'nft', ['add table ip drnat']);
       p.exec(p.a, 'nft', ['add chain ip drnat out { type nat hook output priority -100 ; }']);
-      p.exec(p.a, 'iptables', ['-w', '-A', 'OUTPUT', '-d', p.addrB, '-p', 'udp', '--dport', '9', '-j', 'DROP']);
+      dropUdpRule(p, 'OUTPUT', 9);
     });
     pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), '32']);
     const rule = ruleCounters(pair, pair.a, 'OUTPUT');

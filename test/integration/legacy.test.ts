@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { Agent, basicConfig, freePort, isRoot } from './harness/agent.js';
-import { NetnsPair, ruleCounters, udpNoPorts } from './harness/topology.js';
+import { dropUdpRule, NetnsPair, ruleCounters, udpNoPorts } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
 const COUNT = 'dropreason_drop_count_total';
@@ -52,7 +52,7 @@ describe.skipIf(!isRoot || hasReasons).each(['tp_btf', 'tracepoint'] as const)(
       const line = a.stderr.split('\n').find((l) => l.includes('function=nf_hook_slow '));
       if (!line?.includes('function hook attached'))
         skip(`nf_hook_slow: no strategy attaches (${line ?? 'nothing logged'})`);
-      p.exec(p.a, 'iptables', ['-w', '-A', 'OUTPUT', '-d', p.addrB, '-p', 'udp', '--dport', '9', '-j', 'DROP']);
+      dropUdpRule(p, 'OUTPUT', 9);
       p.exec(p.a, process.execPath, [SEND, 'udp', p.addrB, '9', String(N), '32']);
       const rule = ruleCounters(p, p.a, 'OUTPUT');
       expect(rule.packets).toBe(N);

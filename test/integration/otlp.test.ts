@@ -30,7 +30,7 @@ import {
   sumPoints,
   sumValue,
 } from './harness/otlp_server.js';
-import { NetnsPair, ruleCounters } from './harness/topology.js';
+import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
 const COUNT = 'dropreason.drop.count';
@@ -127,7 +127,7 @@ describe.skipIf(!isRoot)('otlp exporter end to end on the real kernel', () => {
   async function setUp(tag: string, timeout?: string) {
     pair = new NetnsPair(tag);
     pair.create();
-    pair.exec(pair.a, 'iptables', ['-w', '-A', 'OUTPUT', '-d', pair.addrB, '-p', 'udp', '--dport', '9', '-j', 'DROP']);
+    dropUdpRule(pair, 'OUTPUT', 9);
     server = await OtlpServer.start();
     agent = await Agent.start(agentConfig(server.port, pair.netnsPath(pair.a), timeout), server.port);
     return { pair, agent, server };

@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeApiServer } from '../k8s/fake_api_server.js';
 import { Agent, freePort, isRoot, type Samples, sleep } from './harness/agent.js';
 import { OtlpServer, type ResourcePoint, resourcePoints } from './harness/otlp_server.js';
-import { NetnsPair, ruleCounters } from './harness/topology.js';
+import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
 const N = 41;
@@ -108,12 +108,6 @@ service:
 `;
 }
 
-/** Adds a rule dropping UDP to `port` in a chain of one of the pair's namespaces. */
-function dropRule(pair: NetnsPair, ns: string, chain: 'OUTPUT' | 'INPUT', peer: string, port: number): void {
-  const match = chain === 'OUTPUT' ? ['-d', peer] : ['-s', peer];
-  pair.exec(ns, pair.iptables, ['-w', '-A', chain, ...match, '-p', 'udp', '--dport', String(port), '-j', 'DROP']);
-}
-
 /**
  * The points of one pod-level metric for the pod at `ip`, by direction, in the newest
  * request that carries that pod: the exporter sends one request per ResourceMetrics.
@@ -164,8 +158,8 @@ describe.skipIf(!isRoot)('pod-level drops with Kubernetes attributes', () => {
     expect(selectors).toEqual(new Set(['spec.nodeName=node-a', 'all']));
 
     // web (A) sends to db (B): dropped on the way out of A, and on the way into B.
-    dropRule(pair, pair.a, 'OUTPUT', pair.addrB, 9);
-    dropRule(pair, pair.b, 'INPUT', pair.addrA, 10);
+    dropUdpRule(pair, 'OUTPUT', 9);
+    dropUdpRule(pair, 'INPUT', 10);
     pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), '40']);
     pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '10', String(N + 2), '40']);
     const out = ruleCounters(pair, pair.a, 'OUTPUT');

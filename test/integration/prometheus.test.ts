@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { Agent, freePort, isRoot, sleep } from './harness/agent.js';
-import { NetnsPair, ruleCounters } from './harness/topology.js';
+import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(new URL(import.meta.url).pathname), 'harness/send.mjs');
 const havePrometheus = fs.existsSync('/usr/bin/prometheus') && fs.existsSync('/usr/bin/promtool');
@@ -157,7 +157,7 @@ service:
     prometheus = new PrometheusServer(promPort);
     await prometheus.start([otelPort, retinaPort, selfPort]);
 
-    pair.exec(pair.a, 'iptables', ['-w', '-A', 'OUTPUT', '-d', pair.addrB, '-p', 'udp', '--dport', '9', '-j', 'DROP']);
+    dropUdpRule(pair, 'OUTPUT', 9);
     pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), '64']);
     const rule = ruleCounters(pair, pair.a, 'OUTPUT');
     expect(rule.packets).toBe(N);

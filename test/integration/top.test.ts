@@ -12,7 +12,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { FakeApiServer } from '../k8s/fake_api_server.js';
 import { Agent, basicConfig, cliCommand, freePort, isRoot, removePublicCopy, runCli, sleep } from './harness/agent.js';
-import { NetnsPair, ruleCounters } from './harness/topology.js';
+import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
 const N = 137;
@@ -121,7 +121,7 @@ describe.skipIf(!isRoot)('dropreason top on the real kernel', () => {
   function topology(tag: string): NetnsPair {
     pair = new NetnsPair(tag);
     pair.create();
-    pair.exec(pair.a, 'iptables', ['-w', '-A', 'OUTPUT', '-d', pair.addrB, '-p', 'udp', '--dport', '9', '-j', 'DROP']);
+    dropUdpRule(pair, 'OUTPUT', 9);
     return pair;
   }
 

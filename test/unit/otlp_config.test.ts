@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 import { configSchema, type OtlpConfig } from '../../src/exporters/otlp/config.js';
 import { packageRoot } from '../../src/native/binding.js';
-import { parseEntry, readComponentConfigs } from './componentconfig.js';
+import { configTableTests, parseEntry, readComponentConfigs } from './componentconfig.js';
 
 const configs = readComponentConfigs(path.join(packageRoot, 'src/exporters/otlp/testdata/config.yaml'));
 
@@ -105,17 +105,7 @@ const expected: Record<string, OtlpConfig | string[]> = {
 };
 
 describe('otlp exporter config (testdata/config.yaml)', () => {
-  it('has an expectation for every entry', () => {
-    expect([...configs.keys()]).toEqual(Object.keys(expected));
-  });
-
-  for (const [id, want] of Object.entries(expected)) {
-    it(id, () => {
-      const got = parseEntry(configSchema, 'exporters', id, configs.get(id));
-      if (Array.isArray(want)) expect(got).toEqual({ value: undefined, errors: want });
-      else expect(got).toEqual({ value: want, errors: [] });
-    });
-  }
+  configTableTests(configSchema, 'exporters', configs, expected);
 
   it('rejects binary and non-ASCII headers once the map itself is well formed', () => {
     const got = parseEntry(configSchema, 'exporters', 'otlp', {

@@ -2,7 +2,7 @@
  * Mirrors bpf/dropreason.h: the layouts of the maps the BPF side writes, and their
  * decoding. Pure functions over Buffers, so they are unit-tested without a kernel.
  */
-import type { MapDump } from '../../native/binding.js';
+import type { MapDump, MapSpec } from '../../native/binding.js';
 
 /** struct metrics_key { u32 reason; s32 return_val; u16 direction; u16 origin; } */
 export const METRICS_KEY_SIZE = 12;
@@ -54,7 +54,6 @@ function alignedSize(size: number): number {
 }
 
 export function decodeMetricsMap(dump: MapDump): DropCounter[] {
-  checkSizes('metrics_map', dump, METRICS_KEY_SIZE, METRICS_VALUE_SIZE);
   const out: DropCounter[] = [];
   for (let i = 0; i < dump.count; i++) {
     const k = i * METRICS_KEY_SIZE;
@@ -74,7 +73,6 @@ export function decodeMetricsMap(dump: MapDump): DropCounter[] {
  * kernel reasons below FAST_REASONS. Returns the entries that counted anything.
  */
 export function decodeReasonArray(dump: MapDump): DropCounter[] {
-  checkSizes('reason_array', dump, 4, METRICS_VALUE_SIZE);
   const out: DropCounter[] = [];
   for (let i = 0; i < dump.count; i++) {
     const v = sumValue(dump, i);
@@ -93,7 +91,6 @@ export function decodeReasonArray(dump: MapDump): DropCounter[] {
 
 /** overflow_map: per-CPU array of {count, bytes} indexed by direction. */
 export function decodeOverflowMap(dump: MapDump): Array<{ direction: number; count: number; bytes: number }> {
-  checkSizes('overflow_map', dump, 4, METRICS_VALUE_SIZE);
   const out = [];
   for (let i = 0; i < dump.count; i++) {
     const v = sumValue(dump, i);
@@ -102,17 +99,41 @@ export function decodeOverflowMap(dump: MapDump): Array<{ direction: number; cou
   return out;
 }
 
-export function checkSizes(map: string, spec: { keySize: number; valueSize: number }, key: number, value: number) {
-  if (spec.keySize !== key || spec.valueSize !== value) {
-    throw new Error(
-      `${map}: the BPF object has key/value sizes ${spec.keySize}/${spec.valueSize} bytes, ` +
-        `but this build expects ${key}/${value}: rebuild the BPF object and the agent together`,
-    );
-  }
-}
-
 /** struct adv_key: reason, origin, direction, family, protocol, pad, remote_port, 2 × 16-byte addresses. */
 export const ADV_KEY_SIZE = 44;
+
+/** A u32 index: the key of the array maps, and the value of adv_control. */
+const U32_SIZE = 4;
+
+/**
+ * Key and value sizes of every map user space reads or writes. The loader checks them all
+ * against the BPF object before it loads it (checkMapLayouts), so the decoders can trust them.
+ */
+export const MAP_LAYOUTS: Readonly<Record<string, { keySize: number; valueSize: number }>> = {
+  metrics_map: { keySize: METRICS_KEY_SIZE, valueSize: METRICS_VALUE_SIZE },
+  reason_array: { keySize: U32_SIZE, valueSize: METRICS_VALUE_SIZE },
+  overflow_map: { keySize: U32_SIZE, valueSize: METRICS_VALUE_SIZE },
+  adv_map_0: { keySize: ADV_KEY_SIZE, valueSize: METRICS_VALUE_SIZE },
+  adv_map_1: { keySize: ADV_KEY_SIZE, valueSize: METRICS_VALUE_SIZE },
+  adv_control: { keySize: U32_SIZE, valueSize: U32_SIZE },
+  adv_other: { keySize: U32_SIZE, valueSize: METRICS_VALUE_SIZE },
+};
+
+/** Throws one Error naming every map of MAP_LAYOUTS that is missing from `maps` or laid out otherwise. */
+export function checkMapLayouts(maps: readonly MapSpec[]): void {
+  const errors: string[] = [];
+  for (const [name, want] of Object.entries(MAP_LAYOUTS)) {
+    const got = maps.find((m) => m.name === name);
+    if (!got) errors.push(`the BPF object has no ${name}`);
+    else if (got.keySize !== want.keySize || got.valueSize !== want.valueSize) {
+      errors.push(
+        `${name}: the BPF object has key/value sizes ${got.keySize}/${got.valueSize} bytes, ` +
+          `but this build expects ${want.keySize}/${want.valueSize}`,
+      );
+    }
+  }
+  if (errors.length) throw new Error(`${errors.join('; ')}: rebuild the BPF object and the agent together`);
+}
 
 /** One flow of the advanced maps, per-CPU slots summed. */
 export interface FlowCounter {
@@ -156,7 +177,6 @@ function formatAddress(family: number, bytes: Buffer): string {
 }
 
 export function decodeAdvMap(dump: MapDump): FlowCounter[] {
-  checkSizes('adv_map', dump, ADV_KEY_SIZE, METRICS_VALUE_SIZE);
   const out: FlowCounter[] = [];
   for (let i = 0; i < dump.count; i++) {
     const k = dump.keys.subarray(i * ADV_KEY_SIZE, (i + 1) * ADV_KEY_SIZE);

@@ -2,10 +2,8 @@ import os from 'node:os';
 
 import { directionName, Origin, type Direction } from './abi.js';
 import type { DropSnapshot } from './drop_program.js';
+import { hookReason } from './hook_reasons.js';
 import { OVERFLOW_REASON, type ReasonNames } from './reasons.js';
-
-/** enum hook_reason values whose return value is an errno: TCP_CONNECT_BASIC, TCP_ACCEPT_BASIC. */
-const SOCKET_ERROR_REASONS = new Set([4, 5]);
 
 const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, value]) => [value, name]));
 
@@ -43,7 +41,9 @@ export function aggregateDrops(snapshot: DropSnapshot, names: ReasonNames, exclu
   for (const c of snapshot.counters) {
     // Socket errors keep their errno; for packet drops the return value is only summed over.
     const error =
-      c.origin === Origin.Hook && SOCKET_ERROR_REASONS.has(c.reason) ? errnoName(-c.returnValue) : undefined;
+      c.origin === Origin.Hook && hookReason(c.reason)?.counts === 'socket error'
+        ? errnoName(-c.returnValue)
+        : undefined;
     add(names.name(c.origin, c.reason), directionName(c.direction), c.count, c.bytes, error);
   }
   for (const o of snapshot.overflow) add(OVERFLOW_REASON, directionName(o.direction), o.count, o.bytes);

@@ -10,9 +10,7 @@ import { type BpfObjectHandle, type NativeBinding, isBpfError, packageRoot } fro
 import type { Logger } from '../../service/logger.js';
 import { FunctionHooks, type FunctionHooksChoice } from './function_hooks.js';
 import {
-  METRICS_KEY_SIZE,
-  METRICS_VALUE_SIZE,
-  checkSizes,
+  checkMapLayouts,
   decodeAdvMap,
   decodeMetricsMap,
   decodeReasonArray,
@@ -95,8 +93,19 @@ export class DropProgram {
 
   /** Checks privileges and BTF, then loads and attaches; throws one clear Error. */
   static async open(binding: NativeBinding, opts: DropProgramOptions, log: Logger): Promise<DropProgram> {
-    const objectPath = checkPrerequisites(opts);
+    return DropProgram.load(binding, checkPrerequisites(opts), opts, log);
+  }
 
+  /**
+   * Loads and attaches the object at `objectPath`, its prerequisites checked: the counter on
+   * the first hook that works, then the function hooks. Throws one Error naming each hook tried.
+   */
+  static async load(
+    binding: NativeBinding,
+    objectPath: string,
+    opts: DropProgramOptions,
+    log: Logger,
+  ): Promise<DropProgram> {
     const memlock = binding.raiseMemlock();
     if (!memlock.ok) {
       // From 5.11 BPF memory is charged to the memory cgroup and the rlimit is unused.
@@ -155,9 +164,7 @@ export class DropProgram {
       netns.writeUInt32LE(opts.netnsInode ?? 0);
       object.setConstant('filter_netns_ino', netns);
       object.setConstant('advanced_enabled', u32(opts.advanced ? 1 : 0));
-      const metrics = object.maps().find((m) => m.name === 'metrics_map');
-      if (!metrics) throw new Error('the BPF object has no metrics_map');
-      checkSizes('metrics_map', metrics, METRICS_KEY_SIZE, METRICS_VALUE_SIZE);
+      checkMapLayouts(object.maps());
       await object.load();
       await object.attach(PROGRAM_FOR_HOOK[hook]);
       return new DropProgram(object, hook, PROGRAM_FOR_HOOK[hook]);

@@ -9,63 +9,20 @@ import path from 'node:path';
 
 import type { BpfObjectHandle, NativeBinding } from '../../native/binding.js';
 import type { Logger } from '../../service/logger.js';
+import { HOOK_REASONS, type HookedFunction } from './hook_reasons.js';
 
 export type HookStrategy = 'fexit' | 'kprobe';
 export type FunctionHooksChoice = 'auto' | HookStrategy | 'none';
 
-export interface FunctionHook {
-  /** The kernel function. */
-  fn: string;
+export interface FunctionHook extends HookedFunction {
   /** The reason it reports. */
   reason: string;
-  programs: Record<HookStrategy, string[]>;
-  /** Only on kernels whose kfree_skb tracepoint gives no reason (before 5.17). */
-  onlyWithoutReasons?: boolean;
-  /** The module that holds the function when netfilter is built as modules. */
-  module?: string;
 }
 
-export const FUNCTION_HOOKS: readonly FunctionHook[] = [
-  {
-    fn: 'nf_nat_inet_fn',
-    reason: 'IPTABLE_NAT_DROP',
-    programs: { fexit: ['dr_nat_fentry', 'dr_nat_fexit'], kprobe: ['dr_nat_kprobe', 'dr_nat_kretprobe'] },
-    module: 'nf_nat',
-  },
-  {
-    fn: '__nf_conntrack_confirm',
-    reason: 'CONNTRACK_ADD_DROP',
-    programs: {
-      fexit: ['dr_ct_confirm_fentry', 'dr_ct_confirm_fexit'],
-      kprobe: ['dr_ct_confirm_kprobe', 'dr_ct_confirm_kretprobe'],
-    },
-    module: 'nf_conntrack',
-  },
-  {
-    fn: 'tcp_v4_connect',
-    reason: 'TCP_CONNECT_BASIC',
-    programs: { fexit: ['dr_connect4_fexit'], kprobe: ['dr_connect4_kprobe', 'dr_connect4_kretprobe'] },
-  },
-  {
-    fn: 'tcp_v6_connect',
-    reason: 'TCP_CONNECT_BASIC',
-    programs: { fexit: ['dr_connect6_fexit'], kprobe: ['dr_connect6_kprobe', 'dr_connect6_kretprobe'] },
-  },
-  {
-    fn: 'inet_csk_accept',
-    reason: 'TCP_ACCEPT_BASIC',
-    programs: { fexit: ['dr_accept_fexit'], kprobe: ['dr_accept_kprobe', 'dr_accept_kretprobe'] },
-  },
-  {
-    fn: 'nf_hook_slow',
-    reason: 'IPTABLE_RULE_DROP',
-    programs: {
-      fexit: ['dr_nf_hook_fentry', 'dr_nf_hook_fexit'],
-      kprobe: ['dr_nf_hook_kprobe', 'dr_nf_hook_kretprobe'],
-    },
-    onlyWithoutReasons: true,
-  },
-];
+/** Every hooked function with its reason: those every kernel uses first, then those only older kernels need. */
+export const FUNCTION_HOOKS: readonly FunctionHook[] = HOOK_REASONS.flatMap((r) =>
+  r.hooks.map((hook) => ({ ...hook, reason: r.name })),
+).sort((a, b) => Number(a.onlyWithoutReasons ?? false) - Number(b.onlyWithoutReasons ?? false));
 
 /** Maps the hook programs write, shared with the main object. */
 const SHARED_MAPS = ['reason_array', 'metrics_map', 'overflow_map', 'refine_map', 'entry_args'];

@@ -1,9 +1,10 @@
 /**
  * Reason names. Kernel reasons come from the running kernel's BTF (`enum skb_drop_reason`),
- * because their values shift between kernel versions; only Retina's renames and our own
- * hook reasons are fixed here.
+ * because their values shift between kernel versions; only Retina's renames are fixed here,
+ * and our own hook reasons come from hook_reasons.ts.
  */
 import { Origin } from './abi.js';
+import { HOOK_REASONS, hookReason } from './hook_reasons.js';
 
 const KERNEL_PREFIX = 'SKB_DROP_REASON_';
 /** Members of enum skb_drop_reason that are not drop reasons. */
@@ -16,15 +17,6 @@ export const RETINA_RENAMES: Readonly<Record<string, string>> = {
   NETFILTER_DROP: 'IPTABLE_RULE_DROP',
   TCP_CLOSE: 'TCP_CLOSE_BASIC',
   NOT_SPECIFIED: 'UNKNOWN_DROP',
-};
-
-/** enum hook_reason in bpf/dropreason.h. */
-export const HOOK_REASONS: Readonly<Record<number, string>> = {
-  1: 'IPTABLE_RULE_DROP',
-  2: 'IPTABLE_NAT_DROP',
-  3: 'CONNTRACK_ADD_DROP',
-  4: 'TCP_CONNECT_BASIC',
-  5: 'TCP_ACCEPT_BASIC',
 };
 
 /** Drops that found the metrics map full: counted, but without their reason. */
@@ -58,11 +50,11 @@ export class ReasonNames {
 
   /** Every kernel reason name this kernel knows, for validating exclude lists. */
   known(): Set<string> {
-    return new Set([...this.kernel.values(), ...Object.values(HOOK_REASONS), OVERFLOW_REASON]);
+    return new Set([...this.kernel.values(), ...HOOK_REASONS.map((r) => r.name), OVERFLOW_REASON]);
   }
 
   name(origin: number, code: number): string {
-    if (origin === Origin.Hook) return HOOK_REASONS[code] ?? `HOOK_${code}`;
+    if (origin === Origin.Hook) return hookReason(code)?.name ?? `HOOK_${code}`;
     const subsys = code >>> SUBSYS_SHIFT;
     if (subsys !== 0) {
       return `${this.subsystems.get(subsys) ?? `SUBSYS_${subsys}`}:${code & 0xffff}`;

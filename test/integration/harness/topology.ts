@@ -94,6 +94,15 @@ export class NetnsPair {
   }
 }
 
+/**
+ * Adds a rule dropping UDP to `port` between the pair: on OUTPUT in a, for packets to b, or
+ * on INPUT in b, for packets from a. ruleCounters reads back what it dropped.
+ */
+export function dropUdpRule(pair: NetnsPair, chain: 'OUTPUT' | 'INPUT', port: number): void {
+  const [ns, match] = chain === 'OUTPUT' ? [pair.a, ['-d', pair.addrB]] : [pair.b, ['-s', pair.addrA]];
+  pair.exec(ns, pair.iptables, ['-w', '-A', chain, ...match, '-p', 'udp', '--dport', String(port), '-j', 'DROP']);
+}
+
 /** The packet and byte counters of the first rule of a chain, as the kernel counts them. */
 export function ruleCounters(pair: NetnsPair, ns: string, chain: string): { packets: number; bytes: number } {
   const out = pair.exec(ns, pair.iptables, ['-w', '-L', chain, '-v', '-x', '-n']);

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe } from 'vitest';
 
 import { type DebugConfig, configSchema } from '../../../../src/exporters/debug/config.js';
 import { packageRoot } from '../../../../src/native/binding.js';
-import { parseEntry, readComponentConfigs } from '../../componentconfig.js';
+import { configTableTests, readComponentConfigs } from '../../componentconfig.js';
 
 const configs = readComponentConfigs(path.join(packageRoot, 'src/exporters/debug/testdata/config.yaml'));
 
@@ -18,15 +18,5 @@ const expected: Record<string, DebugConfig | string[]> = {
 };
 
 describe('debug exporter config (testdata/config.yaml)', () => {
-  it('has an expectation for every entry', () => {
-    expect([...configs.keys()]).toEqual(Object.keys(expected));
-  });
-
-  for (const [id, want] of Object.entries(expected)) {
-    it(id, () => {
-      const got = parseEntry(configSchema, 'exporters', id, configs.get(id));
-      if (Array.isArray(want)) expect(got).toEqual({ value: undefined, errors: want });
-      else expect(got).toEqual({ value: want, errors: [] });
-    });
-  }
+  configTableTests(configSchema, 'exporters', configs, expected);
 });

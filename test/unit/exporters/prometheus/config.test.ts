@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe } from 'vitest';
 
 import { type PrometheusConfig, configSchema } from '../../../../src/exporters/prometheus/config.js';
 import { packageRoot } from '../../../../src/native/binding.js';
-import { parseEntry, readComponentConfigs } from '../../componentconfig.js';
+import { configTableTests, readComponentConfigs } from '../../componentconfig.js';
 
 const configs = readComponentConfigs(path.join(packageRoot, 'src/exporters/prometheus/testdata/config.yaml'));
 const ENDPOINT_RULE = 'must be an endpoint host:port with a port from 1 to 65535, but was';
@@ -66,15 +66,5 @@ const expected: Record<string, PrometheusConfig | string[]> = {
 };
 
 describe('prometheus exporter config (testdata/config.yaml)', () => {
-  it('has an expectation for every entry', () => {
-    expect([...configs.keys()]).toEqual(Object.keys(expected));
-  });
-
-  for (const [id, want] of Object.entries(expected)) {
-    it(id, () => {
-      const got = parseEntry(configSchema, 'exporters', id, configs.get(id));
-      if (Array.isArray(want)) expect(got).toEqual({ value: undefined, errors: want });
-      else expect(got).toEqual({ value: want, errors: [] });
-    });
-  }
+  configTableTests(configSchema, 'exporters', configs, expected);
 });

@@ -4,7 +4,7 @@
  * exactly these errors, all at once.
  */
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe } from 'vitest';
 
 import { packageRoot } from '../../../../src/native/binding.js';
 import {
@@ -12,7 +12,7 @@ import {
   DEFAULT_METADATA,
   type K8sAttributesConfig,
 } from '../../../../src/processors/k8sattributes/config.js';
-import { parseEntry, readComponentConfigs } from '../../componentconfig.js';
+import { configTableTests, readComponentConfigs } from '../../componentconfig.js';
 
 const configs = readComponentConfigs(path.join(packageRoot, 'src/processors/k8sattributes/testdata/config.yaml'));
 
@@ -119,15 +119,5 @@ const expected: Record<string, K8sAttributesConfig | string[]> = {
 };
 
 describe('k8sattributes processor config (testdata/config.yaml)', () => {
-  it('has an expectation for every entry', () => {
-    expect([...configs.keys()]).toEqual(Object.keys(expected));
-  });
-
-  for (const [id, want] of Object.entries(expected)) {
-    it(id, () => {
-      const got = parseEntry(configSchema, 'processors', id, configs.get(id));
-      if (Array.isArray(want)) expect(got).toEqual({ value: undefined, errors: want });
-      else expect(got).toEqual({ value: want, errors: [] });
-    });
-  }
+  configTableTests(configSchema, 'processors', configs, expected);
 });

@@ -1,14 +1,17 @@
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-import type { MapDump } from '../../../../src/native/binding.js';
+import { loadBinding, type MapDump, type MapSpec } from '../../../../src/native/binding.js';
 import {
   decodeReasonArray,
   DIRECTIONS,
-  checkSizes,
+  MAP_LAYOUTS,
+  checkMapLayouts,
   decodeMetricsMap,
   decodeOverflowMap,
   directionName,
 } from '../../../../src/receiver/dropreason/abi.js';
+import { DEFAULT_OBJECT_PATH } from '../../../../src/receiver/dropreason/drop_program.js';
 
 interface Entry {
   reason: number;
@@ -126,24 +129,50 @@ describe('decodeMetricsMap', () => {
     expect(c).toMatchObject({ count: (127 * 128) / 2, bytes: 12_800 });
     expect(decodeMetricsMap(metricsDump([], 8))).toEqual([]);
   });
-
-  it('refuses a map whose key size differs from the ABI, naming both sizes', () => {
-    const dump = { ...metricsDump([], 2), keySize: 16 };
-    expect(() => decodeMetricsMap(dump)).toThrow(
-      'metrics_map: the BPF object has key/value sizes 16/16 bytes, but this build expects 12/16',
-    );
-  });
 });
 
-describe('checkSizes', () => {
-  it('accepts matching sizes', () => {
-    expect(() => checkSizes('metrics_map', { keySize: 12, valueSize: 16 }, 12, 16)).not.toThrow();
+describe('checkMapLayouts', () => {
+  const specs = (): MapSpec[] =>
+    Object.entries(MAP_LAYOUTS).map(([name, l]) => ({ name, type: 'hash', maxEntries: 1, ...l }));
+
+  it('accepts the layouts this build expects', () => {
+    expect(() => checkMapLayouts(specs())).not.toThrow();
   });
-  it('names the map, the sizes found and the sizes expected', () => {
-    expect(() => checkSizes('metrics_map', { keySize: 12, valueSize: 24 }, 12, 16)).toThrow(
-      'metrics_map: the BPF object has key/value sizes 12/24 bytes, but this build expects 12/16: ' +
+
+  it('names every map laid out otherwise, with the sizes found and the sizes expected', () => {
+    const maps = specs().map((m) =>
+      m.name === 'metrics_map' ? { ...m, keySize: 16 } : m.name === 'overflow_map' ? { ...m, valueSize: 8 } : m,
+    );
+    expect(() => checkMapLayouts(maps)).toThrow(
+      'metrics_map: the BPF object has key/value sizes 16/16 bytes, but this build expects 12/16; ' +
+        'overflow_map: the BPF object has key/value sizes 4/8 bytes, but this build expects 4/16: ' +
         'rebuild the BPF object and the agent together',
     );
+  });
+
+  it('names a map the object lacks', () => {
+    expect(() => checkMapLayouts(specs().filter((m) => m.name !== 'adv_other'))).toThrow(
+      'the BPF object has no adv_other: rebuild the BPF object and the agent together',
+    );
+  });
+
+  // The built object's own BTF is the ground truth for the C structs (bpf/dropreason.h).
+  const object = DEFAULT_OBJECT_PATH;
+  const missing = fs.existsSync(object) ? undefined : `${object} is not built (run scripts/setup.sh)`;
+  if (missing) console.log(`skipping the built-object layout test: ${missing}`);
+  it.skipIf(missing !== undefined)('matches the maps of the built BPF object', () => {
+    const handle = new (loadBinding().BpfObject)(object);
+    try {
+      const maps = handle.maps();
+      for (const [name, layout] of Object.entries(MAP_LAYOUTS)) {
+        expect(
+          maps.find((m) => m.name === name),
+          name,
+        ).toMatchObject(layout);
+      }
+    } finally {
+      handle.close();
+    }
   });
 });
 
@@ -188,13 +217,6 @@ describe('decodeOverflowMap', () => {
       { direction: 1, count: 7, bytes: 400 },
       { direction: 2, count: 1, bytes: 1500 },
     ]);
-  });
-
-  it('refuses a value layout other than {u64 count; u64 bytes}', () => {
-    const dump = { ...overflowDump([], 1), valueSize: 8 };
-    expect(() => decodeOverflowMap(dump)).toThrow(
-      'overflow_map: the BPF object has key/value sizes 4/8 bytes, but this build expects 4/16',
-    );
   });
 });
 

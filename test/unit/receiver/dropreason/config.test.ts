@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import { packageRoot } from '../../../../src/native/binding.js';
 import { type DropReasonConfig, configSchema } from '../../../../src/receiver/dropreason/config.js';
-import { parseEntry, readComponentConfigs } from '../../componentconfig.js';
+import { configTableTests, readComponentConfigs } from '../../componentconfig.js';
 
 const configs = readComponentConfigs(path.join(packageRoot, 'src/receiver/dropreason/testdata/config.yaml'));
 const at = (id: string) => `receivers.${id}`;
@@ -61,17 +61,7 @@ const expected: Record<string, DropReasonConfig | string[]> = {
 };
 
 describe('dropreason receiver config (testdata/config.yaml)', () => {
-  it('has an expectation for every entry', () => {
-    expect([...configs.keys()]).toEqual(Object.keys(expected));
-  });
-
-  for (const [id, want] of Object.entries(expected)) {
-    it(id, () => {
-      const got = parseEntry(configSchema, 'receivers', id, configs.get(id));
-      if (Array.isArray(want)) expect(got).toEqual({ value: undefined, errors: want });
-      else expect(got).toEqual({ value: want, errors: [] });
-    });
-  }
+  configTableTests(configSchema, 'receivers', configs, expected);
 
   it('documents every field with its default', () => {
     const doc = configSchema.doc();
