@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { channelOptions, type MetricsSender, type SendResult, target } from '../../src/exporters/otlp/client.js';
 import { configSchema, type OtlpConfig } from '../../src/exporters/otlp/config.js';
 import { countDataPoints, OtlpExporter } from '../../src/exporters/otlp/exporter.js';
-import { backoffDelay, isRetryable } from '../../src/exporters/otlp/retry.js';
+import { backoffDelay } from '../../src/exporters/exporterhelper/retry.js';
+import { isRetryable } from '../../src/exporters/otlp/retry.js';
 import type { ConfigIssue } from '../../src/service/schema.js';
 import type { ResourceMetrics } from '../../src/service/component.js';
 import { collect, dropCounters, recordingLogger, settingsFor } from './support.js';
@@ -332,9 +333,40 @@ describe('gRPC channel', () => {
     });
   });
 
-  it('writes IPv6 targets in brackets', () => {
-    expect(target({ host: '::1', port: 4317 })).toBe('[::1]:4317');
-    expect(target({ host: 'collector', port: 4317 })).toBe('collector:4317');
+  it('writes IPv6 targets in brackets, and dials the forms the Collector takes', () => {
+    const dialed = (endpoint: string) => target(config({ endpoint }).endpoint);
+    expect(dialed('[::1]:4317')).toBe('[::1]:4317');
+    expect(dialed('collector:4317')).toBe('collector:4317');
+    expect(dialed('http://collector:4317')).toBe('collector:4317');
+    expect(dialed('https://collector:4317/')).toBe('collector:4317');
+    expect(dialed('dns:///collector:4317')).toBe('collector:4317');
+    expect(dialed('dns://8.8.8.8/collector:4317')).toBe('collector:4317');
+    expect(dialed('unix:///run/otel.sock')).toBe('unix:///run/otel.sock');
+  });
+
+  it('sets keepalive, balancer, authority and the TLS name as configured', () => {
+    expect(channelOptions(config())).toMatchObject({
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 0,
+      'grpc.service_config': '{"loadBalancingConfig":[{"round_robin":{}}]}',
+    });
+    const tuned = channelOptions(
+      config({
+        keepalive: { time: '30s', timeout: '5s', permit_without_stream: true },
+        balancer_name: 'pick_first',
+        authority: 'otel.example.com',
+        tls: { server_name_override: 'collector.internal' },
+      }),
+    );
+    expect(tuned).toMatchObject({
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.service_config': '{"loadBalancingConfig":[{"pick_first":{}}]}',
+      'grpc.default_authority': 'otel.example.com',
+      'grpc.ssl_target_name_override': 'collector.internal',
+    });
   });
 });
 
@@ -349,11 +381,23 @@ describe('retry policy', () => {
     expect(isRetryable(new Error('no gRPC code'))).toBe(false);
   });
 
-  it('backs off ×1.5 per retry up to the maximum, spread ±50%', () => {
-    const at = (r: number) => (retry: number) => backoffDelay(retry, 5000, 30_000, () => r);
+  it('backs off ×1.5 per retry up to the maximum, spread ±50% (the defaults)', () => {
+    const retry = config({ retry_on_failure: {} }).retry_on_failure;
+    const at = (r: number) => (n: number) => backoffDelay(n, retry, () => r);
     expect([0, 1, 2, 3, 4, 5, 10].map(at(0.5))).toEqual([5000, 7500, 11250, 16875, 25313, 30000, 30000]);
     expect(at(0)(0)).toBe(2500);
     expect(at(0.999999)(0)).toBe(7500);
     expect(at(0)(10)).toBe(15000);
+  });
+
+  it('follows multiplier and randomization_factor', () => {
+    const retry = config({
+      retry_on_failure: { initial_interval: '1s', max_interval: '1m', multiplier: 2, randomization_factor: 0 },
+    }).retry_on_failure;
+    expect([0, 1, 2, 3, 6, 7].map((n) => backoffDelay(n, retry, Math.random))).toEqual([
+      1000, 2000, 4000, 8000, 60_000, 60_000,
+    ]);
+    const spread = { ...retry, randomization_factor: 0.2 };
+    expect([backoffDelay(1, spread, () => 0), backoffDelay(1, spread, () => 0.999999)]).toEqual([1600, 2400]);
   });
 });
