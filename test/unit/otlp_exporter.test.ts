@@ -183,6 +183,31 @@ describe('otlp exporter sending', () => {
     expect(matching(lines, 'export recovered')[0]).toContain(`dropped_data_points=${5 * points}`);
   });
 
+  it('with sizer: items, bounds the queue by data points', async () => {
+    const points = countDataPoints(await batch(1));
+    const { exporter, sender } = setUp({ sending_queue: { sizer: 'items', queue_size: 2 * points + 1 } });
+    track(exporter);
+    await exporter.start();
+    let down = true;
+    sender.answer = () => (down ? { error: UNAVAILABLE } : {});
+    for (let i = 1; i <= 5; i++) await exporter.consume([await batch(i)]);
+    expect(exporter.stats().queued).toBe(2); // two batches fit in 2 × points + 1 items, three do not
+    down = false;
+    await until('the queue to empty', () => exporter.stats().queued === 0);
+    expect(sender.sent.filter((p, i, all) => all.indexOf(p) === i)).toEqual([1, 4, 5]); // 1: its first try
+  });
+
+  it('with wait_for_result, consume() returns once the batch is sent', async () => {
+    const { exporter, sender } = setUp({ sending_queue: { wait_for_result: true } });
+    track(exporter);
+    await exporter.start();
+    let fails = 2;
+    sender.answer = () => (fails-- > 0 ? { error: UNAVAILABLE } : {});
+    await exporter.consume([await batch(1)]);
+    expect(sender.sent).toEqual([1, 1, 1]);
+    expect(exporter.stats()).toMatchObject({ queued: 0, exportsSucceeded: 1, exportsFailed: 2 });
+  });
+
   it('never drops the batch that is on the wire', async () => {
     const { exporter, sender } = setUp({ sending_queue: { queue_size: 1 } });
     track(exporter);

@@ -172,6 +172,15 @@ export type QueueConfig = NonNullable<ReturnType<typeof sendingQueue.parse>>;
 const TLS_VERSIONS = ['1.0', '1.1', '1.2', '1.3'] as const;
 export type TlsVersion = (typeof TLS_VERSIONS)[number];
 
+/** A TLS version, also when written unquoted (`min_version: 1.2` is a number in YAML). */
+function tlsVersion(opts: { default?: TlsVersion; description: string }): Schema<TlsVersion> {
+  const inner = oneOf(TLS_VERSIONS, opts);
+  return {
+    parse: (value, path, issues) => inner.parse(typeof value === 'number' ? value.toFixed(1) : value, path, issues),
+    doc: inner.doc,
+  };
+}
+
 /** The client TLS settings of the Collector's configtls. */
 export const tlsClient = checked(
   object(
@@ -205,8 +214,8 @@ export const tlsClient = checked(
         description: "Trust the system's CAs as well as ca_file / ca_pem.",
       }),
       /** @default 1.2 */
-      min_version: oneOf(TLS_VERSIONS, { default: '1.2', description: 'Lowest TLS version to use.' }),
-      max_version: optional(oneOf(TLS_VERSIONS, { description: 'Highest TLS version to use; the newest when unset.' })),
+      min_version: tlsVersion({ default: '1.2', description: 'Lowest TLS version to use.' }),
+      max_version: optional(tlsVersion({ description: 'Highest TLS version to use; the newest when unset.' })),
       server_name_override: optional(
         string({
           nonEmpty: true,
