@@ -7,10 +7,13 @@
  * also after the server was down. Without root, the exporter alone against the server:
  * encodings, compressions, headers, the path rule, and which answers are retried.
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { configSchema, type OtlpHttpConfig } from '../../src/exporters/otlphttp/config.js';
 import { OtlpHttpExporter } from '../../src/exporters/otlphttp/exporter.js';
@@ -267,5 +270,65 @@ describe('otlphttp exporter against a real HTTP server', () => {
       await exporter.shutdown();
       await server.stop();
     }
+  });
+
+  describe('over HTTPS', () => {
+    let dir: string | undefined;
+    let tls: { key: Buffer; cert: Buffer; certFile: string } | undefined;
+    try {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dropreason-tls-'));
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+        '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,DNS:collector.internal,IP:127.0.0.1',
+        '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+      ], { stdio: 'ignore' }); // prettier-ignore
+      const certFile = path.join(dir, 'cert.pem');
+      tls = { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(certFile), certFile };
+    } catch {
+      console.log('skipping the OTLP/HTTP TLS tests: openssl could not make a test certificate');
+    }
+    afterAll(() => {
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    async function exportOver(settings: Record<string, unknown>) {
+      server = await OtlpHttpServer.start(0, '/v1/metrics', { tls: tls! });
+      const { logger, lines: log } = recordingLogger();
+      exporter = new OtlpHttpExporter(
+        settingsFor('exporters.otlphttp', logger),
+        exporterConfig(server, { endpoint: `https://127.0.0.1:${server.port}`, ...settings }),
+      );
+      await exporter.start();
+      await exporter.consume([await batch(6)]);
+      return log;
+    }
+
+    it.skipIf(!tls)('verifies the server with ca_file, ca_pem, or the name in server_name_override', async () => {
+      for (const settings of [
+        { tls: { ca_file: tls!.certFile } },
+        { tls: { ca_pem: tls!.cert.toString() } },
+        { tls: { ca_file: tls!.certFile, server_name_override: 'collector.internal', min_version: '1.3' } },
+      ]) {
+        await exportOver(settings);
+        await server!.waitFor('the export', (r) => r.length === 1);
+        expect(sumValue(server!.received[0]!.request, COUNT, LABELS)).toBe(6);
+        await exporter!.shutdown();
+        await server!.stop();
+      }
+    });
+
+    it.skipIf(!tls)('sends nothing to a server it cannot verify, unless insecure_skip_verify', async () => {
+      const log = await exportOver({ tls: {} }); // the system CAs do not know the test certificate
+      const failed = () => log.some((l) => l.includes('export failing'));
+      for (let i = 0; i < 200 && !failed(); i++) await sleep(50);
+      expect(log.find((l) => l.includes('export failing'))).toMatch(/certificate/i);
+      expect(server!.received).toEqual([]);
+      await exporter!.shutdown();
+      await server!.stop();
+
+      await exportOver({ tls: { insecure_skip_verify: true } });
+      await server!.waitFor('the export', (r) => r.length === 1);
+      expect(sumValue(server!.received[0]!.request, COUNT, LABELS)).toBe(6);
+    });
   });
 });

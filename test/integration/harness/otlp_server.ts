@@ -11,6 +11,7 @@
  * encoders.
  */
 import http from 'node:http';
+import https from 'node:https';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -272,17 +273,24 @@ export class OtlpHttpServer {
   private constructor(
     public port: number,
     readonly path: string,
+    private readonly tls: { key: Buffer; cert: Buffer } | undefined,
   ) {}
 
-  static async start(port = 0, path = '/v1/metrics'): Promise<OtlpHttpServer> {
-    const server = new OtlpHttpServer(port, path);
+  /** Listens on 127.0.0.1:`port` (0 picks a free port), over HTTP or, with `tls`, HTTPS. */
+  static async start(
+    port = 0,
+    path = '/v1/metrics',
+    opts: { tls?: { key: Buffer; cert: Buffer } } = {},
+  ): Promise<OtlpHttpServer> {
+    const server = new OtlpHttpServer(port, path, opts.tls);
     await server.listen();
     return server;
   }
 
   async listen(): Promise<void> {
     if (this.server) return;
-    const server = http.createServer((req, res) => void this.handle(req, res));
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
+    const server = this.tls ? https.createServer(this.tls, handler) : http.createServer(handler);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.port, '127.0.0.1', () => resolve());
