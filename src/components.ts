@@ -1,6 +1,7 @@
 /** Every component type this build knows, by kind. */
 import { debugExporterFactory } from './exporters/debug/factory.js';
 import { otlpExporterFactory } from './exporters/otlp/factory.js';
+import { otlpHttpExporterFactory } from './exporters/otlphttp/factory.js';
 import { prometheusExporterFactory } from './exporters/prometheus/factory.js';
 import { k8sAttributesAliasFactory, k8sAttributesProcessorFactory } from './processors/k8sattributes/factory.js';
 import { dropReasonReceiverFactory } from './receiver/dropreason/factory.js';
@@ -12,5 +13,10 @@ const erase = <C, T extends Component>(f: Factory<C, T>) => f as unknown as Fact
 export const registry: Registry = {
   receiver: [erase(dropReasonReceiverFactory)],
   processor: [erase(k8sAttributesProcessorFactory), erase(k8sAttributesAliasFactory)],
-  exporter: [erase(prometheusExporterFactory), erase(debugExporterFactory), erase(otlpExporterFactory)],
+  exporter: [
+    erase(prometheusExporterFactory),
+    erase(debugExporterFactory),
+    erase(otlpExporterFactory),
+    erase(otlpHttpExporterFactory),
+  ],
 };

@@ -6,6 +6,7 @@
 import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 
 import type { ComponentKind, Factory, Component } from './component.js';
+import { expandValue } from './expand.js';
 import { type LogLevel } from './logger.js';
 import type { TelemetryMetricsConfig } from './telemetry.js';
 import { type ConfigIssue, describe, endpoint, join, list, object, oneOf, string } from './schema.js';
@@ -68,26 +69,6 @@ export class ConfigError extends Error {
   }
 }
 
-/** Replaces `${env:VAR}` and `${env:VAR:-default}` in every string scalar. */
-function substituteEnv(text: string, path: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): string {
-  return text.replace(/\$\{([^}]*)\}/g, (whole, inner: string) => {
-    const m = /^env:([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s.exec(inner);
-    if (!m) {
-      issues.push({ path, message: `cannot expand ${whole}: write \${env:NAME} or \${env:NAME:-default}` });
-      return whole;
-    }
-    const value = env[m[1]!];
-    // As in a shell: `:-default` also stands in for a variable that is set but empty.
-    if (m[2] !== undefined && (value === undefined || value === '')) return m[2];
-    if (value !== undefined) return value;
-    issues.push({
-      path,
-      message: `environment variable ${m[1]} is not set (give a default with \${env:${m[1]}:-value})`,
-    });
-    return '';
-  });
-}
-
 /** The dotted path of a node from the visitor's ancestors, e.g. `exporters.prometheus.endpoint`. */
 function yamlPath(chain: readonly unknown[]): string {
   let out = '';
@@ -112,8 +93,8 @@ function parseYaml(text: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]):
   if (doc.errors.length) return undefined;
   visit(doc, {
     Scalar(key, node, ancestors) {
-      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
-      node.value = substituteEnv(node.value, yamlPath([...ancestors, node]), env, issues);
+      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
+      node.value = expandValue(node.value, yamlPath([...ancestors, node]), env, issues);
     },
   });
   try {

@@ -28,7 +28,9 @@ A config file has the OpenTelemetry Collector's shape: \`receivers\`, \`processo
 \`exporters\` and \`extensions\` map component ids (\`type\` or \`type/name\`) to their
 settings, and \`service.pipelines\` wires them: each \`metrics\` or \`metrics/NAME\` pipeline
 lists its \`receivers\`, \`processors\` and \`exporters\` by id. Components that no pipeline
-uses are not started. Any string may use \`\${env:VAR}\` or \`\${env:VAR:-default}\`.
+uses are not started. Any value may use \`\${VAR}\` or \`\${env:VAR}\`, \`\${env:VAR:-default}\` (for an unset
+variable), \`\${file:/path}\` (the file's content) and \`$$\` (a literal \`$\`), as in the Collector; a
+value that is one reference alone takes its YAML type. An unset variable without a default is an error.
 Unknown keys are errors; every error names its YAML path.
 
 | key | type | default | description |

@@ -119,7 +119,7 @@ for (const v of ['loud', 3, true])
 
 // Unknown components and bad ids.
 add('unknown receiver type', withValue('receivers.hostmetrics', {}), "unknown receiver type 'hostmetrics'");
-add('unknown exporter type', withValue('exporters.otlphttp', {}), "unknown exporter type 'otlphttp'");
+add('unknown exporter type', withValue('exporters.kafka', {}), "unknown exporter type 'kafka'");
 add('unknown processor type', withValue('processors.batch', {}), "unknown processor type 'batch'");
 add('unknown extension type', withValue('extensions.health_check', {}), "unknown extension type 'health_check'");
 for (const id of ['Dropreason', 'dropreason/', '/x', 'drop reason', '1abc', '']) {
@@ -219,7 +219,13 @@ add(
   withValue(`${R}.collection_interval`, '${env:DROPREASON_TEST_UNSET}'),
   'DROPREASON_TEST_UNSET is not set',
 );
-add('not an env reference', withValue(`${R}.collection_interval`, '${foo}'), 'cannot expand ${foo}');
+add('an unsupported scheme', withValue(`${R}.collection_interval`, '${vault:foo}'), 'cannot expand ${vault:foo}');
+add('a URL as a reference', withValue(`${R}.collection_interval`, '${https://x/y}'), "the scheme 'https'");
+add('an escaped reference stays as written', withValue(`${R}.collection_interval`, '$${env:HOME}'), '"${env:HOME}"');
+add('a file that never ends', withValue(`${R}.collection_interval`, '${file:/dev/zero}'), 'not a regular file');
+add('a directory as a file', withValue(`${R}.collection_interval`, '${file:/}'), 'not a regular file');
+add('a missing file', withValue(`${R}.collection_interval`, '${file:/nonexistent/x}'), 'ENOENT');
+add('a file reference without a file', withValue(`${R}.collection_interval`, '${file:}'), 'name a file');
 add('empty env name', withValue(`${R}.collection_interval`, '${env:}'), 'cannot expand ${env:}');
 add('bad env name', withValue(`${R}.collection_interval`, '${env:1BAD}'), 'cannot expand ${env:1BAD}');
 add(
@@ -228,6 +234,85 @@ add(
   `${R}.collection_interval`,
 );
 add('env in an endpoint, wrong', withValue(`${P}.endpoint`, '${env:DROPREASON_TEST_UNSET:-nowhere}'), `${P}.endpoint`);
+
+// The otlp exporter's keys (the Collector's otlpexporter set).
+const O = 'exporters.otlp';
+for (const v of [
+  5,
+  '',
+  'https://',
+  'ftp://x:1',
+  'dns:///x',
+  'unix://',
+  'x:99999',
+  ':4317',
+  '[::1',
+  'a b:1',
+  'http://x:1/v1',
+]) {
+  add(`otlp endpoint ${JSON.stringify(v)}`, withValue(`${O}.endpoint`, v), `${O}.endpoint`);
+}
+for (const v of ['zstd', 'snappy', 'lz4', 'deflate', 'zlib', 'GZIP', 5]) {
+  add(`otlp compression ${JSON.stringify(v)}`, withValue(`${O}.compression`, v), `${O}.compression`);
+}
+for (const [key, v] of [
+  ['keepalive.time', 'often'],
+  ['keepalive', 'on'],
+  ['balancer_name', 'grpclb'],
+  ['authority', ''],
+  ['wait_for_ready', 'yes'],
+  ['write_buffer_size', -1],
+  ['auth', { authenticator: 'bearertokenauth' }],
+  ['middlewares', []],
+  ['retry_on_failure.multiplier', 0],
+  ['retry_on_failure.multiplier', 'x'],
+  ['retry_on_failure.randomization_factor', -1],
+  ['sending_queue.storage', 'file_storage'],
+  ['sending_queue.sizer', 'bytes'],
+  ['sending_queue.block_on_overflow', true],
+  ['sending_queue.blocking', true],
+  ['sending_queue.batch', {}],
+  ['sending_queue.queue_size', -1],
+  ['sending_queue.num_consumers', 0],
+  ['tls.min_version', '1.4'],
+  ['tls.max_version', 'TLS1.3'],
+  ['tls.ca_pem', 5],
+  ['tls.reload_interval', 'hourly'],
+  ['tls.cipher_suites', ['TLS_AES_128_GCM_SHA256']],
+  ['tls.curve_preferences', ['X25519']],
+  ['headers', { 'x-token': 'a\nb' }],
+] as const) {
+  add(`otlp ${key} ${JSON.stringify(v)}`, withValue(`${O}.${key}`, v), `${O}.${key}`);
+}
+
+// The otlphttp exporter's keys (the Collector's otlphttpexporter set).
+const H = 'exporters.otlphttp';
+add('otlphttp without an endpoint', withValue(H, {}), `${H}.endpoint: is required`);
+for (const [key, v] of [
+  ['endpoint', 'localhost:4318'],
+  ['endpoint', 'ftp://x'],
+  ['endpoint', 'http://'],
+  ['endpoint', 5],
+  ['metrics_endpoint', 'x'],
+  ['encoding', 'protobuf'],
+  ['compression', 'snappy'],
+  ['compression', 'lz4'],
+  ['timeout', '0s'],
+  ['proxy_url', 'http://proxy:3128'],
+  ['auth', { authenticator: 'oauth2client' }],
+  ['headers', { 'a b': 1 }],
+  ['headers', { 'x-token': 'a\r\nInjected: yes' }],
+  ['sending_queue.storage', 'file_storage'],
+  ['tls.ca_file', ''],
+] as const) {
+  const config = withValue(`${H}.${key}`, v);
+  if (key !== 'endpoint')
+    (config['exporters'] as Config)['otlphttp'] = {
+      endpoint: 'http://x:4318',
+      ...((config['exporters'] as Config)['otlphttp'] as Config),
+    };
+  add(`otlphttp ${key} ${JSON.stringify(v)}`, config, `${H}.${key}`);
+}
 
 /** The environment without DROPREASON_TEST_UNSET, whatever the caller's has. */
 const withoutTestVariable = Object.fromEntries(

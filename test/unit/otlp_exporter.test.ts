@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { channelOptions, type MetricsSender, type SendResult, target } from '../../src/exporters/otlp/client.js';
 import { configSchema, type OtlpConfig } from '../../src/exporters/otlp/config.js';
 import { countDataPoints, OtlpExporter } from '../../src/exporters/otlp/exporter.js';
-import { backoffDelay, isRetryable } from '../../src/exporters/otlp/retry.js';
+import { backoffDelay } from '../../src/exporters/exporterhelper/retry.js';
+import { isRetryable } from '../../src/exporters/otlp/retry.js';
 import type { ConfigIssue } from '../../src/service/schema.js';
 import type { ResourceMetrics } from '../../src/service/component.js';
 import { collect, dropCounters, recordingLogger, settingsFor } from './support.js';
@@ -182,6 +183,31 @@ describe('otlp exporter sending', () => {
     expect(matching(lines, 'export recovered')[0]).toContain(`dropped_data_points=${5 * points}`);
   });
 
+  it('with sizer: items, bounds the queue by data points', async () => {
+    const points = countDataPoints(await batch(1));
+    const { exporter, sender } = setUp({ sending_queue: { sizer: 'items', queue_size: 2 * points + 1 } });
+    track(exporter);
+    await exporter.start();
+    let down = true;
+    sender.answer = () => (down ? { error: UNAVAILABLE } : {});
+    for (let i = 1; i <= 5; i++) await exporter.consume([await batch(i)]);
+    expect(exporter.stats().queued).toBe(2); // two batches fit in 2 × points + 1 items, three do not
+    down = false;
+    await until('the queue to empty', () => exporter.stats().queued === 0);
+    expect(sender.sent.filter((p, i, all) => all.indexOf(p) === i)).toEqual([1, 4, 5]); // 1: its first try
+  });
+
+  it('with wait_for_result, consume() returns once the batch is sent', async () => {
+    const { exporter, sender } = setUp({ sending_queue: { wait_for_result: true } });
+    track(exporter);
+    await exporter.start();
+    let fails = 2;
+    sender.answer = () => (fails-- > 0 ? { error: UNAVAILABLE } : {});
+    await exporter.consume([await batch(1)]);
+    expect(sender.sent).toEqual([1, 1, 1]);
+    expect(exporter.stats()).toMatchObject({ queued: 0, exportsSucceeded: 1, exportsFailed: 2 });
+  });
+
   it('never drops the batch that is on the wire', async () => {
     const { exporter, sender } = setUp({ sending_queue: { queue_size: 1 } });
     track(exporter);
@@ -332,9 +358,40 @@ describe('gRPC channel', () => {
     });
   });
 
-  it('writes IPv6 targets in brackets', () => {
-    expect(target({ host: '::1', port: 4317 })).toBe('[::1]:4317');
-    expect(target({ host: 'collector', port: 4317 })).toBe('collector:4317');
+  it('writes IPv6 targets in brackets, and dials the forms the Collector takes', () => {
+    const dialed = (endpoint: string) => target(config({ endpoint }).endpoint);
+    expect(dialed('[::1]:4317')).toBe('[::1]:4317');
+    expect(dialed('collector:4317')).toBe('collector:4317');
+    expect(dialed('http://collector:4317')).toBe('collector:4317');
+    expect(dialed('https://collector:4317/')).toBe('collector:4317');
+    expect(dialed('dns:///collector:4317')).toBe('collector:4317');
+    expect(dialed('dns://8.8.8.8/collector:4317')).toBe('collector:4317');
+    expect(dialed('unix:///run/otel.sock')).toBe('unix:///run/otel.sock');
+  });
+
+  it('sets keepalive, balancer, authority and the TLS name as configured', () => {
+    expect(channelOptions(config())).toMatchObject({
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 0,
+      'grpc.service_config': '{"loadBalancingConfig":[{"round_robin":{}}]}',
+    });
+    const tuned = channelOptions(
+      config({
+        keepalive: { time: '30s', timeout: '5s', permit_without_stream: true },
+        balancer_name: 'pick_first',
+        authority: 'otel.example.com',
+        tls: { server_name_override: 'collector.internal' },
+      }),
+    );
+    expect(tuned).toMatchObject({
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.service_config': '{"loadBalancingConfig":[{"pick_first":{}}]}',
+      'grpc.default_authority': 'otel.example.com',
+      'grpc.ssl_target_name_override': 'collector.internal',
+    });
   });
 });
 
@@ -349,11 +406,23 @@ describe('retry policy', () => {
     expect(isRetryable(new Error('no gRPC code'))).toBe(false);
   });
 
-  it('backs off ×1.5 per retry up to the maximum, spread ±50%', () => {
-    const at = (r: number) => (retry: number) => backoffDelay(retry, 5000, 30_000, () => r);
+  it('backs off ×1.5 per retry up to the maximum, spread ±50% (the defaults)', () => {
+    const retry = config({ retry_on_failure: {} }).retry_on_failure;
+    const at = (r: number) => (n: number) => backoffDelay(n, retry, () => r);
     expect([0, 1, 2, 3, 4, 5, 10].map(at(0.5))).toEqual([5000, 7500, 11250, 16875, 25313, 30000, 30000]);
     expect(at(0)(0)).toBe(2500);
     expect(at(0.999999)(0)).toBe(7500);
     expect(at(0)(10)).toBe(15000);
+  });
+
+  it('follows multiplier and randomization_factor', () => {
+    const retry = config({
+      retry_on_failure: { initial_interval: '1s', max_interval: '1m', multiplier: 2, randomization_factor: 0 },
+    }).retry_on_failure;
+    expect([0, 1, 2, 3, 6, 7].map((n) => backoffDelay(n, retry, Math.random))).toEqual([
+      1000, 2000, 4000, 8000, 60_000, 60_000,
+    ]);
+    const spread = { ...retry, randomization_factor: 0.2 };
+    expect([backoffDelay(1, spread, () => 0), backoffDelay(1, spread, () => 0.999999)]).toEqual([1600, 2400]);
   });
 });

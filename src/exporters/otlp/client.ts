@@ -11,7 +11,7 @@
  * after the backend was back. Here the reconnect backoff follows retry_on_failure, so
  * the agent reconnects within max_interval of the backend's return.
  */
-import fs from 'node:fs';
+import tls from 'node:tls';
 
 import {
   type ChannelCredentials,
@@ -21,83 +21,58 @@ import {
   credentials,
   Metadata,
   status,
-  type VerifyOptions,
 } from '@grpc/grpc-js';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
 import { VERSION } from '../../version.js';
+import type { MetricsSender, SendResult } from '../exporterhelper/exporter.js';
+import { loadTls, TlsReloader } from '../exporterhelper/tls.js';
 import type { OtlpConfig, TlsConfig } from './config.js';
 
-/** What one export request came to. */
-export interface SendResult {
-  /** Undefined when the backend accepted the request. */
-  error?: Error | undefined;
-  /** Data points the backend said it rejected although it answered OK (partial success). */
-  rejected?: { dataPoints: number; message: string } | undefined;
-}
-
-/** Sends one batch per call. */
-export interface MetricsSender {
-  send(metrics: ResourceMetrics): Promise<SendResult>;
-  /** Closes the connection; calls still pending are abandoned. */
-  shutdown(): Promise<void>;
-}
-
+export type { MetricsSender, SendResult };
 export type SenderFactory = (config: OtlpConfig) => MetricsSender;
 
-/** The TLS files the config names, as `[setting, path]`. */
-export function tlsFiles(tls: TlsConfig): Array<[string, string]> {
-  if (tls.insecure) return [];
-  const files: Array<[string, string | undefined]> = [
-    ['ca_file', tls.ca_file],
-    ['cert_file', tls.cert_file],
-    ['key_file', tls.key_file],
-  ];
-  return files.filter((f): f is [string, string] => f[1] !== undefined);
-}
-
-function readTlsFile(setting: string, file: string): Buffer {
-  try {
-    return fs.readFileSync(file);
-  } catch (err) {
-    throw new Error(`tls.${setting} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      cause: err,
-    });
-  }
-}
-
-/** Channel credentials for the tls settings; reads the PEM files, so it is not for constructors. */
-export function channelCredentials(tls: TlsConfig): ChannelCredentials {
-  if (tls.insecure) return credentials.createInsecure();
-  const read = (setting: string, file: string | undefined) => (file ? readTlsFile(setting, file) : null);
-  const verify: VerifyOptions = tls.insecure_skip_verify
-    ? { rejectUnauthorized: false, checkServerIdentity: () => undefined }
-    : {};
-  return credentials.createSsl(
-    read('ca_file', tls.ca_file),
-    read('key_file', tls.key_file),
-    read('cert_file', tls.cert_file),
-    verify,
+/**
+ * Channel credentials for the tls settings; reads the PEM files, so it is not for
+ * constructors. Plain text when tls.insecure, unless the endpoint was written https://.
+ */
+export function channelCredentials(config: Pick<OtlpConfig, 'tls' | 'endpoint'>): ChannelCredentials {
+  const t: TlsConfig = config.tls;
+  if (t.insecure && !config.endpoint.https) return credentials.createInsecure();
+  const material = loadTls(t);
+  const context = tls.createSecureContext({
+    ...(material.ca ? { ca: material.ca } : {}),
+    ...(material.cert ? { cert: material.cert } : {}),
+    ...(material.key ? { key: material.key } : {}),
+    minVersion: material.minVersion,
+    ...(material.maxVersion ? { maxVersion: material.maxVersion } : {}),
+  });
+  return credentials.createFromSecureContext(
+    context,
+    material.verify ? {} : { rejectUnauthorized: false, checkServerIdentity: () => undefined },
   );
 }
 
-export function grpcMetadata(headers: Record<string, string>): Metadata {
+export function grpcMetadata(headers: Record<string, string>, waitForReady = false): Metadata {
   const metadata = new Metadata();
   for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
+  if (waitForReady) metadata.setOptions({ waitForReady: true });
   return metadata;
 }
 
-/** `host:port` with IPv6 hosts in brackets, as gRPC targets are written. */
+/** What grpc-js dials: `host:port` (IPv6 hosts in brackets) or `unix:///path`. */
 export function target(endpoint: OtlpConfig['endpoint']): string {
-  const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
-  return `${host}:${endpoint.port}`;
+  return endpoint.target;
 }
 
-/** The channel's settings: compression, and a reconnect backoff that follows retry_on_failure. */
+/**
+ * The channel's settings: compression, keepalive, balancer, authority, the name TLS
+ * verifies, and a reconnect backoff that follows retry_on_failure.
+ */
 export function channelOptions(config: OtlpConfig): ChannelOptions {
   const retry = config.retry_on_failure;
-  return {
+  const options: ChannelOptions = {
     'grpc.primary_user_agent': `dropreason/${VERSION}`,
     'grpc.default_compression_algorithm':
       config.compression === 'gzip' ? compressionAlgorithms.gzip : compressionAlgorithms.identity,
@@ -106,7 +81,14 @@ export function channelOptions(config: OtlpConfig): ChannelOptions {
     // A connection of our own, not one shared with other clients of the same address
     // (grpc-js pools them): closing the client then really drops the connection.
     'grpc.use_local_subchannel_pool': 1,
+    'grpc.keepalive_time_ms': config.keepalive.time,
+    'grpc.keepalive_timeout_ms': config.keepalive.timeout,
+    'grpc.keepalive_permit_without_calls': config.keepalive.permit_without_stream ? 1 : 0,
+    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ [config.balancer_name]: {} }] }),
   };
+  if (config.authority) options['grpc.default_authority'] = config.authority;
+  if (config.tls.server_name_override) options['grpc.ssl_target_name_override'] = config.tls.server_name_override;
+  return options;
 }
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
@@ -124,19 +106,32 @@ class GrpcSender implements MetricsSender {
   private deadlines = 0;
   private readonly metadata: Metadata;
   private readonly options: ChannelOptions;
+  private readonly reload: TlsReloader;
 
   constructor(
     private readonly config: OtlpConfig,
-    private readonly credentials: ChannelCredentials,
+    private credentials: ChannelCredentials,
   ) {
-    this.metadata = grpcMetadata(config.headers);
+    this.metadata = grpcMetadata(config.headers, config.wait_for_ready);
     this.options = channelOptions(config);
+    this.reload = new TlsReloader(config.tls.reload_interval);
+    this.reload.due(Date.now());
   }
 
   send(metrics: ResourceMetrics): Promise<SendResult> {
     const body = ProtobufMetricsSerializer.serializeRequest(metrics);
     if (!body) return Promise.resolve({ error: new Error('the OTLP serializer produced no request') });
-    const client = (this.client ??= new Client(target(this.config.endpoint), this.credentials, this.options));
+    if (this.reload.due(Date.now())) {
+      // tls.reload_interval: read the certificates again; the next connection uses them.
+      try {
+        this.credentials = channelCredentials(this.config);
+        this.client?.close();
+        this.client = undefined;
+      } catch (err) {
+        return Promise.resolve({ error: err as Error });
+      }
+    }
+    const client = (this.client ??= new Client(this.config.endpoint.target, this.credentials, this.options));
     const options = { deadline: Date.now() + this.config.timeout };
     return new Promise((resolve) => {
       client.makeUnaryRequest(
@@ -188,4 +183,4 @@ function partialSuccess(response: Buffer | undefined): SendResult['rejected'] {
 }
 
 /** Creating the sender reads the TLS files but opens no connection: gRPC connects on the first send. */
-export const grpcSender: SenderFactory = (config) => new GrpcSender(config, channelCredentials(config.tls));
+export const grpcSender: SenderFactory = (config) => new GrpcSender(config, channelCredentials(config));

@@ -1,15 +1,15 @@
 /**
- * The otlp exporter's settings, with the Collector's names: endpoint, tls, headers,
- * compression, timeout, retry_on_failure, sending_queue.
+ * The otlp exporter's settings: the Collector's otlpexporter keys (configgrpc's client,
+ * configtls, configretry, exporterhelper's queue and timeout) with its defaults. Keys the
+ * Collector documents that cannot work here are refused with the reason.
  */
-import { formatDuration } from '../../service/duration.js';
+import { refused, retryOnFailure, sendingQueue, tlsClient } from '../exporterhelper/config.js';
 import {
   boolean,
   checked,
   describe,
   duration,
-  endpoint,
-  type Endpoint,
+  type FieldDoc,
   integer,
   join,
   object,
@@ -21,19 +21,59 @@ import {
   stringMap,
 } from '../../service/schema.js';
 
-/** `host:port` of a server to connect to: unlike a listening endpoint, the host is required. */
-function serverEndpoint(opts: { default: string; description: string }): Schema<Endpoint> {
-  const inner = endpoint(opts);
+/** Where to connect, as gRPC dials it. */
+export interface GrpcEndpoint {
+  /** What grpc-js dials: `host:port` (IPv6 in brackets) or `unix:///path`. */
+  target: string;
+  /** Empty for a unix socket. */
+  host: string;
+  port: number;
+  /** `https://` was written: TLS whatever tls.insecure says, as in the Collector. */
+  https: boolean;
+}
+
+const ENDPOINT_FORMS = 'host:port, http://host:port, https://host:port, dns:///host:port or unix:///path';
+
+/**
+ * The forms the Collector's configgrpc takes: `host:port`; `http://` and `https://`
+ * prefixes, stripped (`https://` turns TLS on even with tls.insecure; `http://` leaves
+ * TLS to tls.insecure, as in the Collector); `dns://[authority]/`, stripped (DNS is how
+ * names are resolved anyway); `unix:///path`.
+ */
+function grpcEndpoint(opts: { default: string; description: string }): Schema<GrpcEndpoint> {
   return {
     parse(value, path, issues) {
-      const parsed = inner.parse(value, path, issues);
-      if (parsed && parsed.host === '') {
-        issues.push({ path, message: `must name a host, such as localhost:4317, but was ${describe(value)}` });
+      const raw = value === null || value === undefined ? opts.default : value;
+      if (typeof raw !== 'string') {
+        issues.push({ path, message: `must be an endpoint (${ENDPOINT_FORMS}), but was ${describe(value)}` });
         return undefined;
       }
-      return parsed;
+      if (raw.startsWith('unix://')) {
+        if (raw.length === 'unix://'.length) {
+          issues.push({ path, message: 'must name the socket, as in unix:///run/otel.sock' });
+          return undefined;
+        }
+        return { target: raw, host: '', port: 0, https: false };
+      }
+      const https = raw.startsWith('https://');
+      const rest = raw.replace(/^https?:\/\//, '').replace(/^dns:\/\/[^/]*\//, '');
+      const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:/[\]\s]+)):(\d{1,5})\/?$/.exec(rest);
+      const port = m ? Number(m[3]) : NaN;
+      if (!m || port < 1 || port > 65535) {
+        const hint = /^:\d+$/.test(rest)
+          ? 'must name a host, such as localhost:4317'
+          : `must be ${ENDPOINT_FORMS} with a port from 1 to 65535`;
+        issues.push({ path, message: `${hint}, but was ${describe(raw)}` });
+        return undefined;
+      }
+      const host = m[1] ?? m[2]!;
+      return { target: `${host.includes(':') ? `[${host}]` : host}:${port}`, host, port, https };
     },
-    doc: inner.doc,
+    doc: (): FieldDoc => ({
+      type: `endpoint (${ENDPOINT_FORMS})`,
+      description: opts.description,
+      default: opts.default,
+    }),
   };
 }
 
@@ -60,121 +100,100 @@ const headers = checked(
   },
 );
 
-const tls = checked(
-  object(
-    {
-      /**
-       * Plain-text gRPC (no TLS). The other tls settings are then unused.
-       * @default false
-       */
-      insecure: boolean({ default: false, description: 'Send over plain text, without TLS.' }),
-      /** CA certificates (PEM) to verify the server with, instead of the system's. */
-      ca_file: optional(
-        string({ nonEmpty: true, description: "PEM file of the CAs that sign the server's certificate." }),
-      ),
-      /** Client certificate (PEM) for mutual TLS; needs key_file. */
-      cert_file: optional(
-        string({ nonEmpty: true, description: 'PEM client certificate for mutual TLS (with key_file).' }),
-      ),
-      /** Private key (PEM) of the client certificate; needs cert_file. */
-      key_file: optional(string({ nonEmpty: true, description: 'PEM private key of cert_file.' })),
-      /**
-       * Accept any server certificate, unverified. For tests only.
-       * @default false
-       */
-      insecure_skip_verify: boolean({
-        default: false,
-        description: 'Use TLS but accept any server certificate and name, unverified (tests only).',
-      }),
-    },
-    { description: 'TLS to the backend: on by default, verified with the system CAs.' },
-  ),
-  (t, path, issues) => {
-    if ((t.cert_file === undefined) !== (t.key_file === undefined)) {
-      const missing = t.cert_file === undefined ? 'cert_file' : 'key_file';
-      issues.push({
-        path: join(path, missing),
-        message: 'is required with mutual TLS: give both cert_file and key_file, or neither',
-      });
-    }
-  },
-);
+/** The Collector's compression names and what grpc-js, our gRPC client, does with each. */
+const GRPC_COMPRESSION_REFUSED: Record<string, string> = {
+  zstd: 'grpc-js, the gRPC client here, compresses with gzip only: use gzip',
+  snappy: 'grpc-js, the gRPC client here, compresses with gzip only: use gzip',
+  lz4: 'grpc-js, the gRPC client here, compresses with gzip only, and the Collector does not take lz4 over gRPC: use gzip',
+  deflate:
+    "grpc-js could send deflate, but the Collector's gRPC receiver does not accept it (gzip, snappy and zstd only): use gzip",
+  zlib: "the Collector's gRPC receiver does not accept zlib (gzip, snappy and zstd only): use gzip",
+};
 
-const retryOnFailure = checked(
-  object(
-    {
-      /** @default true */
-      enabled: boolean({ default: true, description: 'Retry failed exports that may succeed later.' }),
-      /** @default 5s */
-      initial_interval: duration({ default: 5_000, minMs: 1, description: 'Wait before the first retry.' }),
-      /** @default 30s */
-      max_interval: duration({ default: 30_000, minMs: 1, description: 'Longest wait between retries.' }),
-      /** @default 300s */
-      max_elapsed_time: duration({
-        default: 300_000,
-        description:
-          'Give up on a batch after retrying it this long; 0 retries it until it is sent or pushed out of the queue.',
-      }),
-    },
-    {
-      description:
-        'Retries with exponential backoff (x1.5 per retry, randomized by ±50%) when the backend is unavailable.',
-    },
-  ),
-  (r, path, issues) => {
-    if (r.max_interval < r.initial_interval) {
-      issues.push({
-        path: join(path, 'max_interval'),
-        message: `must be at least initial_interval (${formatDuration(r.initial_interval)}), but was ${formatDuration(r.max_interval)}`,
-      });
-    }
+const compression: Schema<'gzip' | 'none'> = {
+  parse(value, path, issues) {
+    if (value === null || value === undefined) return 'gzip';
+    if (value === 'gzip' || value === 'none' || value === '') return value === 'gzip' ? 'gzip' : 'none';
+    const why = typeof value === 'string' ? GRPC_COMPRESSION_REFUSED[value] : undefined;
+    issues.push({
+      path,
+      message: why
+        ? `'${value}' is not supported: ${why}`
+        : `must be one of 'gzip', 'none', but was ${describe(value)}`,
+    });
+    return undefined;
   },
-);
+  doc: () => ({
+    type: "one of 'gzip', 'none'",
+    default: 'gzip',
+    description:
+      'Compression of each request. zstd, snappy, lz4, deflate and zlib are refused: grpc-js compresses with gzip only (deflate too, which Collectors do not accept over gRPC).',
+  }),
+};
+
+const BUFFER_NOTE =
+  "Accepted as in the Collector; grpc-js has no such setting (Node sizes the HTTP/2 socket's buffers), so it has no effect.";
 
 const fields = {
   /**
    * The backend's OTLP/gRPC address.
    * @default localhost:4317
    */
-  endpoint: serverEndpoint({ default: 'localhost:4317', description: 'host:port of the OTLP/gRPC backend.' }),
-  tls,
+  endpoint: grpcEndpoint({
+    default: 'localhost:4317',
+    description:
+      'The OTLP/gRPC backend. https:// turns TLS on whatever tls.insecure says; http:// does not turn it off.',
+  }),
+  tls: tlsClient,
   /** Sent with every request as gRPC metadata, e.g. an API key. */
   headers,
   /** @default gzip */
-  compression: oneOf(['gzip', 'none'] as const, { default: 'gzip', description: 'Compression of each request.' }),
+  compression,
   /**
    * Deadline of one export request.
    * @default 5s
    */
   timeout: duration({ default: 5_000, minMs: 1, description: 'Deadline of one export request.' }),
   retry_on_failure: retryOnFailure,
-  sending_queue: object(
+  sending_queue: sendingQueue,
+  /** The Collector's default keepalive: a ping after 10 s idle, 10 s to answer. */
+  keepalive: object(
     {
-      /**
-       * Without the queue, consume() waits until its data is sent or given up on.
-       * @default true
-       */
-      enabled: boolean({
-        default: true,
-        description: 'Queue batches and send them in the background; without it the pipeline waits for each export.',
+      /** @default 10s */
+      time: duration({ default: 10_000, minMs: 1, description: 'Ping the backend after this long without activity.' }),
+      /** @default 10s */
+      timeout: duration({
+        default: 10_000,
+        minMs: 1,
+        description: 'Close the connection when a ping is not answered within this.',
       }),
-      /**
-       * Batches held while the backend is slow or down; when full, the oldest is dropped.
-       * @default 100
-       */
-      queue_size: integer({
-        default: 100,
-        min: 1,
-        max: 100_000,
-        description:
-          'Batches (one per collection) held while the backend is slow or down; when full the oldest is dropped.',
+      /** @default false */
+      permit_without_stream: boolean({
+        default: false,
+        description: 'Ping also when no request is in flight.',
       }),
     },
-    { description: 'A bounded queue between the pipeline and the backend.' },
+    { description: 'HTTP/2 keepalive pings, which find a dead connection before an export does.' },
   ),
+  /** @default round_robin */
+  balancer_name: oneOf(['round_robin', 'pick_first'] as const, {
+    default: 'round_robin',
+    description: 'How requests spread over the addresses the name resolves to.',
+  }),
+  authority: optional(string({ nonEmpty: true, description: 'The :authority header, instead of the endpoint.' })),
+  /** @default false */
+  wait_for_ready: boolean({
+    default: false,
+    description: 'Wait for the connection (up to timeout) instead of failing at once while it is down.',
+  }),
+  read_buffer_size: optional(integer({ min: 0, max: 1 << 30, description: BUFFER_NOTE })),
+  write_buffer_size: optional(integer({ min: 0, max: 1 << 30, description: BUFFER_NOTE })),
+  auth: refused(
+    'would take credentials from an authenticator extension (bearertokenauth, oauth2client...); dropreason has no extensions: put the credential in headers, e.g. authorization: "Bearer ${file:/var/run/secrets/token}"',
+  ),
+  middlewares: refused('would run middleware extensions around each request; dropreason has no extensions'),
 };
 
 export const configSchema = object(fields, { description: 'Sends the metrics to a backend over OTLP/gRPC.' });
 export type OtlpConfig = Parsed<typeof fields>;
-export type TlsConfig = OtlpConfig['tls'];
-export type RetryConfig = OtlpConfig['retry_on_failure'];
+export type { TlsConfig, RetryConfig } from '../exporterhelper/config.js';

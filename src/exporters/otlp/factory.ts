@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-
 import type { ExporterFactory } from '../../service/component.js';
-import { tlsFiles } from './client.js';
+import { checkTlsFiles } from '../exporterhelper/tls.js';
 import { configSchema, type OtlpConfig } from './config.js';
 import { OtlpExporter } from './exporter.js';
 
@@ -12,14 +10,7 @@ export const otlpExporterFactory: ExporterFactory<OtlpConfig> = {
   create: (settings, config) => new OtlpExporter(settings, config),
   /** The TLS files must be readable before anything starts. */
   preflight(config) {
-    for (const [setting, file] of tlsFiles(config.tls)) {
-      try {
-        fs.accessSync(file, fs.constants.R_OK);
-      } catch (err) {
-        throw new Error(`tls.${setting} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-          cause: err,
-        });
-      }
-    }
+    if (config.tls.insecure && !config.endpoint.https) return;
+    checkTlsFiles(config.tls);
   },
 };

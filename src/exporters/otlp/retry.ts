@@ -1,8 +1,10 @@
 /**
- * Which failed exports are worth retrying, and how long to wait before the next try.
- * Pure functions, so they are unit-tested without a network.
+ * Which failed gRPC exports are worth retrying. Pure functions, so they are unit-tested
+ * without a network.
  */
 import { status } from '@grpc/grpc-js';
+
+import type { Failure } from '../exporterhelper/exporter.js';
 
 /**
  * gRPC codes a later try may fix: the backend is down, overloaded, or the request ran
@@ -41,21 +43,7 @@ export function isRetryable(error: unknown): boolean {
   return code !== undefined && RETRYABLE.has(code);
 }
 
-export const BACKOFF_MULTIPLIER = 1.5;
-export const RANDOMIZATION_FACTOR = 0.5;
-
-/**
- * The wait before retry number `retry` (0 for the first): initial × 1.5^retry, at most
- * max, then spread uniformly over ±50% so that many agents do not retry in step.
- * `random` returns a number in [0, 1).
- */
-export function backoffDelay(
-  retry: number,
-  initialMs: number,
-  maxMs: number,
-  random: () => number = Math.random,
-): number {
-  const base = Math.min(maxMs, initialMs * BACKOFF_MULTIPLIER ** retry);
-  const spread = base * RANDOMIZATION_FACTOR;
-  return Math.round(base - spread + random() * 2 * spread);
+/** A failed export as the queue sees it. */
+export function grpcFailure(error: Error): Failure {
+  return { retryable: isRetryable(error), code: grpcCodeName(error) };
 }

@@ -1,5 +1,5 @@
 /**
- * A real OTLP/gRPC metrics backend in the test process: it serves
+ * Real OTLP metrics backends in the test process. OtlpServer is OTLP/gRPC: it serves
  * opentelemetry.proto.collector.metrics.v1.MetricsService/Export with @grpc/grpc-js,
  * decodes each request with the official OTLP .proto files, and keeps what it received.
  * It can be stopped and started again on the same port, answer late, or answer with an
@@ -10,11 +10,15 @@
  * opentelemetry-proto sources themselves; newer OpenTelemetry JS packages carry only
  * encoders.
  */
+import http from 'node:http';
+import https from 'node:https';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
 
 const require = createRequire(import.meta.url);
 const PROTO_ROOT = path.join(path.dirname(require.resolve('otlp-proto-files/package.json')), 'build/protos');
@@ -235,4 +239,139 @@ export function resourcePoints(request: ExportRequest, name: string): ResourcePo
     }
   }
   return out;
+}
+
+/** How the HTTP server answers the next requests. */
+export type HttpBehaviour =
+  | { kind: 'ok' }
+  /** Answers `status` (with `retryAfter`, when given, as the Retry-After header) `times` times, then OK. */
+  | { kind: 'status'; status: number; times?: number; retryAfter?: string };
+
+/** One POST as the HTTP server saw it. */
+export interface HttpReceived extends Received {
+  headers: http.IncomingHttpHeaders;
+  /** The body's size on the wire (compressed). */
+  bytes: number;
+}
+
+const REQUEST_TYPE = 'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest';
+
+/**
+ * A real OTLP/HTTP metrics backend in the test process: POST /v1/metrics (or any path
+ * given), bodies in protobuf or OTLP JSON, gzip, deflate or zstd compressed, decoded with
+ * the official OTLP .proto files (JSON through protobufjs's reading of the same files,
+ * then the same decoder as protobuf). It can be stopped and started on the same port, or
+ * answer a status with a Retry-After.
+ */
+export class OtlpHttpServer {
+  readonly received: HttpReceived[] = [];
+  behaviour: HttpBehaviour = { kind: 'ok' };
+  private server: http.Server | undefined;
+  private readonly service = loadService();
+  private readonly requestType = loadRequestType();
+
+  private constructor(
+    public port: number,
+    readonly path: string,
+    private readonly tls: { key: Buffer; cert: Buffer } | undefined,
+  ) {}
+
+  /** Listens on 127.0.0.1:`port` (0 picks a free port), over HTTP or, with `tls`, HTTPS. */
+  static async start(
+    port = 0,
+    path = '/v1/metrics',
+    opts: { tls?: { key: Buffer; cert: Buffer } } = {},
+  ): Promise<OtlpHttpServer> {
+    const server = new OtlpHttpServer(port, path, opts.tls);
+    await server.listen();
+    return server;
+  }
+
+  async listen(): Promise<void> {
+    if (this.server) return;
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
+    const server = this.tls ? https.createServer(this.tls, handler) : http.createServer(handler);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.port = (server.address() as { port: number }).port;
+    this.server = server;
+  }
+
+  /** Closes every connection at once, as a backend that dies does. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private decode(body: Buffer, contentType: string | undefined): ExportRequest {
+    const bytes = contentType?.startsWith('application/json')
+      ? Buffer.from(this.requestType.encode(this.requestType.fromObject(JSON.parse(body.toString('utf8')))).finish())
+      : body;
+    return this.service['Export']!.requestDeserialize(bytes) as ExportRequest;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const wire = Buffer.concat(chunks);
+    if (req.method !== 'POST' || req.url !== this.path) {
+      res.writeHead(404).end();
+      return;
+    }
+    const encoding = req.headers['content-encoding'];
+    const body =
+      encoding === 'gzip'
+        ? zlib.gunzipSync(wire)
+        : encoding === 'deflate'
+          ? zlib.inflateSync(wire)
+          : encoding === 'zstd'
+            ? zlib.zstdDecompressSync(wire)
+            : wire;
+    const metadata = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
+    const entry: HttpReceived = {
+      at: Date.now(),
+      request: this.decode(body, req.headers['content-type']),
+      metadata,
+      headers: req.headers,
+      bytes: wire.length,
+      answer: 'OK',
+    };
+    this.received.push(entry);
+    const b = this.behaviour;
+    if (b.kind === 'status') {
+      if (b.times !== undefined && b.times <= 0) this.behaviour = { kind: 'ok' };
+      else {
+        if (b.times !== undefined) b.times--;
+        entry.answer = `HTTP ${b.status}`;
+        res.writeHead(b.status, b.retryAfter ? { 'Retry-After': b.retryAfter } : {}).end();
+        return;
+      }
+    }
+    // An empty ExportMetricsServiceResponse.
+    res.writeHead(200, { 'Content-Type': 'application/x-protobuf' }).end();
+  }
+
+  accepted(): HttpReceived[] {
+    return this.received.filter((r) => r.answer === 'OK');
+  }
+
+  async waitFor(what: string, predicate: (received: HttpReceived[]) => boolean, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this.received)) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+function loadRequestType(): protobuf.Type {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => path.join(PROTO_ROOT, target);
+  root.loadSync(SERVICE_PROTO);
+  return root.lookupType(REQUEST_TYPE);
 }

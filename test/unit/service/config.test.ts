@@ -128,8 +128,9 @@ const cases: Record<string, Case> = {
     },
   },
   good_env: {
-    // DROPREASON_TEST_HOST and DROPREASON_TEST_BTF_DIR are unset, DROPREASON_TEST_EMPTY is empty:
-    // all three take their defaults.
+    // DROPREASON_TEST_HOST and DROPREASON_TEST_BTF_DIR are unset: they take their defaults.
+    // DROPREASON_TEST_EMPTY is set but empty: as in the Collector, `:-` does not apply, and
+    // an empty whole value leaves the key unset.
     env: { DROPREASON_TEST_INTERVAL: '30s', DROPREASON_TEST_PORT: '9999', DROPREASON_TEST_EMPTY: '' },
     expected: {
       receivers: {
@@ -144,7 +145,7 @@ const cases: Record<string, Case> = {
         prometheus: {
           type: 'prometheus',
           kind: 'exporter',
-          config: { ...PROMETHEUS_DEFAULTS, endpoint: { host: '127.0.0.1', port: 9999 }, namespace: 'fallback' },
+          config: { ...PROMETHEUS_DEFAULTS, endpoint: { host: '127.0.0.1', port: 9999 } },
         },
       },
       pipelines: [{ id: 'metrics', receivers: ['dropreason'], processors: [], exporters: ['prometheus'] }],
@@ -233,10 +234,10 @@ const cases: Record<string, Case> = {
     ],
   },
   bad_env_syntax: {
-    env: { DROPREASON_NETNS: '/run/netns/a' },
+    env: {},
     errors: [
-      'receivers.dropreason.netns: cannot expand ${DROPREASON_NETNS}: write ${env:NAME} or ${env:NAME:-default}',
-      'receivers.dropreason.btf_path: cannot expand ${env:1BAD}: write ${env:NAME} or ${env:NAME:-default}',
+      "receivers.dropreason.netns: cannot expand ${vault:secret/netns}: the scheme 'vault' is not supported; supported: env, file",
+      'receivers.dropreason.btf_path: cannot expand ${env:1BAD}: an environment variable name is letters, digits and _, not starting with a digit; write ${NAME}, ${env:NAME} or ${env:NAME:-default}',
     ],
   },
   bad_types: {

@@ -1,0 +1,206 @@
+/**
+ * The wire: one OTLP/HTTP POST per ResourceMetrics. The body comes from the OpenTelemetry
+ * JS OTLP serializers (@opentelemetry/otlp-transformer: protobuf or JSON, the ones its
+ * OTLP/HTTP exporter uses); the request goes over Node's http/https. One request is one
+ * attempt: the retries and the queue in exporterhelper are the only ones.
+ *
+ * Why not @opentelemetry/exporter-metrics-otlp-http: docs/architecture.md has the
+ * measurement. In short, its export() retries inside itself on a fixed schedule, so one
+ * call against a backend that is down takes several requests and seconds, whatever
+ * retry_on_failure says, and a Retry-After only reaches its own retries.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+
+import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+
+import { VERSION } from '../../version.js';
+import type { Failure, MetricsSender, SendResult } from '../exporterhelper/exporter.js';
+import { connectOptions, loadTls, TlsReloader } from '../exporterhelper/tls.js';
+import { type HttpCompression, metricsUrl, type OtlpHttpConfig } from './config.js';
+
+/** A response other than 2xx. */
+export class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    /** The Retry-After the backend sent, in ms, if any. */
+    readonly retryAfterMs: number | undefined,
+    detail: string,
+  ) {
+    super(`HTTP ${status}${detail ? `: ${detail}` : ''}`);
+  }
+}
+
+/**
+ * The statuses the Collector's otlphttp exporter retries: 429 Too Many Requests, 502 Bad
+ * Gateway, 503 Service Unavailable, 504 Gateway Timeout. Every other status is permanent.
+ */
+export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+
+/** Retry-After as seconds or an HTTP date, in ms from `now`; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * As the Collector: a retryable status is retried (for 429 and 503 no sooner than
+ * Retry-After says), other statuses are not; an error without a status (connection
+ * refused or reset, time limit, TLS) is retried.
+ */
+export function httpFailure(error: Error): Failure {
+  if (error instanceof HttpStatusError) {
+    const throttled = error.status === 429 || error.status === 503;
+    return {
+      retryable: RETRYABLE_STATUSES.has(error.status),
+      code: `HTTP ${error.status}`,
+      retryAfterMs: throttled ? error.retryAfterMs : undefined,
+    };
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ERR_SERIALIZE') return { retryable: false, code };
+  return { retryable: true, code: code ?? error.name };
+}
+
+const CONTENT_TYPE = { proto: 'application/x-protobuf', json: 'application/json' } as const;
+const ENCODING: Record<Exclude<HttpCompression, 'none'>, string> = {
+  gzip: 'gzip',
+  zlib: 'deflate',
+  deflate: 'deflate',
+  zstd: 'zstd',
+};
+const gzip = promisify(zlib.gzip);
+const deflate = promisify(zlib.deflate);
+const zstd = promisify(zlib.zstdCompress);
+
+export async function compress(body: Uint8Array, how: HttpCompression): Promise<Uint8Array> {
+  switch (how) {
+    case 'none':
+      return body;
+    case 'gzip':
+      return gzip(body);
+    case 'zlib':
+    case 'deflate':
+      return deflate(body);
+    case 'zstd':
+      return zstd(body);
+  }
+}
+
+/** The request body for one batch, in the configured encoding; undefined if the serializer gives none. */
+export function serialize(metrics: ResourceMetrics, encoding: OtlpHttpConfig['encoding']): Uint8Array | undefined {
+  return encoding === 'json'
+    ? JsonMetricsSerializer.serializeRequest(metrics)
+    : ProtobufMetricsSerializer.serializeRequest(metrics);
+}
+
+/** The partial-success part of a 2xx answer, if the backend rejected some data points. */
+function partialSuccess(body: Buffer, contentType: string | undefined): SendResult['rejected'] {
+  if (body.length === 0) return undefined;
+  try {
+    const serializer = contentType?.includes('json') ? JsonMetricsSerializer : ProtobufMetricsSerializer;
+    const partial = serializer.deserializeResponse(body).partialSuccess;
+    const dataPoints = Number(partial?.rejectedDataPoints ?? 0);
+    if (dataPoints > 0 || partial?.errorMessage) return { dataPoints, message: partial?.errorMessage ?? '' };
+  } catch {
+    // An answer we cannot read still means the request was accepted.
+  }
+  return undefined;
+}
+
+/** The first line of a non-2xx body when it is text, for the log. */
+function detail(body: Buffer, contentType: string | undefined): string {
+  if (!contentType || !/text|json/.test(contentType)) return '';
+  return body.toString('utf8', 0, Math.min(body.length, 300)).split('\n')[0]!.trim();
+}
+
+/** At most this much of an answer is read: OTLP answers are small. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+class HttpSender implements MetricsSender {
+  private agent: http.Agent | undefined;
+  private readonly url: URL;
+  private readonly reload: TlsReloader;
+
+  constructor(private readonly config: OtlpHttpConfig) {
+    this.url = new URL(metricsUrl(config));
+    this.reload = new TlsReloader(config.tls.reload_interval);
+  }
+
+  /** Made on the first request, and again when tls.reload_interval is due (reads the PEM files). */
+  private currentAgent(): http.Agent {
+    const keepAlive = !this.config.disable_keep_alives;
+    if (this.url.protocol === 'http:') return (this.agent ??= new http.Agent({ keepAlive }));
+    if (this.reload.due(Date.now()) || !this.agent) {
+      this.agent?.destroy();
+      this.agent = new https.Agent({ keepAlive, ...connectOptions(loadTls(this.config.tls)) });
+    }
+    return this.agent;
+  }
+
+  async send(metrics: ResourceMetrics): Promise<SendResult> {
+    const raw = serialize(metrics, this.config.encoding);
+    if (!raw)
+      return { error: Object.assign(new Error('the OTLP serializer produced no request'), { code: 'ERR_SERIALIZE' }) };
+    let agent: http.Agent;
+    try {
+      agent = this.currentAgent();
+    } catch (err) {
+      return { error: err as Error };
+    }
+    const body = await compress(raw, this.config.compression);
+    const headers: Record<string, string | number> = {
+      ...this.config.headers,
+      'Content-Type': CONTENT_TYPE[this.config.encoding],
+      'Content-Length': body.length,
+      'User-Agent': `dropreason/${VERSION}`,
+    };
+    if (this.config.compression !== 'none') headers['Content-Encoding'] = ENCODING[this.config.compression];
+    const request = this.url.protocol === 'https:' ? https.request : http.request;
+    return new Promise<SendResult>((resolve) => {
+      const req = request(this.url, {
+        method: 'POST',
+        agent,
+        headers,
+        signal: AbortSignal.timeout(this.config.timeout),
+      });
+      req.on('error', (error) => resolve({ error }));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size <= MAX_RESPONSE_BYTES) chunks.push(chunk);
+        });
+        res.on('error', (error) => resolve({ error }));
+        res.on('end', () => {
+          const answer = Buffer.concat(chunks);
+          const status = res.statusCode ?? 0;
+          const contentType = res.headers['content-type'];
+          if (status >= 200 && status < 300) {
+            resolve({ rejected: partialSuccess(answer, contentType) });
+            return;
+          }
+          const retryAfter = parseRetryAfter(res.headers['retry-after']);
+          resolve({ error: new HttpStatusError(status, retryAfter, detail(answer, contentType)) });
+        });
+      });
+      req.end(body);
+    });
+  }
+
+  async shutdown(): Promise<void> {
+    this.agent?.destroy();
+    this.agent = undefined;
+  }
+}
+
+export type HttpSenderFactory = (config: OtlpHttpConfig) => MetricsSender;
+
+/** Creating the sender opens nothing: the first request connects (and reads the TLS files). */
+export const httpSender: HttpSenderFactory = (config) => new HttpSender(config);

@@ -1,0 +1,32 @@
+/**
+ * Sends the pipeline's metrics to an OTLP/HTTP backend: the shared queue and retries
+ * (exporterhelper) over the HTTP client in client.ts.
+ */
+import type { CreateSettings } from '../../service/component.js';
+import { type Clock, QueuedExporter, systemClock } from '../exporterhelper/exporter.js';
+import { httpFailure, httpSender, type HttpSenderFactory } from './client.js';
+import { metricsUrl, type OtlpHttpConfig } from './config.js';
+
+export class OtlpHttpExporter extends QueuedExporter<OtlpHttpConfig> {
+  constructor(
+    settings: CreateSettings,
+    config: OtlpHttpConfig,
+    makeSender: HttpSenderFactory = httpSender,
+    clock: Clock = systemClock,
+  ) {
+    const url = metricsUrl(config);
+    const tls = url.startsWith('https:') ? (config.tls.insecure_skip_verify ? 'unverified' : 'on') : 'off';
+    super(
+      settings,
+      config,
+      {
+        protocol: 'OTLP/HTTP',
+        target: url,
+        describe: { tls, compression: config.compression, encoding: config.encoding },
+        makeSender: () => makeSender(config),
+        classify: httpFailure,
+      },
+      clock,
+    );
+  }
+}

@@ -1,0 +1,334 @@
+/**
+ * The otlphttp exporter against a real OTLP/HTTP server in this process, which decodes
+ * every request with the official OTLP .proto files.
+ *
+ * As root, end to end: the real CLI counts drops made in a network namespace and posts
+ * them over OTLP/HTTP; what the server receives must match the iptables rule counters,
+ * also after the server was down. Without root, the exporter alone against the server:
+ * encodings, compressions, headers, the path rule, and which answers are retried.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+
+import { configSchema, type OtlpHttpConfig } from '../../src/exporters/otlphttp/config.js';
+import { OtlpHttpExporter } from '../../src/exporters/otlphttp/exporter.js';
+import type { ConfigIssue } from '../../src/service/schema.js';
+import { VERSION } from '../../src/version.js';
+import { collect, dropCounters, recordingLogger, settingsFor } from '../unit/support.js';
+import { Agent, isRoot, sleep } from './harness/agent.js';
+import { attributes, OtlpHttpServer, type HttpReceived, sumPoints, sumValue } from './harness/otlp_server.js';
+import { NetnsPair, ruleCounters } from './harness/topology.js';
+
+const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
+const COUNT = 'dropreason.drop.count';
+const BYTES = 'dropreason.drop.bytes';
+const LABELS = { reason: 'IPTABLE_RULE_DROP', direction: 'egress' };
+const PAYLOAD = 100;
+const INTERVAL_MS = 500;
+
+if (!isRoot)
+  console.log('skipping the OTLP/HTTP end-to-end tests: they need root to load eBPF and make network namespaces');
+
+function withSeries(server: OtlpHttpServer): HttpReceived[] {
+  return server.accepted().filter((r) => sumValue(r.request, COUNT, LABELS) !== undefined);
+}
+
+function latest(server: OtlpHttpServer): { packets: number; bytes: number } | undefined {
+  const last = withSeries(server).at(-1);
+  if (!last) return undefined;
+  return { packets: sumValue(last.request, COUNT, LABELS)!, bytes: sumValue(last.request, BYTES, LABELS)! };
+}
+
+/** Waits for an export with `packets`, then two more collections, and returns the newest export's totals. */
+async function settle(server: OtlpHttpServer, packets: number, timeoutMs = 30_000) {
+  await server.waitFor(
+    `an export with ${packets} packets`,
+    () => (latest(server)?.packets ?? -1) >= packets,
+    timeoutMs,
+  );
+  await sleep(INTERVAL_MS * 2 + 200);
+  return latest(server)!;
+}
+
+const lines = (text: string, what: string) => text.split('\n').filter((l) => l.includes(what));
+
+describe.skipIf(!isRoot)('otlphttp exporter end to end on the real kernel', () => {
+  let pair: NetnsPair | undefined;
+  let agent: Agent | undefined;
+  let server: OtlpHttpServer | undefined;
+
+  afterEach(async () => {
+    await agent?.stop();
+    agent = undefined;
+    await server?.stop();
+    server = undefined;
+    pair?.destroy();
+    pair = undefined;
+  });
+
+  it('posts totals equal to the kernel counters, keeps counting through a 15 s outage, and catches up after it', async () => {
+    pair = new NetnsPair('otlphttp');
+    pair.create();
+    pair.exec(pair.a, 'iptables', ['-w', '-A', 'OUTPUT', '-d', pair.addrB, '-p', 'udp', '--dport', '9', '-j', 'DROP']);
+    server = await OtlpHttpServer.start();
+    // As a Collector README writes it: the base URL, /v1/metrics appended.
+    agent = await Agent.start(
+      `receivers:
+  dropreason:
+    collection_interval: ${INTERVAL_MS}ms
+    netns: ${pair.netnsPath(pair.a)}
+exporters:
+  otlphttp:
+    endpoint: http://127.0.0.1:${server.port}
+    timeout: 5s
+    retry_on_failure:
+      initial_interval: 500ms
+      max_interval: 2s
+service:
+  pipelines:
+    metrics:
+      receivers: [dropreason]
+      exporters: [otlphttp]
+`,
+      server.port,
+    );
+    const drop = (n: number) => {
+      const out = JSON.parse(
+        pair!.exec(pair!.a, process.execPath, [SEND, 'udp', pair!.addrB, '9', String(n), String(PAYLOAD)]),
+      ) as { outcomes: Record<string, number> };
+      expect(out.outcomes).toEqual({ EPERM: n });
+      return ruleCounters(pair!, pair!.a, 'OUTPUT');
+    };
+
+    const rule = drop(83);
+    expect(rule.packets).toBe(83);
+    expect(await settle(server, rule.packets)).toEqual(rule);
+    const first = withSeries(server).at(-1)!;
+    // The Collector's defaults: protobuf, gzip.
+    expect(first.headers['content-type']).toBe('application/x-protobuf');
+    expect(first.headers['content-encoding']).toBe('gzip');
+    expect(first.headers['user-agent']).toBe(`dropreason/${VERSION}`);
+    const { metric } = sumPoints(first.request, COUNT).find((p) => attributes(p.point.attributes)['reason'])!;
+    expect(metric.sum!.aggregation_temporality).toBe('AGGREGATION_TEMPORALITY_CUMULATIVE');
+    expect(lines(agent.stderr, 'export failing')).toEqual([]);
+
+    await server.stop();
+    const down = Date.now();
+    await sleep(2_000);
+    const during = drop(40);
+    expect(during.packets).toBe(123);
+    await sleep(Math.max(0, 15_000 - (Date.now() - down)));
+    await server.listen();
+
+    expect(await settle(server, during.packets)).toEqual(during);
+    const failing = lines(agent.stderr, 'export failing');
+    expect(failing).toHaveLength(1);
+    expect(failing[0]).toMatch(/will retry .*code=ECONNREFUSED/);
+    expect(lines(agent.stderr, 'export recovered')).toHaveLength(1);
+    expect(lines(agent.stderr, 'queue full')).toEqual([]);
+  }, 90_000);
+});
+
+function exporterConfig(server: OtlpHttpServer, settings: Record<string, unknown> = {}): OtlpHttpConfig {
+  const issues: ConfigIssue[] = [];
+  const parsed = configSchema.parse(
+    {
+      endpoint: `http://127.0.0.1:${server.port}`,
+      timeout: '2s',
+      retry_on_failure: { initial_interval: '100ms', max_interval: '200ms' },
+      ...settings,
+    },
+    'otlphttp',
+    issues,
+  );
+  if (!parsed) throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
+  return parsed;
+}
+
+const batch = (packets: number) => collect(dropCounters([['IPTABLE_RULE_DROP', 'egress', packets, packets * 128]]));
+
+describe('otlphttp exporter against a real HTTP server', () => {
+  let server: OtlpHttpServer | undefined;
+  let exporter: OtlpHttpExporter | undefined;
+
+  afterEach(async () => {
+    await exporter?.shutdown();
+    exporter = undefined;
+    await server?.stop();
+    server = undefined;
+  });
+
+  async function exportOnce(settings: Record<string, unknown>, packets: number, serverPath?: string) {
+    server = await OtlpHttpServer.start(0, serverPath);
+    exporter = new OtlpHttpExporter(settingsFor('exporters.otlphttp'), exporterConfig(server, settings));
+    await exporter.start();
+    await exporter.consume([await batch(packets)]);
+    await server.waitFor('the export', (r) => r.length === 1);
+    return server.received[0]!;
+  }
+
+  for (const [encoding, contentType] of [
+    ['proto', 'application/x-protobuf'],
+    ['json', 'application/json'],
+  ] as const) {
+    for (const [compression, contentEncoding] of [
+      ['gzip', 'gzip'],
+      ['zstd', 'zstd'],
+      ['deflate', 'deflate'],
+      ['none', undefined],
+    ] as const) {
+      it(`sends ${encoding} ${compression === 'none' ? 'uncompressed' : `with ${compression}`}`, async () => {
+        const got = await exportOnce({ encoding, compression }, 11);
+        expect(got.headers['content-type']).toBe(contentType);
+        expect(got.headers['content-encoding']).toBe(contentEncoding);
+        expect(sumValue(got.request, COUNT, LABELS)).toBe(11);
+        expect(sumValue(got.request, BYTES, LABELS)).toBe(11 * 128);
+      });
+    }
+  }
+
+  it('sends the configured headers, to metrics_endpoint as written', async () => {
+    server = await OtlpHttpServer.start(0, '/otlp/metrics');
+    const got = await (async () => {
+      exporter = new OtlpHttpExporter(
+        settingsFor('exporters.otlphttp'),
+        exporterConfig(server!, {
+          endpoint: undefined,
+          metrics_endpoint: `http://127.0.0.1:${server!.port}/otlp/metrics`,
+          headers: { 'X-API-Key': 'secret', 'x-scope-orgid': 'blue' },
+        }),
+      );
+      await exporter.start();
+      await exporter.consume([await batch(5)]);
+      await server!.waitFor('the export', (r) => r.length === 1);
+      return server!.received[0]!;
+    })();
+    expect(got.headers).toMatchObject({ 'x-api-key': 'secret', 'x-scope-orgid': 'blue' });
+    expect(sumValue(got.request, COUNT, LABELS)).toBe(5);
+  });
+
+  it('waits as long as Retry-After says on 429 and 503, then sends', async () => {
+    server = await OtlpHttpServer.start();
+    server.behaviour = { kind: 'status', status: 429, times: 1, retryAfter: '2' };
+    const { logger, lines: log } = recordingLogger();
+    exporter = new OtlpHttpExporter(settingsFor('exporters.otlphttp', logger), exporterConfig(server));
+    await exporter.start();
+    await exporter.consume([await batch(9)]);
+    await server.waitFor('the retry', (r) => r.some((x) => x.answer === 'OK'), 30_000);
+    const [refused, sent] = server.received;
+    expect(refused!.answer).toBe('HTTP 429');
+    // The backoff alone (100-200 ms) would have retried long before.
+    expect(sent!.at - refused!.at).toBeGreaterThanOrEqual(2_000);
+    expect(sumValue(sent!.request, COUNT, LABELS)).toBe(9);
+    expect(log.filter((l) => l.includes('export failing'))[0]).toContain('code="HTTP 429"');
+  });
+
+  it('retries 502, 503 and 504, and not 400, 401, 403, 404 or 500, as the Collector', async () => {
+    for (const [status, retried] of [
+      [502, true],
+      [503, true],
+      [504, true],
+      [400, false],
+      [401, false],
+      [403, false],
+      [404, false],
+      [500, false],
+    ] as const) {
+      server = await OtlpHttpServer.start();
+      server.behaviour = { kind: 'status', status, times: 1 };
+      exporter = new OtlpHttpExporter(
+        settingsFor('exporters.otlphttp'),
+        exporterConfig(server, { sending_queue: { wait_for_result: true } }),
+      );
+      await exporter.start();
+      await exporter.consume([await batch(status)]); // returns once sent or given up on
+      expect(
+        server.received.map((r) => r.answer),
+        `status ${status}`,
+      ).toEqual(retried ? [`HTTP ${status}`, 'OK'] : [`HTTP ${status}`]);
+      expect(exporter.stats().dataPointsDropped, `status ${status}`).toBe(retried ? 0 : 2);
+      await exporter.shutdown();
+      await server.stop();
+    }
+  });
+
+  it('appends /v1/metrics to endpoint, with or without its trailing slash', async () => {
+    for (const suffix of ['', '/']) {
+      server = await OtlpHttpServer.start(0, '/base/v1/metrics');
+      exporter = new OtlpHttpExporter(
+        settingsFor('exporters.otlphttp'),
+        exporterConfig(server, { endpoint: `http://127.0.0.1:${server.port}/base${suffix}` }),
+      );
+      await exporter.start();
+      await exporter.consume([await batch(3)]);
+      await server.waitFor('the export', (r) => r.some((x) => x.answer === 'OK'));
+      await exporter.shutdown();
+      await server.stop();
+    }
+  });
+
+  describe('over HTTPS', () => {
+    let dir: string | undefined;
+    let tls: { key: Buffer; cert: Buffer; certFile: string } | undefined;
+    try {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dropreason-tls-'));
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+        '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,DNS:collector.internal,IP:127.0.0.1',
+        '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+      ], { stdio: 'ignore' }); // prettier-ignore
+      const certFile = path.join(dir, 'cert.pem');
+      tls = { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(certFile), certFile };
+    } catch {
+      console.log('skipping the OTLP/HTTP TLS tests: openssl could not make a test certificate');
+    }
+    afterAll(() => {
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    async function exportOver(settings: Record<string, unknown>) {
+      server = await OtlpHttpServer.start(0, '/v1/metrics', { tls: tls! });
+      const { logger, lines: log } = recordingLogger();
+      exporter = new OtlpHttpExporter(
+        settingsFor('exporters.otlphttp', logger),
+        exporterConfig(server, { endpoint: `https://127.0.0.1:${server.port}`, ...settings }),
+      );
+      await exporter.start();
+      await exporter.consume([await batch(6)]);
+      return log;
+    }
+
+    it.skipIf(!tls)('verifies the server with ca_file, ca_pem, or the name in server_name_override', async () => {
+      for (const settings of [
+        { tls: { ca_file: tls!.certFile } },
+        { tls: { ca_pem: tls!.cert.toString() } },
+        { tls: { ca_file: tls!.certFile, server_name_override: 'collector.internal', min_version: '1.3' } },
+      ]) {
+        await exportOver(settings);
+        await server!.waitFor('the export', (r) => r.length === 1);
+        expect(sumValue(server!.received[0]!.request, COUNT, LABELS)).toBe(6);
+        await exporter!.shutdown();
+        await server!.stop();
+      }
+    });
+
+    it.skipIf(!tls)('sends nothing to a server it cannot verify, unless insecure_skip_verify', async () => {
+      const log = await exportOver({ tls: {} }); // the system CAs do not know the test certificate
+      const failed = () => log.some((l) => l.includes('export failing'));
+      for (let i = 0; i < 200 && !failed(); i++) await sleep(50);
+      expect(log.find((l) => l.includes('export failing'))).toMatch(/certificate/i);
+      expect(server!.received).toEqual([]);
+      await exporter!.shutdown();
+      await server!.stop();
+
+      await exportOver({ tls: { insecure_skip_verify: true } });
+      await server!.waitFor('the export', (r) => r.length === 1);
+      expect(sumValue(server!.received[0]!.request, COUNT, LABELS)).toBe(6);
+    });
+  });
+});
