@@ -14,6 +14,12 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 
+import {
+  INTERFACE_DROP_METRIC,
+  INTERFACE_NAME_ATTRIBUTE,
+  STATISTIC_ATTRIBUTE,
+} from '../../receiver/dropreason/interfaces.js';
+
 /** The attributes that name one end of a flow: the resource's for the pod, the point's for the peer. */
 const POD_KEYS = {
   ip: 'k8s.pod.ip',
@@ -55,3 +61,22 @@ export function retinaRemoteLabels(resource: Attributes, point: Attributes): Att
     ? { ...out, ...peer('source_'), ...pod('destination_') }
     : { ...out, ...pod('source_'), ...peer('destination_') };
 }
+
+/**
+ * Interface drops as Retina's networkobservability_interface_stats labels them:
+ * interface_name and statistic_name (the kernel's counter name, e.g. rx_dropped, as
+ * Retina's dashboards query it). The direction is in the counter's name already.
+ *
+ * Retina's own reader sums over the node's interfaces and writes
+ * interface_name="all_interfaces"; its dashboards only ever sum over interface_name, so one
+ * series per interface answers them the same, and a vanished veth's counter leaves the sum
+ * without looking like a counter reset to rate().
+ */
+export function retinaInterfaceLabels(point: Attributes): Attributes {
+  return { interface_name: point[INTERFACE_NAME_ATTRIBUTE], statistic_name: point[STATISTIC_ATTRIBUTE] };
+}
+
+/** Data point label rewrites with naming retina, by OTel metric name. */
+export const RETINA_POINT_LABELS: ReadonlyMap<string, (point: Attributes) => Attributes> = new Map([
+  [INTERFACE_DROP_METRIC, retinaInterfaceLabels],
+]);

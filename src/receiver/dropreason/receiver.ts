@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { type Counter, type Histogram, type ObservableResult, ValueType } from '@opentelemetry/api';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
 import type { NativeBinding } from '../../native/binding.js';
 import type { Component, CreateSettings, MetricsConsumer } from '../../service/component.js';
@@ -15,6 +15,7 @@ import type { DropReasonConfig } from './config.js';
 import { DropProgram } from './drop_program.js';
 import { metric } from './metadata.js';
 import { FlowTable } from './flows.js';
+import { interfaceFilter, InterfaceTable, readInterfaceCounters } from './interfaces.js';
 import { ReasonNames } from './reasons.js';
 
 /** A reader that collects only when asked: the receiver decides when. */
@@ -78,6 +79,10 @@ export class DropReasonReceiver implements Component {
           exclude: this.exclude(),
         });
       }
+      if (this.config.interfaces.enabled) {
+        this.interfaces = new InterfaceTable();
+        this.acceptInterface = interfaceFilter(this.config.interfaces.include, this.config.interfaces.exclude);
+      }
       if (!reasons)
         log.warn(
           'kernel BTF has no enum skb_drop_reason (kernel before 5.17): drops read UNKNOWN_DROP, netfilter drops IPTABLE_RULE_DROP',
@@ -105,6 +110,8 @@ export class DropReasonReceiver implements Component {
 
   private names = new ReasonNames(null);
   private flows: FlowTable | undefined;
+  private interfaces: InterfaceTable | undefined;
+  private acceptInterface: (name: string) => boolean = () => true;
   private exclude(): ReadonlySet<string> {
     return new Set(this.config.exclude_reasons);
   }
@@ -223,12 +230,27 @@ export class DropReasonReceiver implements Component {
         this.flows.add(flows, other, now);
         batch.push(...this.flows.resourceMetrics(this.settings.resource, now));
       }
+      if (this.interfaces) batch.push(await this.interfaceDrops());
       await this.next.consume(batch);
       this.collections?.add(1, { result: 'ok', receiver: this.settings.id });
     } catch (err) {
       this.collections?.add(1, { result: 'error', receiver: this.settings.id });
       this.settings.logger.error('collection failed', { error: (err as Error).message });
     }
+  }
+
+  /** The interfaces' drop counters; on a failed read, the last ones held. */
+  private async interfaceDrops(): Promise<ResourceMetrics> {
+    const table = this.interfaces!;
+    try {
+      table.update(await readInterfaceCounters(this.acceptInterface), Date.now());
+    } catch (err) {
+      this.settings.logger.warn('reading interface counters failed', { error: (err as Error).message });
+    }
+    return {
+      resource: this.settings.resource,
+      scopeMetrics: [{ scope: { name: 'dropreason' }, metrics: [table.metricData(Date.now())] }],
+    };
   }
 
   async shutdown(): Promise<void> {
