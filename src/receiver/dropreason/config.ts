@@ -44,6 +44,18 @@ const interfaceFields = {
     maxItems: 1024,
     description: 'Do not report interfaces whose name matches one of these regular expressions (whole name).',
   }),
+  /**
+   * Where the host's root filesystem is mounted, for an agent outside the host's network
+   * namespace: ROOT/sys/class/net is read instead of /sys/class/net, so a pod without
+   * hostNetwork that mounts the host's /sys at ROOT/sys reads the node's interfaces.
+   */
+  root_path: optional(
+    string({
+      nonEmpty: true,
+      description:
+        "Read ROOT/sys/class/net instead of /sys/class/net: with the host's /sys mounted at ROOT/sys, a pod without hostNetwork reads the node's interfaces.",
+    }),
+  ),
 };
 
 const fields = {

@@ -4,6 +4,7 @@
  * ResourceMetrics to the next consumer.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { type Counter, type Histogram, type ObservableResult, ValueType } from '@opentelemetry/api';
 import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
@@ -15,7 +16,7 @@ import type { DropReasonConfig } from './config.js';
 import { DropProgram } from './drop_program.js';
 import { metric } from './metadata.js';
 import { FlowTable } from './flows.js';
-import { interfaceFilter, InterfaceTable, readInterfaceCounters } from './interfaces.js';
+import { interfaceFilter, InterfaceTable, readInterfaceCounters, SYSFS_NET } from './interfaces.js';
 import { ReasonNames } from './reasons.js';
 
 /** A reader that collects only when asked: the receiver decides when. */
@@ -243,7 +244,8 @@ export class DropReasonReceiver implements Component {
   private async interfaceDrops(): Promise<ResourceMetrics> {
     const table = this.interfaces!;
     try {
-      table.update(await readInterfaceCounters(this.acceptInterface), Date.now());
+      const root = path.join(this.config.interfaces.root_path ?? '/', SYSFS_NET);
+      table.update(await readInterfaceCounters(this.acceptInterface, root), Date.now());
     } catch (err) {
       this.settings.logger.warn('reading interface counters failed', { error: (err as Error).message });
     }

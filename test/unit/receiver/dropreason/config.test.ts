@@ -16,7 +16,7 @@ const DEFAULTS: DropReasonConfig = {
   mode: 'basic',
   peer_attributes: ['address', 'transport'],
   pod_series_ttl: 900_000,
-  interfaces: { enabled: true, include: [], exclude: [] },
+  interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
   btf_path: undefined,
   netns: undefined,
 };
@@ -31,15 +31,18 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     mode: 'basic',
     peer_attributes: ['address', 'transport'],
     pod_series_ttl: 900_000,
-    interfaces: { enabled: true, include: ['eth[0-9]+', 'ens.*'], exclude: ['eth9'] },
+    interfaces: { enabled: true, include: ['eth[0-9]+', 'ens.*'], exclude: ['eth9'], root_path: '/host' },
     btf_path: '/var/lib/btf/vmlinux-6.1',
     netns: '/run/netns/blue',
   },
   'dropreason/tracepoint': { ...DEFAULTS, collection_interval: 100, hook: 'tracepoint' },
-  'dropreason/no_interfaces': { ...DEFAULTS, interfaces: { enabled: false, include: [], exclude: [] } },
+  'dropreason/no_interfaces': {
+    ...DEFAULTS,
+    interfaces: { enabled: false, include: [], exclude: [], root_path: undefined },
+  },
   'dropreason/interfaces_like_retina': {
     ...DEFAULTS,
-    interfaces: { enabled: true, include: [], exclude: ['.*(lo|cbr0|lxc|azv).*'] },
+    interfaces: { enabled: true, include: [], exclude: ['.*(lo|cbr0|lxc|azv).*'], root_path: undefined },
   },
   'dropreason/bad_interval_too_short': [
     `${at('dropreason/bad_interval_too_short')}.collection_interval: must be between 100ms and 24h, but was "50ms"`,
@@ -65,7 +68,7 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     `${at('dropreason/bad_paths_empty')}.netns: must not be empty`,
   ],
   'dropreason/bad_interfaces': [
-    `${at('dropreason/bad_interfaces')}.interfaces.match_type: unknown key; accepted keys are: enabled, include, exclude`,
+    `${at('dropreason/bad_interfaces')}.interfaces.match_type: unknown key; accepted keys are: enabled, include, exclude, root_path`,
     `${at('dropreason/bad_interfaces')}.interfaces.enabled: must be true or false, but was "yes"`,
     `${at('dropreason/bad_interfaces')}.interfaces.include: must be a list, but was "eth0"`,
     `${at('dropreason/bad_interfaces')}.interfaces.exclude[0]: must be a regular expression (Unterminated character class), but was "veth["`,
