@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Component, CreateSettings, MetricsConsumer, ResourceMetrics } from '../../service/component.js';
 import { Accumulator } from './accumulator.js';
 import type { PrometheusConfig } from './config.js';
-import { RETINA_NAMES, retinaPodLabels, retinaRemoteLabels } from './retina.js';
+import { RETINA_NAMES, RETINA_POINT_LABELS, retinaPodLabels, retinaRemoteLabels } from './retina.js';
 import { type LabelCache, serialize, type SerializeOptions } from './serializer.js';
 
 export { retinaPodLabels };
@@ -81,11 +81,11 @@ export class PrometheusExporter implements Component, MetricsConsumer {
   }
 
   /** Retina's context labels, local or remote, with naming retina. */
-  private retinaLabels(): Pick<SerializeOptions, 'resourceLabels' | 'labels'> {
+  private retinaLabels(): Pick<SerializeOptions, 'resourceLabels' | 'labels' | 'pointLabels'> {
     if (this.config.naming !== 'retina') return {};
     return this.config.retina_context === 'remote'
-      ? { labels: retinaRemoteLabels }
-      : { resourceLabels: retinaPodLabels };
+      ? { labels: retinaRemoteLabels, pointLabels: RETINA_POINT_LABELS }
+      : { resourceLabels: retinaPodLabels, pointLabels: RETINA_POINT_LABELS };
   }
 
   async shutdown(): Promise<void> {

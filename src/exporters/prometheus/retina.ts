@@ -20,7 +20,9 @@ import {
   DROP_COUNT,
   POD_DROP_BYTES,
   POD_DROP_COUNT,
+  SYSTEM_NETWORK_PACKET_DROPPED,
 } from '../../receiver/dropreason/metadata.generated.js';
+import { INTERFACE_NAME_ATTRIBUTE, STATISTIC_ATTRIBUTE } from '../../receiver/dropreason/interfaces.js';
 
 /** Retina's metric names, by the OTel name they are served for with naming retina (gauges). */
 export const RETINA_NAMES: ReadonlyMap<string, string> = new Map([
@@ -28,6 +30,7 @@ export const RETINA_NAMES: ReadonlyMap<string, string> = new Map([
   [DROP_BYTES, 'networkobservability_drop_bytes'],
   [POD_DROP_COUNT, 'networkobservability_adv_drop_count'],
   [POD_DROP_BYTES, 'networkobservability_adv_drop_bytes'],
+  [SYSTEM_NETWORK_PACKET_DROPPED, 'networkobservability_interface_stats'],
 ]);
 
 /** The attributes that name one end of a flow: the resource's for the pod, the point's for the peer. */
@@ -71,3 +74,22 @@ export function retinaRemoteLabels(resource: Attributes, point: Attributes): Att
     ? { ...out, ...peer('source_'), ...pod('destination_') }
     : { ...out, ...pod('source_'), ...peer('destination_') };
 }
+
+/**
+ * Interface drops as Retina's networkobservability_interface_stats labels them:
+ * interface_name and statistic_name (the kernel's counter name, e.g. rx_dropped, as
+ * Retina's dashboards query it). The direction is in the counter's name already.
+ *
+ * Retina's own reader sums over the node's interfaces and writes
+ * interface_name="all_interfaces"; its dashboards only ever sum over interface_name, so one
+ * series per interface answers them the same, and a vanished veth's counter leaves the sum
+ * without looking like a counter reset to rate().
+ */
+export function retinaInterfaceLabels(point: Attributes): Attributes {
+  return { interface_name: point[INTERFACE_NAME_ATTRIBUTE], statistic_name: point[STATISTIC_ATTRIBUTE] };
+}
+
+/** Data point label rewrites with naming retina, by OTel metric name. */
+export const RETINA_POINT_LABELS: ReadonlyMap<string, (point: Attributes) => Attributes> = new Map([
+  [SYSTEM_NETWORK_PACKET_DROPPED, retinaInterfaceLabels],
+]);

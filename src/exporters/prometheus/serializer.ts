@@ -27,6 +27,11 @@ export interface SerializeOptions {
    */
   labels?: ((resource: Attributes, point: Attributes) => Attributes) | undefined;
   /**
+   * Per OTel metric name, a rewrite of each data point's attributes before they become
+   * labels (Retina's names for the interface drop attributes).
+   */
+  pointLabels?: ReadonlyMap<string, (point: Attributes) => Attributes> | undefined;
+  /**
    * Label text kept per data point attributes object between calls with the same options.
    * The SDK hands over the same object for a series at every collection, so a scrape of
    * 10,000 pod series formats each one's labels once, not at every scrape.
@@ -125,11 +130,13 @@ export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOpt
           family = { help: metric.descriptor.description, type: target.type, lines: [] };
           families.set(target.name, family);
         }
+        const rewrite = opts.pointLabels?.get(metric.descriptor.name);
         for (const dp of metric.dataPoints) {
           if (typeof dp.value !== 'number') continue;
           let cached = opts.labelCache?.get(dp.attributes);
           if (cached?.resource !== resourceKey) {
-            const own = opts.labels ? opts.labels(resource, dp.attributes) : { ...resourceLabels, ...dp.attributes };
+            const point = rewrite ? rewrite(dp.attributes) : dp.attributes;
+            const own = opts.labels ? opts.labels(resource, point) : { ...resourceLabels, ...point };
             cached = { resource: resourceKey, text: formatLabels({ ...opts.constLabels, ...own }) };
             opts.labelCache?.set(dp.attributes, cached);
           }

@@ -1,4 +1,62 @@
-import { duration, list, object, oneOf, optional, string, type Parsed } from '../../service/schema.js';
+import {
+  boolean,
+  checked,
+  duration,
+  list,
+  object,
+  oneOf,
+  optional,
+  string,
+  type Parsed,
+  type Schema,
+} from '../../service/schema.js';
+
+/** A regular expression (JavaScript syntax) that must match a whole interface name. */
+function namePattern(): Schema<string> {
+  return checked(string({ nonEmpty: true }), (p, path, issues) => {
+    try {
+      new RegExp(`^(?:${p})$`);
+    } catch (err) {
+      const why = (err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /, '');
+      issues.push({ path, message: `must be a regular expression (${why}), but was ${JSON.stringify(p)}` });
+    }
+  });
+}
+
+const interfaceFields = {
+  /**
+   * Report the kernel's per-interface drop counters as system.network.packet.dropped.
+   * @default true
+   */
+  enabled: boolean({
+    default: true,
+    description: "Report the kernel's per-interface drop counters (system.network.packet.dropped).",
+  }),
+  /** Interface names to report, as regular expressions matching the whole name; empty: all. */
+  include: list(namePattern(), {
+    default: [],
+    maxItems: 1024,
+    description: 'Report only interfaces whose name matches one of these regular expressions (whole name); empty: all.',
+  }),
+  /** Interface names not to report, as regular expressions matching the whole name. */
+  exclude: list(namePattern(), {
+    default: [],
+    maxItems: 1024,
+    description: 'Do not report interfaces whose name matches one of these regular expressions (whole name).',
+  }),
+  /**
+   * Where the host's root filesystem is mounted, for an agent outside the host's network
+   * namespace: ROOT/sys/class/net is read instead of /sys/class/net, so a pod without
+   * hostNetwork that mounts the host's /sys at ROOT/sys reads the node's interfaces.
+   */
+  root_path: optional(
+    string({
+      nonEmpty: true,
+      description:
+        "Read ROOT/sys/class/net instead of /sys/class/net: with the host's /sys mounted at ROOT/sys, a pod without hostNetwork reads the node's interfaces.",
+    }),
+  ),
+};
 
 const fields = {
   /**
@@ -64,6 +122,14 @@ const fields = {
   btf_path: optional(
     string({ nonEmpty: true, description: 'BTF file to use when the kernel has no /sys/kernel/btf/vmlinux.' }),
   ),
+  /**
+   * Per-interface drop counters of the agent's network namespace (NIC, driver and queue
+   * drops that kfree_skb does not see), read from /sys/class/net each collection.
+   */
+  interfaces: object(interfaceFields, {
+    description:
+      "Per-interface drop counters of the agent's network namespace, read from /sys/class/net/*/statistics at each collection.",
+  }),
   /** Only count drops in one network namespace, given as a path such as /run/netns/NAME. */
   netns: optional(
     string({

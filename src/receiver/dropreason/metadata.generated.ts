@@ -5,6 +5,7 @@ export const DROP_COUNT = 'dropreason.drop.count';
 export const DROP_BYTES = 'dropreason.drop.bytes';
 export const POD_DROP_COUNT = 'dropreason.pod.drop.count';
 export const POD_DROP_BYTES = 'dropreason.pod.drop.bytes';
+export const SYSTEM_NETWORK_PACKET_DROPPED = 'system.network.packet.dropped';
 export const AGENT_PROGRAM_ATTACHED = 'dropreason.agent.program.attached';
 export const AGENT_HOOK_STATUS = 'dropreason.agent.hook.status';
 export const AGENT_MAP_ENTRIES = 'dropreason.agent.map.entries';
@@ -82,6 +83,21 @@ export const metadata = {
       description: "The receiver's component id, e.g. receivers.dropreason.",
       type: 'string',
     },
+    'network.interface.name': {
+      description: "Interface drops: the network interface, in the agent's network namespace.",
+      type: 'string',
+    },
+    'network.io.direction': {
+      description: 'Interface drops: receive for the rx_ counters, transmit for tx_dropped.',
+      type: 'string',
+      enum: ['receive', 'transmit'],
+    },
+    'dropreason.interface.statistic': {
+      description:
+        "Interface drops: the kernel's name of the counter (struct rtnl_link_stats64, and the file in /sys/class/net/DEV/statistics). rx_dropped: received but not processed (no buffer, unknown protocol, filtered); rx_missed_errors: dropped by the NIC for lack of host buffers; rx_fifo_errors, rx_over_errors: receive FIFO or ring overflows (events, not always one per packet); tx_dropped: not transmitted (full queue, no carrier, peer down). /proc/net/dev's receive drop column is rx_dropped + rx_missed_errors.",
+      type: 'string',
+      enum: ['rx_dropped', 'rx_missed_errors', 'rx_fifo_errors', 'rx_over_errors', 'tx_dropped'],
+    },
   },
   metrics: {
     'dropreason.drop.count': {
@@ -124,6 +140,17 @@ export const metadata = {
         aggregation_temporality: 'cumulative',
       },
       attributes: ['reason', 'direction', 'peer.address', 'peer.port', 'network.transport'],
+    },
+    'system.network.packet.dropped': {
+      description:
+        "Packets dropped per network interface by the kernel's own counters, including drops by the NIC and its driver that never reach the stack (semantic convention system.network.packet.dropped), by counter.",
+      unit: '{packet}',
+      sum: {
+        value_type: 'int',
+        monotonic: true,
+        aggregation_temporality: 'cumulative',
+      },
+      attributes: ['network.interface.name', 'network.io.direction', 'dropreason.interface.statistic'],
     },
   },
   telemetry: {

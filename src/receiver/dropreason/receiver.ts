@@ -4,6 +4,9 @@
  * consumer.
  */
 import fs from 'node:fs';
+import path from 'node:path';
+
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
 import type { NativeBinding } from '../../native/binding.js';
 import type { Component, CreateSettings, MetricsConsumer } from '../../service/component.js';
@@ -11,6 +14,8 @@ import { aggregateDrops } from './aggregate.js';
 import type { DropReasonConfig } from './config.js';
 import { DropProgram } from './drop_program.js';
 import { FlowTable } from './flows.js';
+import { interfaceFilter, InterfaceTable, readInterfaceCounters, SYSFS_NET } from './interfaces.js';
+import { SCOPE } from './metric_data.js';
 import { ReasonNames } from './reasons.js';
 import { attachPoint, ReceiverTelemetry } from './telemetry.js';
 import { TotalsTable } from './totals.js';
@@ -23,6 +28,9 @@ export class DropReasonReceiver implements Component {
   private totals: TotalsTable | undefined;
   /** Per-pod series, in advanced mode only. */
   private flows: FlowTable | undefined;
+  /** Per-interface drop counters, unless interfaces.enabled is false. */
+  private interfaces: InterfaceTable | undefined;
+  private acceptInterface: (name: string) => boolean = () => true;
   private telemetry: ReceiverTelemetry | undefined;
   /** Entries in the kernel drop map at the last read. */
   private mapEntries = 0;
@@ -68,6 +76,10 @@ export class DropReasonReceiver implements Component {
           ttlMs: this.config.pod_series_ttl,
           exclude: this.exclude(),
         });
+      }
+      if (this.config.interfaces.enabled) {
+        this.interfaces = new InterfaceTable();
+        this.acceptInterface = interfaceFilter(this.config.interfaces.include, this.config.interfaces.exclude);
       }
       if (!reasons)
         log.warn(
@@ -124,12 +136,28 @@ export class DropReasonReceiver implements Component {
         this.flows.add(flows, other, now);
         batch.push(...this.flows.resourceMetrics(this.settings.resource, now));
       }
+      if (this.interfaces) batch.push(await this.interfaceDrops());
       await this.next.consume(batch);
       this.telemetry?.recordCollection('ok');
     } catch (err) {
       this.telemetry?.recordCollection('error');
       this.settings.logger.error('collection failed', { error: (err as Error).message });
     }
+  }
+
+  /** The interfaces' drop counters; on a failed read, the last ones held. */
+  private async interfaceDrops(): Promise<ResourceMetrics> {
+    const table = this.interfaces!;
+    try {
+      const root = path.join(this.config.interfaces.root_path ?? '/', SYSFS_NET);
+      table.update(await readInterfaceCounters(this.acceptInterface, root), Date.now());
+    } catch (err) {
+      this.settings.logger.warn('reading interface counters failed', { error: (err as Error).message });
+    }
+    return {
+      resource: this.settings.resource,
+      scopeMetrics: [{ scope: SCOPE, metrics: [table.metricData(Date.now())] }],
+    };
   }
 
   async shutdown(): Promise<void> {

@@ -25,6 +25,7 @@ const DROPREASON_DEFAULTS = {
   peer_attributes: ['address', 'transport'],
   pod_series_ttl: 900_000,
   btf_path: undefined,
+  interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
   netns: undefined,
 };
 
@@ -61,7 +62,7 @@ const PROMETHEUS_KEYS = 'endpoint, namespace, const_labels, metric_expiration, n
 const LEVELS = `'debug', 'info', 'warn', 'error'`;
 const TOP_KEYS = 'receivers, processors, exporters, extensions, service';
 const DROPREASON_KEYS =
-  'mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns';
+  'mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, interfaces, netns';
 const ENDPOINT_RULE = 'must be an endpoint host:port with a port from 1 to 65535, but was';
 
 const cases: Record<string, Case> = {
@@ -80,6 +81,7 @@ const cases: Record<string, Case> = {
             peer_attributes: ['address', 'transport'],
             pod_series_ttl: 900_000,
             btf_path: '/var/lib/btf/vmlinux',
+            interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
             netns: '/run/netns/blue',
           },
         },

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { PrometheusConfig } from '../../../../src/exporters/prometheus/config.js';
 import { PrometheusExporter } from '../../../../src/exporters/prometheus/exporter.js';
 import { retinaPodLabels, retinaRemoteLabels } from '../../../../src/exporters/prometheus/retina.js';
+import { InterfaceTable } from '../../../../src/receiver/dropreason/interfaces.js';
 import { collect, settingsFor } from '../../support.js';
 
 /** The resource the k8sattributes processor leaves on a pod's data. */
@@ -184,4 +185,47 @@ describe('PrometheusExporter with retina_context', () => {
       `networkobservability_adv_drop_count{direction="ingress",${pod},reason="IPTABLE_RULE_DROP",workload_kind="Deployment",workload_name="web"} 43`,
     ]);
   });
+});
+
+describe('PrometheusExporter with naming retina: interface drops', () => {
+  const running: PrometheusExporter[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((e) => e.shutdown()));
+  });
+
+  for (const context of [undefined, 'remote'] as const) {
+    it(`serves networkobservability_interface_stats{interface_name, statistic_name} (retina_context ${context ?? 'local'})`, async () => {
+      const e = new PrometheusExporter(settingsFor('exporters.prometheus/retina'), {
+        endpoint: { host: '127.0.0.1', port: 0 },
+        namespace: undefined,
+        const_labels: { cluster: 'prod' },
+        metric_expiration: 300_000,
+        naming: 'retina',
+        retina_context: context,
+      });
+      running.push(e);
+      await e.start();
+      const table = new InterfaceTable();
+      const zero = { rx_missed_errors: 0, rx_fifo_errors: 0, rx_over_errors: 0 };
+      table.update([{ name: 'eth0', ifindex: 2, counters: { rx_dropped: 7, tx_dropped: 2, ...zero } }], 1000);
+      await e.consume([
+        {
+          resource: resourceFromAttributes({ 'service.name': 'dropreason', 'k8s.node.name': 'node-a' }),
+          scopeMetrics: [{ scope: { name: 'dropreason' }, metrics: [table.metricData(2000)] }],
+        },
+      ]);
+      const text = await (await fetch(`http://127.0.0.1:${e.address()!.port}/metrics`)).text();
+      expect(text).toContain('# TYPE networkobservability_interface_stats gauge\n');
+      const lines = text.split('\n').filter((l) => l.startsWith('networkobservability_interface_stats{'));
+      const at = (s: string, v: number) =>
+        `networkobservability_interface_stats{cluster="prod",interface_name="eth0",statistic_name="${s}"} ${v}`;
+      expect(lines).toEqual([
+        at('rx_dropped', 7),
+        at('rx_missed_errors', 0),
+        at('rx_fifo_errors', 0),
+        at('rx_over_errors', 0),
+        at('tx_dropped', 2),
+      ]);
+    });
+  }
 });

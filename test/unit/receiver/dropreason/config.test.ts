@@ -16,6 +16,7 @@ const DEFAULTS: DropReasonConfig = {
   mode: 'basic',
   peer_attributes: ['address', 'transport'],
   pod_series_ttl: 900_000,
+  interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
   btf_path: undefined,
   netns: undefined,
 };
@@ -30,10 +31,19 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     mode: 'basic',
     peer_attributes: ['address', 'transport'],
     pod_series_ttl: 900_000,
+    interfaces: { enabled: true, include: ['eth[0-9]+', 'ens.*'], exclude: ['eth9'], root_path: '/host' },
     btf_path: '/var/lib/btf/vmlinux-6.1',
     netns: '/run/netns/blue',
   },
   'dropreason/tracepoint': { ...DEFAULTS, collection_interval: 100, hook: 'tracepoint' },
+  'dropreason/no_interfaces': {
+    ...DEFAULTS,
+    interfaces: { enabled: false, include: [], exclude: [], root_path: undefined },
+  },
+  'dropreason/interfaces_like_retina': {
+    ...DEFAULTS,
+    interfaces: { enabled: true, include: [], exclude: ['.*(lo|cbr0|lxc|azv).*'], root_path: undefined },
+  },
   'dropreason/bad_interval_too_short': [
     `${at('dropreason/bad_interval_too_short')}.collection_interval: must be between 100ms and 24h, but was "50ms"`,
   ],
@@ -44,8 +54,8 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     `${at('dropreason/bad_hook')}.hook: must be one of 'auto', 'tp_btf', 'tracepoint', but was "kprobe"`,
   ],
   'dropreason/bad_unknown_key': [
-    `${at('dropreason/bad_unknown_key')}.interval: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns`,
-    `${at('dropreason/bad_unknown_key')}.modus: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns`,
+    `${at('dropreason/bad_unknown_key')}.interval: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, interfaces, netns`,
+    `${at('dropreason/bad_unknown_key')}.modus: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, interfaces, netns`,
   ],
   'dropreason/bad_exclude_not_a_list': [
     `${at('dropreason/bad_exclude_not_a_list')}.exclude_reasons: must be a list, but was "NO_SOCKET"`,
@@ -56,6 +66,13 @@ const expected: Record<string, DropReasonConfig | string[]> = {
   'dropreason/bad_paths_empty': [
     `${at('dropreason/bad_paths_empty')}.btf_path: must not be empty`,
     `${at('dropreason/bad_paths_empty')}.netns: must not be empty`,
+  ],
+  'dropreason/bad_interfaces': [
+    `${at('dropreason/bad_interfaces')}.interfaces.match_type: unknown key; accepted keys are: enabled, include, exclude, root_path`,
+    `${at('dropreason/bad_interfaces')}.interfaces.enabled: must be true or false, but was "yes"`,
+    `${at('dropreason/bad_interfaces')}.interfaces.include: must be a list, but was "eth0"`,
+    `${at('dropreason/bad_interfaces')}.interfaces.exclude[0]: must be a regular expression (Unterminated character class), but was "veth["`,
+    `${at('dropreason/bad_interfaces')}.interfaces.exclude[1]: must not be empty`,
   ],
   'dropreason/bad_not_a_map': [`${at('dropreason/bad_not_a_map')}: must be a map, but was a list`],
 };
@@ -74,10 +91,12 @@ describe('dropreason receiver config (testdata/config.yaml)', () => {
       'hook',
       'function_hooks',
       'btf_path',
+      'interfaces',
       'netns',
     ]);
     expect(doc.fields?.['collection_interval']?.default).toBe('10s');
     expect(doc.fields?.['hook']?.default).toBe('auto');
+    expect(doc.fields?.['interfaces']?.fields?.['enabled']?.default).toBe('true');
     for (const [name, field] of Object.entries(doc.fields ?? {})) expect(field.description, name).toBeTruthy();
   });
 });

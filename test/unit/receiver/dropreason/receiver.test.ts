@@ -14,6 +14,7 @@ const config = {
   mode: 'basic' as const,
   peer_attributes: ['address' as const, 'transport' as const],
   pod_series_ttl: 900_000,
+  interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
   btf_path: undefined,
   netns: undefined,
 };
