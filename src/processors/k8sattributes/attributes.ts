@@ -16,6 +16,10 @@ import type { Attributes } from '@opentelemetry/api';
 import type { ExtractRule, MetadataName } from './config.js';
 import type { Owner, OwnedRecord, PodRecord } from './records.js';
 
+/** The controller at the top of a pod's owner chain: always on a known pod's resource. */
+export const WORKLOAD_KIND = 'k8s.workload.kind';
+export const WORKLOAD_NAME = 'k8s.workload.name';
+
 /** The ReplicaSets and Jobs known, by namespace and name. */
 export interface OwnerLookup {
   replicaSet(namespace: string, name: string): OwnedRecord | undefined;
@@ -59,22 +63,11 @@ export class AttributeBuilder {
   private readonly metadata: ReadonlySet<MetadataName>;
   private readonly labels: Array<[key: string, attribute: string]>;
   private readonly annotations: Array<[key: string, attribute: string]>;
-  /** Whether the owners' records are needed at all (else ReplicaSets and Jobs are not watched). */
-  readonly needsReplicaSets: boolean;
-  readonly needsJobs: boolean;
 
-  constructor(
-    metadata: readonly MetadataName[],
-    labels: readonly ExtractRule[],
-    annotations: readonly ExtractRule[],
-    peers: boolean,
-  ) {
+  constructor(metadata: readonly MetadataName[], labels: readonly ExtractRule[], annotations: readonly ExtractRule[]) {
     this.metadata = new Set(metadata);
     this.labels = labels.map((r) => [r.key, r.tag_name ?? `k8s.pod.labels.${r.key}`]);
     this.annotations = annotations.map((r) => [r.key, r.tag_name ?? `k8s.pod.annotations.${r.key}`]);
-    const workload = peers || this.metadata.has('k8s.workload.kind') || this.metadata.has('k8s.workload.name');
-    this.needsReplicaSets = workload || this.metadata.has('k8s.deployment.name');
-    this.needsJobs = workload || this.metadata.has('k8s.cronjob.name');
   }
 
   /** The resource attributes of a pod's data. */
@@ -90,13 +83,14 @@ export class AttributeBuilder {
     if (m.has('k8s.statefulset.name') && ownerKind === 'StatefulSet') out['k8s.statefulset.name'] = pod.owner!.name;
     if (m.has('k8s.daemonset.name') && ownerKind === 'DaemonSet') out['k8s.daemonset.name'] = pod.owner!.name;
     if (m.has('k8s.job.name') && ownerKind === 'Job') out['k8s.job.name'] = pod.owner!.name;
-    if (this.needsReplicaSets || this.needsJobs) {
-      const w = workloadOf(pod, owners);
-      if (m.has('k8s.deployment.name') && w.deployment) out['k8s.deployment.name'] = w.deployment;
-      if (m.has('k8s.cronjob.name') && w.cronJob) out['k8s.cronjob.name'] = w.cronJob;
-      if (m.has('k8s.workload.kind')) out['k8s.workload.kind'] = w.kind;
-      if (m.has('k8s.workload.name')) out['k8s.workload.name'] = w.name;
-    }
+    const w = workloadOf(pod, owners);
+    if (m.has('k8s.deployment.name') && w.deployment) out['k8s.deployment.name'] = w.deployment;
+    if (m.has('k8s.cronjob.name') && w.cronJob) out['k8s.cronjob.name'] = w.cronJob;
+    // Always, whatever extract.metadata lists: Retina's workload_kind / workload_name (the
+    // Prometheus exporter's naming: retina) are read from these, and no Collector key
+    // names the top of the owner chain for every kind of owner.
+    out[WORKLOAD_KIND] = w.kind;
+    out[WORKLOAD_NAME] = w.name;
     for (const [key, attribute] of this.labels) {
       const v = pod.labels?.[key];
       if (v !== undefined) out[attribute] = v;

@@ -176,7 +176,7 @@ const fields = {
       metadata: list(oneOf(METADATA), {
         default: [...DEFAULT_METADATA],
         description:
-          'Resource attributes to add from the pod and its owners. k8s.workload.kind and k8s.workload.name name the controller at the top of the owner chain: Deployment (through the ReplicaSet), CronJob (through the Job), StatefulSet, DaemonSet, Job, ReplicaSet, another owner kind, or Pod for a pod without owner.',
+          'Resource attributes to add from the pod and its owners. k8s.workload.kind and k8s.workload.name, added whatever this lists (Retina naming reads them), name the controller at the top of the owner chain: Deployment (through the ReplicaSet), CronJob (through the Job), StatefulSet, DaemonSet, Job, ReplicaSet, another owner kind, or Pod for a pod without owner.',
       }),
       labels: extractRules('labels'),
       annotations: extractRules('annotations'),

@@ -52,7 +52,7 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer {
   ) {
     this.deps = { ...defaults, ...deps };
     const { extract } = config;
-    this.builder = new AttributeBuilder(extract.metadata, extract.labels, extract.annotations, config.peer_enrichment);
+    this.builder = new AttributeBuilder(extract.metadata, extract.labels, extract.annotations);
     this.includeNamespaces = new Set(config.include_namespaces);
     this.excludeNamespaces = new Set(config.exclude_namespaces);
   }
@@ -83,8 +83,9 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer {
         labels: config.extract.labels.map((r) => r.key),
         annotations: config.extract.annotations.map((r) => r.key),
       },
-      replicaSets: this.builder.needsReplicaSets,
-      jobs: this.builder.needsJobs,
+      // The workload pair, always recorded, needs the owners of ReplicaSets and Jobs.
+      replicaSets: true,
+      jobs: true,
       graceMs: config.pod_delete_grace_period,
     };
     const { watch, shared } = this.deps.watches.acquire(

@@ -329,11 +329,28 @@ describe('k8sattributes enrichment', () => {
     });
   });
 
-  it('watches no ReplicaSets or Jobs when no attribute needs them', async () => {
+  it('records the workload from the owner chain whatever extract.metadata lists', async () => {
     const s = await startServer();
+    s.addReplicaSet('shop', 'web-7d4b9c8f6d', 'web');
+    s.addPod({
+      name: 'web-7d4b9c8f6d-x1',
+      namespace: 'shop',
+      ips: ['10.0.0.1'],
+      owner: { kind: 'ReplicaSet', name: 'web-7d4b9c8f6d' },
+      labels: { 'pod-template-hash': 'other' }, // not the ReplicaSet's suffix: only the ReplicaSet names the Deployment
+    });
     const h = harness({ extract: { metadata: ['k8s.pod.name', 'k8s.namespace.name'] }, wait_for_metadata: true });
     await h.processor.start();
-    expect(new Set(s.requests.map((r) => r.path))).toEqual(new Set(['/api/v1/pods']));
+    expect(new Set(s.requests.map((r) => r.path))).toEqual(
+      new Set(['/api/v1/pods', '/apis/apps/v1/replicasets', '/apis/batch/v1/jobs']),
+    );
+    expect(await added(h, '10.0.0.1')).toEqual({
+      'k8s.node.name': 'node-a',
+      'k8s.pod.name': 'web-7d4b9c8f6d-x1',
+      'k8s.namespace.name': 'shop',
+      'k8s.workload.kind': 'Deployment',
+      'k8s.workload.name': 'web',
+    });
   });
 
   it('never gives the node’s address to a hostNetwork pod', async () => {
