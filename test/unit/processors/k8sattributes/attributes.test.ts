@@ -12,6 +12,8 @@ function pod(owner?: { kind: string; name: string }, templateHash?: string): Pod
   return {
     metadata: { name: 'p', namespace: 'ns', resourceVersion: '1' },
     uid: 'u',
+    startTime: '',
+    hostname: '',
     ips: ['10.0.0.1'],
     node: 'n',
     owner,
@@ -89,8 +91,8 @@ describe('AttributeBuilder', () => {
   it('adds what extract.metadata lists and the workload pair, with labels and annotations under their names', () => {
     const b = new AttributeBuilder(
       ['k8s.pod.name', 'k8s.replicaset.name'],
-      [{ key: 'team', tag_name: undefined, from: 'pod' }],
-      [{ key: 'owner', tag_name: 'owned.by', from: 'pod' }],
+      [{ key: 'team', key_regex: undefined, tag_name: undefined, from: 'pod' }],
+      [{ key: 'owner', key_regex: undefined, tag_name: 'owned.by', from: 'pod' }],
     );
     expect(b.resource(pod({ kind: 'ReplicaSet', name: 'web-59d8' }), noOwners)).toEqual({
       'k8s.pod.name': 'p',

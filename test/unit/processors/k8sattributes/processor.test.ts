@@ -299,7 +299,10 @@ describe('k8sattributes enrichment', () => {
       ips: ['10.0.1.4'],
       owner: { kind: 'DaemonSet', name: 'agent' },
     });
-    const h = harness({ wait_for_metadata: true });
+    const h = harness({
+      wait_for_metadata: true,
+      extract: { metadata: ['k8s.job.name', 'k8s.cronjob.name', 'k8s.statefulset.name', 'k8s.daemonset.name'] },
+    });
     await h.processor.start();
     const pick = (a: Attributes | undefined) => {
       const out: Attributes = {};
