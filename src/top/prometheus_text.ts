@@ -3,6 +3,7 @@
  * (`naming: otel` or `naming: retina`) and with or without a `namespace` prefix.
  */
 import { type DropSeries, type PodSeries, type Snapshot, SeriesSet, dropKey, podKey, podName } from './snapshot.js';
+import { RETINA_UNKNOWN } from '../exporters/prometheus/retina.js';
 
 export interface Sample {
   name: string;
@@ -110,7 +111,7 @@ export function onlyOtherMetrics(text: string): boolean {
  * The pod of a pod series. otel naming carries the resource's k8s.* attributes; retina
  * naming its own labels, unprefixed (retina_context local) or as source_* and
  * destination_* (remote), where the pod on the node is the destination of ingress drops
- * and the source of the others.
+ * and the source of the others; Retina's "unknown" means no pod.
  */
 function podOf(l: Record<string, string>, direction: string): string {
   if (l['k8s_pod_ip'] !== undefined || l['k8s_pod_name'] !== undefined) {
@@ -122,7 +123,8 @@ function podOf(l: Record<string, string>, direction: string): string {
         ? 'destination_'
         : 'source_'
       : '';
-  return podName(l[`${p}namespace`], l[`${p}podname`], l[`${p}ip`]);
+  const known = (v: string | undefined) => (v === RETINA_UNKNOWN ? undefined : v);
+  return podName(known(l[`${p}namespace`]), known(l[`${p}podname`]), known(l[`${p}ip`]));
 }
 
 /**
