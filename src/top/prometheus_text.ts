@@ -2,7 +2,7 @@
  * Reads the drop series out of a dropreason agent's Prometheus endpoint, in either naming
  * (`naming: otel` or `naming: retina`) and with or without a `namespace` prefix.
  */
-import { RETINA_NAMES } from '../exporters/prometheus/retina.js';
+import { RETINA_NAMES, RETINA_UNKNOWN } from '../exporters/prometheus/retina.js';
 import { derivedName } from '../exporters/prometheus/serializer.js';
 import { metadata } from '../receiver/dropreason/metadata.generated.js';
 import {
@@ -122,7 +122,7 @@ export function onlyOtherMetrics(text: string): boolean {
  * The pod of a pod series. otel naming carries the resource's k8s.* attributes; retina
  * naming its own labels, unprefixed (retina_context local) or as source_* and
  * destination_* (remote), where the pod on the node is the destination of ingress drops
- * and the source of the others.
+ * and the source of the others; Retina's "unknown" means no pod.
  */
 function podOf(l: Record<string, string>, direction: string): string {
   if (l['k8s_pod_ip'] !== undefined || l['k8s_pod_name'] !== undefined) {
@@ -134,7 +134,8 @@ function podOf(l: Record<string, string>, direction: string): string {
         ? 'destination_'
         : 'source_'
       : '';
-  return podName(l[`${p}namespace`], l[`${p}podname`], l[`${p}ip`]);
+  const known = (v: string | undefined) => (v === RETINA_UNKNOWN ? undefined : v);
+  return podName(known(l[`${p}namespace`]), known(l[`${p}podname`]), known(l[`${p}ip`]));
 }
 
 /**

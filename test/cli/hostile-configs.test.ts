@@ -117,6 +117,42 @@ add('unknown prometheus key', withValue(`${P}.port`, 9464), `${P}.port: unknown 
 for (const v of ['loud', 3, true])
   add(`debug verbosity ${JSON.stringify(v)}`, withValue('exporters.debug.verbosity', v), 'exporters.debug.verbosity');
 
+// The k8sattributes processor's Collector keys, in a pipeline, without a cluster.
+const K = 'processors.k8sattributes';
+function withProcessor(keyPath: string, value: unknown): Config {
+  const config = withValue(`${K}.auth_type`, 'none');
+  const pipeline = (config['service'] as Config)['pipelines'] as Record<string, Config>;
+  pipeline['metrics']!['processors'] = ['k8sattributes'];
+  const keys = keyPath.split('.');
+  let node = (config['processors'] as Config)['k8sattributes'] as Record<string, unknown>;
+  for (const k of keys.slice(0, -1)) {
+    if (typeof node[k] !== 'object' || node[k] === null) node[k] = {};
+    node = node[k] as Record<string, unknown>;
+  }
+  node[keys.at(-1)!] = value;
+  return config;
+}
+for (const [key, value, expectText] of [
+  ['passthrough', 'yes', `${K}.passthrough`],
+  ['filter.namespace', ['a'], `${K}.filter.namespace`],
+  ['filter.labels', [{ key: 'app', op: 'in', value: 'x' }], `${K}.filter.labels[0].op`],
+  ['filter.labels', [{ key: 'app' }], `${K}.filter.labels[0].value: is required with op equals`],
+  ['filter.fields', [{ key: 'status.phase', op: 'exists' }], `${K}.filter.fields[0].op`],
+  ['filter.fields', 'status.phase=Running', `${K}.filter.fields: must be a list`],
+  ['extract.metadata', ['container.id'], 'no container to name'],
+  ['extract.metadata', ['k8s.cluster.uid'], 'reads no Namespace objects'],
+  ['extract.metadata', ['k8s.node.uid'], 'reads no Node objects'],
+  ['extract.labels', [{ key: 'a', key_regex: 'a.*' }], 'give key or key_regex, exactly one'],
+  ['extract.labels', [{ key_regex: '(' }], `${K}.extract.labels[0].key_regex: must be a regular expression`],
+  ['extract.annotations', [{ key: 'a', from: 'namespace' }], "'namespace' would read the pod's Namespace"],
+  ['extract.labels', [{ key: 'a', from: 'node' }], "'node' would read the pod's Node"],
+  ['extract.otel_annotations', 'on', `${K}.extract.otel_annotations`],
+  ['exclude.pods', [{ name: '[' }], `${K}.exclude.pods[0].name: must be a regular expression`],
+  ['exclude.pods', ['jaeger-agent'], `${K}.exclude.pods[0]: must be a map`],
+] as Array<[string, unknown, string]>) {
+  add(`k8sattributes ${key} ${JSON.stringify(value)}`, withProcessor(key, value), expectText);
+}
+
 // Unknown components and bad ids.
 add('unknown receiver type', withValue('receivers.hostmetrics', {}), "unknown receiver type 'hostmetrics'");
 add('unknown exporter type', withValue('exporters.kafka', {}), "unknown exporter type 'kafka'");

@@ -337,3 +337,63 @@ describe('Kubernetes manifests', () => {
     }
   });
 });
+
+/**
+ * deploy/kubernetes/prometheus-operator: a PodMonitor, or a Service and a ServiceMonitor,
+ * that must find the DaemonSet's pods and the port its pipeline serves Prometheus on, and
+ * name each target after its node (`instance`), as Retina's dashboards expect.
+ */
+describe('Prometheus-operator manifests', () => {
+  const dir = path.join(KUBE, 'prometheus-operator');
+  const read = (file: string) => parse(fs.readFileSync(path.join(dir, file), 'utf8')) as K8sObject;
+  const podMonitor = read('podmonitor.yaml');
+  const service = read('service.yaml');
+  const serviceMonitor = read('servicemonitor.yaml');
+  const matches = (selector: K8sObject, labels: Record<string, string>) =>
+    Object.entries(selector['matchLabels'] as Record<string, string>).every(([k, v]) => labels[k] === v);
+
+  describe.each(VARIANTS)('with %s', (variant) => {
+    const objects = render(path.join(KUBE, variant));
+    const ds = objects.find((o) => o['kind'] === 'DaemonSet')!;
+    const template = ds['spec'].template;
+    const agent = template.spec.containers.find((c: K8sObject) => c['name'] === 'dropreason') as K8sObject;
+    const configMap = objects.find((o) => o['kind'] === 'ConfigMap' && o['data']['otel-config.yaml'])!;
+    const env = Object.fromEntries(
+      (agent['env'] ?? []).map((e: K8sObject) => [e['name'], e['value'] ?? 'node-a']),
+    ) as Record<string, string>;
+    const prometheus = hostPort(
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      (parseConfig(configMap['data']['otel-config.yaml'], registry, env).exporters.get('prometheus')!.config as any)
+        .endpoint,
+    );
+    const port = (name: string) => agent['ports'].find((p: K8sObject) => p['name'] === name)?.containerPort;
+
+    it("selects the DaemonSet's pods in its namespace, on the port the Prometheus exporter serves", () => {
+      expect(podMonitor['metadata'].namespace).toBe(ds['metadata'].namespace);
+      expect(matches(podMonitor['spec'].selector, template.metadata.labels)).toBe(true);
+      const [endpoint] = podMonitor['spec'].podMetricsEndpoints as K8sObject[];
+      expect(port(endpoint!['port'])).toBe(prometheus.port);
+      expect(endpoint!['path']).toBe(template.metadata.annotations['prometheus.io/path']);
+    });
+
+    it("selects the pods through a headless Service whose port is the exporter's", () => {
+      expect(service['metadata'].namespace).toBe(ds['metadata'].namespace);
+      expect(serviceMonitor['metadata'].namespace).toBe(ds['metadata'].namespace);
+      expect(service['spec'].clusterIP).toBe('None');
+      expect(matches({ matchLabels: service['spec'].selector }, template.metadata.labels)).toBe(true);
+      expect(matches(serviceMonitor['spec'].selector, service['metadata'].labels)).toBe(true);
+      const [endpoint] = serviceMonitor['spec'].endpoints as K8sObject[];
+      const servicePort = (service['spec'].ports as K8sObject[]).find((p) => p['name'] === endpoint!['port'])!;
+      expect(port(servicePort['targetPort'])).toBe(prometheus.port);
+      expect(endpoint!['path']).toBe(template.metadata.annotations['prometheus.io/path']);
+    });
+  });
+
+  it('names each target after its node, in the instance label', () => {
+    const nodeToInstance = { sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'instance' };
+    expect(podMonitor['spec'].podMetricsEndpoints[0].relabelings).toContainEqual(
+      expect.objectContaining(nodeToInstance),
+    );
+    expect(serviceMonitor['spec'].endpoints[0].relabelings).toContainEqual(expect.objectContaining(nodeToInstance));
+  });
+});

@@ -4,7 +4,10 @@
  * server (test/k8s), which the real client library watches. Drops between them must be
  * reported per pod, with namespace and workload, equal to the rule counters: on the
  * Prometheus side (OTel and Retina naming, Retina's local and remote context) and on the
- * OTLP side (decoded by a gRPC server with the official protos), from one agent run.
+ * OTLP side (decoded by a gRPC server with the official protos), from one agent run. The
+ * processors list their metadata as a Collector config does (no k8s.workload.* keys):
+ * Retina's workload labels must still come from the owner chain, and an end no pod owns
+ * must read "unknown", as Retina writes it.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +20,8 @@ import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
 const N = 41;
+/** An address outside the pair that no pod owns; A routes it through B. */
+const OUTSIDE = '203.0.113.7';
 
 if (!isRoot) console.log('skipping pod-level tests: they need root to load eBPF and make network namespaces');
 
@@ -71,6 +76,8 @@ function agentConfig(kubeconfig: string, ports: Ports): string {
     kube_config_path: ${kubeconfig}
     filter:
       node: node-a
+    extract:
+      metadata: [k8s.pod.name, k8s.pod.uid, k8s.namespace.name, k8s.node.name, k8s.deployment.name, k8s.statefulset.name]
     wait_for_metadata: true`;
   return `receivers:
   dropreason:
@@ -106,6 +113,15 @@ service:
       processors: [k8sattributes/peers]
       exporters: [prometheus/retina_remote]
 `;
+}
+
+/** Packets dropped by the OUTPUT rule for OUTSIDE in A, from iptables' own counter. */
+function outsideCounter(pair: NetnsPair): number {
+  const out = pair.exec(pair.a, pair.iptables, ['-w', '-L', 'OUTPUT', '-v', '-x', '-n']);
+  const line = out.split('\n').find((l) => l.includes(OUTSIDE));
+  const m = line ? /^\s*(\d+)\s+\d+\s+DROP/.exec(line) : null;
+  if (!m) throw new Error(`no DROP rule for ${OUTSIDE} in A's OUTPUT:\n${out}`);
+  return Number(m[1]);
 }
 
 /**
@@ -162,6 +178,12 @@ describe.skipIf(!isRoot)('pod-level drops with Kubernetes attributes', () => {
     dropUdpRule(pair, 'INPUT', 10);
     pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), '40']);
     pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '10', String(N + 2), '40']);
+    // ... and to an address no pod owns, dropped on the way out of A too.
+    pair.exec(pair.a, 'ip', ['route', 'add', `${OUTSIDE}/32`, 'via', pair.addrB]);
+    dropUdpRule(pair, 'OUTPUT', 11, OUTSIDE);
+    pair.exec(pair.a, process.execPath, [SEND, 'udp', OUTSIDE, '11', String(N + 4), '40']);
+    const outside = outsideCounter(pair);
+    expect(outside).toBe(N + 4);
     const out = ruleCounters(pair, pair.a, 'OUTPUT');
     const inp = ruleCounters(pair, pair.b, 'INPUT');
     expect([out.packets, inp.packets]).toEqual([N, N + 2]);
@@ -209,6 +231,7 @@ describe.skipIf(!isRoot)('pod-level drops with Kubernetes attributes', () => {
       workload_kind: 'Deployment',
       workload_name: 'web',
       direction: 'egress',
+      peer_address: pair.addrB,
     };
     expect(series(retina, 'networkobservability_adv_drop_count', retinaWeb).map(([, v]) => v)).toEqual([out.packets]);
 
@@ -237,9 +260,21 @@ describe.skipIf(!isRoot)('pod-level drops with Kubernetes attributes', () => {
     expect(remoteValues('networkobservability_adv_drop_bytes', 'egress')).toEqual([out.bytes]);
     expect(remoteValues('networkobservability_adv_drop_count', 'ingress')).toEqual([inp.packets]);
     expect(remoteValues('networkobservability_adv_drop_bytes', 'ingress')).toEqual([inp.bytes]);
+    // The end no pod owns reads "unknown" in every label but its ip.
+    const toOutside = {
+      ...ends,
+      direction: 'egress',
+      destination_ip: OUTSIDE,
+      destination_namespace: 'unknown',
+      destination_podname: 'unknown',
+      destination_workload_kind: 'unknown',
+      destination_workload_name: 'unknown',
+    };
+    expect(series(remote, 'networkobservability_adv_drop_count', toOutside).map(([, v]) => v)).toEqual([outside]);
 
     // OTLP: one ResourceMetrics per pod, its identity in resource attributes, counts in data points.
-    const webPoints = (metric: string) => otlpPoints(otlp!, metric, pair!.addrA, 'egress');
+    const webPoints = (metric: string) =>
+      otlpPoints(otlp!, metric, pair!.addrA, 'egress').filter((p) => p.attributes['peer.address'] === pair!.addrB);
     const dbPoints = (metric: string) => otlpPoints(otlp!, metric, pair!.addrB, 'ingress');
     await until(() => dbPoints('dropreason.pod.drop.count')[0]?.value === inp.packets);
     expect(webPoints('dropreason.pod.drop.count').map((p) => p.value)).toEqual([out.packets]);

@@ -10,8 +10,12 @@
  *   side takes the local address from the packet's source then); the peer (peer.address
  *   and, with the k8sattributes processor's peer_enrichment, its pod) is the other end.
  *
- * An end with no known pod gets empty labels. Data without k8s.pod.ip (the node-level
- * series) keeps its own attributes only.
+ * An end with no known pod reads "unknown" in every label it lacks, as Retina writes an
+ * end without an endpoint (its pod-level panels filter on podname!="unknown"); the ip of
+ * such an end is still its address. Data without k8s.pod.ip (the node-level series) keeps
+ * its own attributes only. The workload pair comes from the k8sattributes processor, which
+ * records k8s.workload.kind / k8s.workload.name for every known pod whatever
+ * extract.metadata lists.
  */
 import type { Attributes } from '@opentelemetry/api';
 
@@ -49,10 +53,16 @@ const PEER_KEYS = {
   workload_name: 'peer.k8s.workload.name',
 } as const;
 
+/** What Retina writes for a label of an end it knows nothing about. */
+export const RETINA_UNKNOWN = 'unknown';
+
 /** Retina's context labels of one end, with a prefix: '' (local), 'source_' or 'destination_'. */
 function end(from: Attributes, keys: Record<keyof typeof POD_KEYS, string>, prefix: string): Attributes {
   const out: Attributes = {};
-  for (const [label, key] of Object.entries(keys)) out[prefix + label] = from[key] ?? '';
+  for (const [label, key] of Object.entries(keys)) {
+    const value = from[key];
+    out[prefix + label] = value === undefined || value === '' ? RETINA_UNKNOWN : value;
+  }
   return out;
 }
 

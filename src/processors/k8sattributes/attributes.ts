@@ -13,8 +13,12 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 
-import type { ExtractRule, MetadataName } from './config.js';
-import type { Owner, OwnedRecord, PodRecord } from './records.js';
+import { type ExtractRule, type MetadataName, OTEL_ANNOTATION_PREFIX } from './config.js';
+import { type Owner, type OwnedRecord, type PodRecord, wholeKey } from './records.js';
+
+/** The controller at the top of a pod's owner chain: always on a known pod's resource. */
+export const WORKLOAD_KIND = 'k8s.workload.kind';
+export const WORKLOAD_NAME = 'k8s.workload.name';
 
 /** The ReplicaSets and Jobs known, by namespace and name. */
 export interface OwnerLookup {
@@ -28,6 +32,8 @@ export interface Workload {
   kind: string;
   name: string;
   deployment?: string;
+  /** Known only when the ReplicaSet is: a Deployment named from a ReplicaSet's name has none. */
+  deploymentUid?: string | undefined;
   cronJob?: string;
 }
 
@@ -39,12 +45,16 @@ export function workloadOf(pod: PodRecord, owners: OwnerLookup): Workload {
     const rs = owners.replicaSet(ns, owner.name);
     const top: Owner | undefined = rs ? rs.owner : deploymentFromName(owner.name, pod.templateHash);
     if (!top) return { kind: 'ReplicaSet', name: owner.name };
-    return top.kind === 'Deployment' ? { ...top, deployment: top.name } : { ...top };
+    return top.kind === 'Deployment'
+      ? { kind: top.kind, name: top.name, deployment: top.name, deploymentUid: top.uid }
+      : { kind: top.kind, name: top.name };
   }
   if (owner.kind === 'Job') {
     const top = owners.job(ns, owner.name)?.owner;
     if (!top) return { kind: 'Job', name: owner.name };
-    return top.kind === 'CronJob' ? { ...top, cronJob: top.name } : { ...top };
+    return top.kind === 'CronJob'
+      ? { kind: top.kind, name: top.name, cronJob: top.name }
+      : { kind: top.kind, name: top.name };
   }
   return { kind: owner.kind, name: owner.name };
 }
@@ -54,27 +64,55 @@ function deploymentFromName(replicaSet: string, hash: string | undefined): Owner
   return { kind: 'Deployment', name: replicaSet.slice(0, -hash.length - 1) };
 }
 
+/** One extraction rule, ready to apply: an exact key or a whole-key pattern, and the attribute name. */
+interface Rule {
+  key: string | undefined;
+  pattern: RegExp | undefined;
+  /** The attribute name; with a pattern, $1 / $<name> stand for its groups. */
+  tag: string | undefined;
+  prefix: string;
+}
+
+function rules(from: readonly ExtractRule[], prefix: string): Rule[] {
+  return from.map((r) => ({
+    key: r.key,
+    pattern: r.key_regex !== undefined ? wholeKey(r.key_regex) : undefined,
+    tag: r.tag_name,
+    prefix,
+  }));
+}
+
+function apply(rules: readonly Rule[], values: Record<string, string> | undefined, out: Attributes): void {
+  if (!values) return;
+  for (const r of rules) {
+    if (r.key !== undefined) {
+      const v = values[r.key];
+      if (v !== undefined) out[r.tag ?? r.prefix + r.key] = v;
+      continue;
+    }
+    for (const [k, v] of Object.entries(values)) {
+      if (r.pattern!.test(k)) out[r.tag !== undefined ? k.replace(r.pattern!, r.tag) : r.prefix + k] = v;
+    }
+  }
+}
+
 /** Builds the attributes the config asks for; one per processor, reused for every pod. */
 export class AttributeBuilder {
   private readonly metadata: ReadonlySet<MetadataName>;
-  private readonly labels: Array<[key: string, attribute: string]>;
-  private readonly annotations: Array<[key: string, attribute: string]>;
-  /** Whether the owners' records are needed at all (else ReplicaSets and Jobs are not watched). */
-  readonly needsReplicaSets: boolean;
-  readonly needsJobs: boolean;
+  private readonly labels: Rule[];
+  private readonly annotations: Rule[];
+  private readonly otelAnnotations: boolean;
 
   constructor(
     metadata: readonly MetadataName[],
     labels: readonly ExtractRule[],
     annotations: readonly ExtractRule[],
-    peers: boolean,
+    otelAnnotations = false,
   ) {
     this.metadata = new Set(metadata);
-    this.labels = labels.map((r) => [r.key, r.tag_name ?? `k8s.pod.labels.${r.key}`]);
-    this.annotations = annotations.map((r) => [r.key, r.tag_name ?? `k8s.pod.annotations.${r.key}`]);
-    const workload = peers || this.metadata.has('k8s.workload.kind') || this.metadata.has('k8s.workload.name');
-    this.needsReplicaSets = workload || this.metadata.has('k8s.deployment.name');
-    this.needsJobs = workload || this.metadata.has('k8s.cronjob.name');
+    this.labels = rules(labels, 'k8s.pod.labels.');
+    this.annotations = rules(annotations, 'k8s.pod.annotations.');
+    this.otelAnnotations = otelAnnotations;
   }
 
   /** The resource attributes of a pod's data. */
@@ -85,25 +123,36 @@ export class AttributeBuilder {
     if (m.has('k8s.pod.name')) out['k8s.pod.name'] = pod.metadata.name;
     if (m.has('k8s.namespace.name')) out['k8s.namespace.name'] = pod.metadata.namespace;
     if (m.has('k8s.pod.uid')) out['k8s.pod.uid'] = pod.uid;
+    if (m.has('k8s.pod.start_time') && pod.startTime) out['k8s.pod.start_time'] = pod.startTime;
+    if (m.has('k8s.pod.ip') && pod.ips[0]) out['k8s.pod.ip'] = pod.ips[0];
+    if (m.has('k8s.pod.hostname') && pod.hostname) out['k8s.pod.hostname'] = pod.hostname;
     if (m.has('k8s.node.name') && pod.node) out['k8s.node.name'] = pod.node;
     if (m.has('k8s.replicaset.name') && ownerKind === 'ReplicaSet') out['k8s.replicaset.name'] = pod.owner!.name;
     if (m.has('k8s.statefulset.name') && ownerKind === 'StatefulSet') out['k8s.statefulset.name'] = pod.owner!.name;
     if (m.has('k8s.daemonset.name') && ownerKind === 'DaemonSet') out['k8s.daemonset.name'] = pod.owner!.name;
     if (m.has('k8s.job.name') && ownerKind === 'Job') out['k8s.job.name'] = pod.owner!.name;
-    if (this.needsReplicaSets || this.needsJobs) {
-      const w = workloadOf(pod, owners);
-      if (m.has('k8s.deployment.name') && w.deployment) out['k8s.deployment.name'] = w.deployment;
-      if (m.has('k8s.cronjob.name') && w.cronJob) out['k8s.cronjob.name'] = w.cronJob;
-      if (m.has('k8s.workload.kind')) out['k8s.workload.kind'] = w.kind;
-      if (m.has('k8s.workload.name')) out['k8s.workload.name'] = w.name;
+    const ownerUid = pod.owner?.uid;
+    if (ownerUid) {
+      if (m.has('k8s.replicaset.uid') && ownerKind === 'ReplicaSet') out['k8s.replicaset.uid'] = ownerUid;
+      if (m.has('k8s.statefulset.uid') && ownerKind === 'StatefulSet') out['k8s.statefulset.uid'] = ownerUid;
+      if (m.has('k8s.daemonset.uid') && ownerKind === 'DaemonSet') out['k8s.daemonset.uid'] = ownerUid;
+      if (m.has('k8s.job.uid') && ownerKind === 'Job') out['k8s.job.uid'] = ownerUid;
     }
-    for (const [key, attribute] of this.labels) {
-      const v = pod.labels?.[key];
-      if (v !== undefined) out[attribute] = v;
-    }
-    for (const [key, attribute] of this.annotations) {
-      const v = pod.annotations?.[key];
-      if (v !== undefined) out[attribute] = v;
+    const w = workloadOf(pod, owners);
+    if (m.has('k8s.deployment.name') && w.deployment) out['k8s.deployment.name'] = w.deployment;
+    if (m.has('k8s.deployment.uid') && w.deploymentUid) out['k8s.deployment.uid'] = w.deploymentUid;
+    if (m.has('k8s.cronjob.name') && w.cronJob) out['k8s.cronjob.name'] = w.cronJob;
+    // Always, whatever extract.metadata lists: Retina's workload_kind / workload_name (the
+    // Prometheus exporter's naming: retina) are read from these, and no Collector key
+    // names the top of the owner chain for every kind of owner.
+    out[WORKLOAD_KIND] = w.kind;
+    out[WORKLOAD_NAME] = w.name;
+    apply(this.labels, pod.labels, out);
+    apply(this.annotations, pod.annotations, out);
+    if (this.otelAnnotations && pod.annotations) {
+      for (const [k, v] of Object.entries(pod.annotations)) {
+        if (k.startsWith(OTEL_ANNOTATION_PREFIX)) out[k.slice(OTEL_ANNOTATION_PREFIX.length)] = v;
+      }
     }
     return out;
   }

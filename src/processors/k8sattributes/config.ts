@@ -1,9 +1,11 @@
 /**
- * The k8sattributes processor's settings, with the Collector's names where the Collector
- * has the setting (auth_type, context, filter.node / node_from_env_var, extract.metadata,
- * extract.labels / annotations, pod_association, wait_for_metadata[_timeout]) and our own
- * names for the rest (kube_config_path, pod_delete_grace_period, peer_enrichment,
- * include_namespaces, exclude_namespaces).
+ * The k8sattributes processor's settings, with the Collector's names, defaults and meaning
+ * where the Collector has the setting (auth_type, context, passthrough, filter.node /
+ * node_from_env_var / namespace / labels / fields, extract.metadata / labels / annotations
+ * / otel_annotations, pod_association, exclude.pods, wait_for_metadata[_timeout]) and our
+ * own names for the rest (kube_config_path, pod_delete_grace_period, peer_enrichment,
+ * include_namespaces, exclude_namespaces). Collector keys that cannot mean anything here
+ * are refused with what they would do and why not here.
  */
 import {
   boolean,
@@ -25,20 +27,70 @@ export const METADATA = [
   'k8s.pod.name',
   'k8s.namespace.name',
   'k8s.pod.uid',
+  'k8s.pod.start_time',
+  'k8s.pod.ip',
+  'k8s.pod.hostname',
   'k8s.node.name',
   'k8s.deployment.name',
+  'k8s.deployment.uid',
   'k8s.statefulset.name',
+  'k8s.statefulset.uid',
   'k8s.daemonset.name',
+  'k8s.daemonset.uid',
   'k8s.job.name',
+  'k8s.job.uid',
   'k8s.cronjob.name',
   'k8s.replicaset.name',
+  'k8s.replicaset.uid',
   'k8s.workload.kind',
   'k8s.workload.name',
 ] as const;
 export type MetadataName = (typeof METADATA)[number];
 
-/** Everything but k8s.replicaset.name, which changes with every rollout of a Deployment. */
-export const DEFAULT_METADATA: readonly MetadataName[] = METADATA.filter((m) => m !== 'k8s.replicaset.name');
+/**
+ * The Collector's default list, less its container keys, which name nothing here (see
+ * NOT_HERE). k8s.workload.kind / name are added whatever the list says (attributes.ts).
+ */
+export const DEFAULT_METADATA: readonly MetadataName[] = [
+  'k8s.pod.name',
+  'k8s.pod.uid',
+  'k8s.pod.start_time',
+  'k8s.namespace.name',
+  'k8s.node.name',
+  'k8s.deployment.name',
+];
+
+const NO_CONTAINER =
+  "names a container, found by the data's container.id or k8s.container.name; dropreason's data is per pod address, never per container, so there is no container to name";
+
+/** Collector metadata keys that cannot mean anything here, and why. */
+const NOT_HERE: Record<string, string> = {
+  'k8s.container.name': NO_CONTAINER,
+  'container.id': NO_CONTAINER,
+  'container.image.name': NO_CONTAINER,
+  'container.image.tag': NO_CONTAINER,
+  'container.image.repo_digests': NO_CONTAINER,
+  'k8s.node.uid':
+    "is the uid of the pod's Node object; dropreason reads no Node objects (k8s.node.name is the pod's spec.nodeName)",
+  'k8s.cluster.uid':
+    "is the uid of the kube-system namespace; dropreason reads no Namespace objects. Name the cluster with a resource processor or the Prometheus exporter's const_labels",
+};
+
+const metadataName: Schema<MetadataName> = {
+  parse(value, path, issues) {
+    if (typeof value === 'string' && (METADATA as readonly string[]).includes(value)) return value as MetadataName;
+    if (typeof value === 'string' && NOT_HERE[value]) {
+      issues.push({ path, message: `"${value}" ${NOT_HERE[value]}` });
+      return undefined;
+    }
+    issues.push({ path, message: `must be one of ${METADATA.join(', ')}, but was ${describe(value)}` });
+    return undefined;
+  },
+  doc: () => ({ type: METADATA.map((m) => `'${m}'`).join(', ') }),
+};
+
+/** Annotations with this prefix become attributes named by the rest, with extract.otel_annotations. */
+export const OTEL_ANNOTATION_PREFIX = 'resource.opentelemetry.io/';
 
 /** The one association the receiver's data supports: the pod's address on its resource. */
 export const POD_IP_ATTRIBUTE = 'k8s.pod.ip';
@@ -46,35 +98,106 @@ export const POD_IP_ATTRIBUTE = 'k8s.pod.ip';
 /** `from` of a label or annotation rule: the Collector also reads namespaces and nodes; we read pods. */
 const fromPod: Schema<'pod'> = {
   parse(value, path, issues) {
-    if (value === null || value === undefined || value === 'pod') return 'pod';
-    issues.push({
-      path,
-      message: `only 'pod' is supported (namespaces and nodes are not watched), but was ${describe(value)}`,
-    });
+    if (value === null || value === undefined || value === '' || value === 'pod') return 'pod';
+    if (value === 'namespace' || value === 'node') {
+      issues.push({
+        path,
+        message: `'${value}' would read the ${value === 'node' ? "pod's Node" : "pod's Namespace"} object's ${'labels or annotations'}; dropreason watches pods and their owners only, so only 'pod' is accepted`,
+      });
+      return undefined;
+    }
+    issues.push({ path, message: `must be 'pod', but was ${describe(value)}` });
     return undefined;
   },
-  doc: () => ({ type: "'pod'", default: 'pod', description: 'Where the label or annotation is read.' }),
+  doc: () => ({
+    type: "'pod'",
+    default: 'pod',
+    description: "Where the label or annotation is read; the Collector's 'namespace' and 'node' are refused.",
+  }),
+};
+
+/** A `key_regex`, anchored as the Collector anchors it. */
+const keyRegex: Schema<string> = {
+  parse(value, path, issues) {
+    const s = string({ nonEmpty: true }).parse(value, path, issues);
+    if (s === undefined) return undefined;
+    try {
+      new RegExp(`^(?:${s})$`);
+      return s;
+    } catch (err) {
+      issues.push({ path, message: `must be a regular expression, but ${describe(s)}: ${(err as Error).message}` });
+      return undefined;
+    }
+  },
+  doc: () => ({
+    type: 'regular expression',
+    description: 'Every key matching it, whole; tag_name may use its groups as $1 or $<name>.',
+  }),
 };
 
 function extractRules(what: 'labels' | 'annotations') {
+  const one = what.slice(0, -1);
   return list(
-    object({
-      /** The label or annotation key, exactly. */
-      key: string({ nonEmpty: true, description: `The pod ${what.slice(0, -1)} key, exactly.` }),
-      /** Attribute name; default `k8s.pod.<labels|annotations>.<key>`. */
-      tag_name: optional(
-        string({ nonEmpty: true, description: `Resource attribute name; default \`k8s.pod.${what}.<key>\`.` }),
-      ),
-      from: fromPod,
-    }),
+    checked(
+      object({
+        /** The label or annotation key, exactly. */
+        key: optional(string({ nonEmpty: true, description: `The pod ${one} key, exactly.` })),
+        /** Every key matching this regular expression (whole). */
+        key_regex: optional(keyRegex),
+        /** Attribute name; default `k8s.pod.<labels|annotations>.<key>`. */
+        tag_name: optional(
+          string({
+            nonEmpty: true,
+            description: `Resource attribute name; default \`k8s.pod.${what}.<key>\`. With key_regex, $1 or $<name> stand for its groups.`,
+          }),
+        ),
+        from: fromPod,
+      }),
+      (r, path, issues) => {
+        if ((r.key === undefined) === (r.key_regex === undefined)) {
+          issues.push({ path, message: `give key or key_regex, exactly one` });
+        }
+      },
+    ),
     {
       default: [],
-      description: `Pod ${what} to add as resource attributes, each \`{key, tag_name, from: pod}\`; tag_name defaults to \`k8s.pod.${what}.<key>\`.`,
+      description: `Pod ${what} to add as resource attributes, each \`{key | key_regex, tag_name, from: pod}\`; tag_name defaults to \`k8s.pod.${what}.<key>\`.`,
     },
   );
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const LABEL_OPS = ['equals', 'not-equals', 'exists', 'does-not-exist'] as const;
+const FIELD_OPS = ['equals', 'not-equals'] as const;
+
+function selectorRules<const Op extends string>(what: 'label' | 'field', ops: readonly Op[]) {
+  return list(
+    checked(
+      object({
+        key: string({
+          nonEmpty: true,
+          description: `The pod ${what}${what === 'field' ? ', e.g. status.phase' : ''}.`,
+        }),
+        value: optional(string({ description: 'The value compared with.' })),
+        op: oneOf(ops, { default: 'equals' as Op, description: 'How the value is compared.' }),
+      }),
+      (r, path, issues) => {
+        const needsValue = r.op === 'equals' || r.op === 'not-equals';
+        if (needsValue && r.value === undefined) {
+          issues.push({ path: join(path, 'value'), message: `is required with op ${r.op}` });
+        }
+      },
+    ),
+    {
+      default: [],
+      maxItems: 100,
+      description: `Watch only the pods whose ${what}s pass every rule \`{key, value, op}\` (op ${ops.join(', ')}; default equals): a ${what} selector on the watch.`,
+    },
+  );
+}
+
+export type SelectorRule = { key: string; value: string | undefined; op: string };
 
 const filter = checked(
   object(
@@ -89,8 +212,12 @@ const filter = checked(
             "Environment variable holding the node's name (downward API spec.nodeName): watch only the pods on this node.",
         }),
       ),
+      /** Watch only the pods of this namespace. */
+      namespace: optional(string({ nonEmpty: true, description: 'Watch only the pods in this namespace.' })),
+      labels: selectorRules('label', LABEL_OPS),
+      fields: selectorRules('field', FIELD_OPS),
     },
-    { description: 'Which pods to watch: a field selector on spec.nodeName.' },
+    { description: 'Which pods to watch: field and label selectors on the pod watch.' },
   ),
   (f, path, issues) => {
     if (f.node !== undefined && f.node_from_env_var !== undefined) {
@@ -103,6 +230,56 @@ const filter = checked(
       });
     }
   },
+);
+
+/** The pod watch's selectors from the filter, as the API writes them; undefined for none. */
+export function watchSelectors(
+  f: K8sAttributesConfig['filter'],
+  node: string | undefined,
+): { fieldSelector: string | undefined; labelSelector: string | undefined } {
+  const fields = [
+    ...(node !== undefined ? [`spec.nodeName=${node}`] : []),
+    ...(f.namespace !== undefined ? [`metadata.namespace=${f.namespace}`] : []),
+    ...f.fields.map((r) => `${r.key}${r.op === 'not-equals' ? '!=' : '='}${r.value ?? ''}`),
+  ];
+  const labels = f.labels.map((r) => {
+    if (r.op === 'exists') return r.key;
+    if (r.op === 'does-not-exist') return `!${r.key}`;
+    return `${r.key}${r.op === 'not-equals' ? '!=' : '='}${r.value ?? ''}`;
+  });
+  return {
+    fieldSelector: fields.length ? fields.join(',') : undefined,
+    labelSelector: labels.length ? labels.join(',') : undefined,
+  };
+}
+
+/** exclude.pods: the Collector's default leaves out its Jaeger agent and collector. */
+const exclude = object(
+  {
+    pods: list(
+      object({
+        name: checked(
+          string({ nonEmpty: true, description: 'A regular expression the pod name contains a match of.' }),
+          (v, path, issues) => {
+            try {
+              new RegExp(v);
+            } catch (err) {
+              issues.push({
+                path,
+                message: `must be a regular expression, but ${describe(v)}: ${(err as Error).message}`,
+              });
+            }
+          },
+        ),
+      }),
+      {
+        default: [{ name: 'jaeger-agent' }, { name: 'jaeger-collector' }],
+        description:
+          'Pods whose data is not enriched, each `{name: <regular expression>}` matched anywhere in the pod name.',
+      },
+    ),
+  },
+  { description: 'Pods to leave unnamed.' },
 );
 
 const source = checked(
@@ -169,17 +346,33 @@ const fields = {
   context: optional(
     string({ nonEmpty: true, description: "Kubeconfig context for auth_type kubeConfig; default the file's current." }),
   ),
+  /**
+   * Add nothing and watch nothing: the receiver already names each pod's data by its
+   * address (k8s.pod.ip), which is all the Collector's passthrough adds.
+   * @default false
+   */
+  passthrough: boolean({
+    default: false,
+    description:
+      "Watch nothing and pass data on unchanged: the receiver's data already carries k8s.pod.ip, which is what the Collector's passthrough adds.",
+  }),
   filter,
+  exclude,
   extract: object(
     {
       /** @default every name but k8s.replicaset.name */
-      metadata: list(oneOf(METADATA), {
+      metadata: list(metadataName, {
         default: [...DEFAULT_METADATA],
         description:
-          'Resource attributes to add from the pod and its owners. k8s.workload.kind and k8s.workload.name name the controller at the top of the owner chain: Deployment (through the ReplicaSet), CronJob (through the Job), StatefulSet, DaemonSet, Job, ReplicaSet, another owner kind, or Pod for a pod without owner.',
+          "Resource attributes to add from the pod and its owners (default: the Collector's, less its container keys). The Collector's container keys, k8s.node.uid and k8s.cluster.uid are refused, saying why. k8s.workload.kind and k8s.workload.name, added whatever this lists (Retina naming reads them), name the controller at the top of the owner chain: Deployment (through the ReplicaSet), CronJob (through the Job), StatefulSet, DaemonSet, Job, ReplicaSet, another owner kind, or Pod for a pod without owner.",
       }),
       labels: extractRules('labels'),
       annotations: extractRules('annotations'),
+      /** @default false */
+      otel_annotations: boolean({
+        default: false,
+        description: `Add every pod annotation \`${'resource.opentelemetry.io/'}<name>\` as the resource attribute <name>.`,
+      }),
     },
     { description: 'What to add to the data of a known pod.' },
   ),

@@ -18,8 +18,10 @@ import { type Backoff, Watcher } from './watcher.js';
 export interface PodWatchSettings {
   /** How the API is reached: auth_type, kubeconfig file and context. */
   api: { auth_type: string; kube_config_path?: string | undefined; context?: string | undefined };
-  /** `spec.nodeName=<node>` for this node's pods, undefined for every pod. */
+  /** The pod watch's field selector (`spec.nodeName=<node>`, filter.namespace, filter.fields); undefined for none. */
   fieldSelector: string | undefined;
+  /** The pod watch's label selector (filter.labels); undefined for none. */
+  labelSelector?: string | undefined;
   /** The labels and annotations the pod records keep. */
   keep: KeptKeys;
   replicaSets: boolean;
@@ -59,7 +61,7 @@ export class PodWatch {
   ) {
     const kc = deps.kubeConfig;
     const lists = apiLists(kc);
-    const { fieldSelector, keep } = settings;
+    const { fieldSelector, labelSelector, keep } = settings;
     this.cache = new PodCache(settings.graceMs, deps.now);
     const common = { logger: deps.logger, backoff: deps.backoff };
     const ignore = () => {};
@@ -80,7 +82,8 @@ export class PodWatch {
       resource: 'pods',
       path: PATHS.pods,
       fieldSelector,
-      list: (page) => lists.pods({ fieldSelector }, page),
+      labelSelector,
+      list: (page) => lists.pods({ fieldSelector, labelSelector }, page),
       toRecord: (raw) => toPodRecord(raw, keep),
       onAdd: (p) => this.cache.upsert(p),
       onUpdate: (p) => this.cache.upsert(p),
@@ -110,7 +113,7 @@ export class PodWatch {
     const ownerKinds = [this.replicaSets, this.jobs].flatMap((w) => (w ? [w.resource] : []));
     this.deps.logger.info('watching the Kubernetes API', {
       server: this.deps.kubeConfig.getCurrentCluster()?.server,
-      pods: this.settings.fieldSelector ?? 'all',
+      pods: [this.settings.fieldSelector, this.settings.labelSelector].filter(Boolean).join(' ') || 'all',
       owners: ownerKinds.join(',') || 'none',
     });
   }

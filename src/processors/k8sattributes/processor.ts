@@ -14,7 +14,7 @@ import type { MetricData, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { Component, CreateSettings, MetricsConsumer, ResourceMetrics } from '../../service/component.js';
 import { formatDuration } from '../../service/duration.js';
 import { AttributeBuilder, noOwners, type OwnerLookup } from './attributes.js';
-import { type K8sAttributesConfig, POD_IP_ATTRIBUTE } from './config.js';
+import { type K8sAttributesConfig, OTEL_ANNOTATION_PREFIX, POD_IP_ATTRIBUTE, watchSelectors } from './config.js';
 import { type KubeConfigProvider, loadKubeConfig } from './kube.js';
 import { type AnyWatcher, PodWatch, type PodWatches, podWatches, type PodWatchSettings } from './pod_watch.js';
 import { canonicalAddress, type PodRecord } from './records.js';
@@ -39,6 +39,8 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer {
   private readonly builder: AttributeBuilder;
   private readonly includeNamespaces: ReadonlySet<string>;
   private readonly excludeNamespaces: ReadonlySet<string>;
+  /** exclude.pods: pods whose name has a match of one of these are left unnamed. */
+  private readonly excluded: RegExp[];
   /** The shared watch this processor uses while it runs. */
   private watch: PodWatch | undefined;
   private starting: Promise<void> | undefined;
@@ -52,7 +54,13 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer {
   ) {
     this.deps = { ...defaults, ...deps };
     const { extract } = config;
-    this.builder = new AttributeBuilder(extract.metadata, extract.labels, extract.annotations, config.peer_enrichment);
+    this.builder = new AttributeBuilder(
+      extract.metadata,
+      extract.labels,
+      extract.annotations,
+      extract.otel_annotations,
+    );
+    this.excluded = config.exclude.pods.map((p) => new RegExp(p.name));
     this.includeNamespaces = new Set(config.include_namespaces);
     this.excludeNamespaces = new Set(config.exclude_namespaces);
   }
@@ -67,24 +75,38 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer {
 
   private async run(): Promise<void> {
     const { config, settings } = this;
-    if (config.auth_type === 'none') {
+    if (config.auth_type === 'none' || config.passthrough) {
       if (!this.toldNoApi) {
         this.toldNoApi = true;
-        settings.logger.info('no Kubernetes API is configured (auth_type: none): data passes through unchanged');
+        settings.logger.info(
+          config.passthrough
+            ? 'passthrough: the Kubernetes API is not read, data passes through unchanged'
+            : 'no Kubernetes API is configured (auth_type: none): data passes through unchanged',
+        );
       }
       return;
     }
     const node = this.nodeName();
+    const { extract } = config;
+    const exact = (rules: typeof extract.labels) => rules.flatMap((r) => (r.key !== undefined ? [r.key] : []));
+    const patterns = (rules: typeof extract.labels) =>
+      rules.flatMap((r) => (r.key_regex !== undefined ? [r.key_regex] : []));
+    const otel = extract.otel_annotations ? [`${OTEL_ANNOTATION_PREFIX.replaceAll('.', '\\.')}.+`] : [];
+    // Peers may be on any node: then the pods of every node are watched.
+    const { fieldSelector, labelSelector } = watchSelectors(config.filter, config.peer_enrichment ? undefined : node);
     const watchSettings: PodWatchSettings = {
       api: { auth_type: config.auth_type, kube_config_path: config.kube_config_path, context: config.context },
-      // Peers may be anywhere in the cluster: then every pod is watched.
-      fieldSelector: node !== undefined && !config.peer_enrichment ? `spec.nodeName=${node}` : undefined,
+      fieldSelector,
+      labelSelector,
       keep: {
-        labels: config.extract.labels.map((r) => r.key),
-        annotations: config.extract.annotations.map((r) => r.key),
+        labels: exact(extract.labels),
+        annotations: exact(extract.annotations),
+        labelPatterns: patterns(extract.labels),
+        annotationPatterns: [...patterns(extract.annotations), ...otel],
       },
-      replicaSets: this.builder.needsReplicaSets,
-      jobs: this.builder.needsJobs,
+      // The workload pair, always recorded, needs the owners of ReplicaSets and Jobs.
+      replicaSets: true,
+      jobs: true,
       graceMs: config.pod_delete_grace_period,
     };
     const { watch, shared } = this.deps.watches.acquire(
@@ -164,7 +186,7 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer {
       const address = rm.resource.attributes[POD_IP_ATTRIBUTE];
       let resource = rm.resource;
       if (typeof address === 'string') {
-        const pod = this.podAt(address);
+        const pod = this.named(address);
         if (pod) {
           if (!this.keeps(pod.metadata.namespace)) continue;
           resource = rm.resource.merge(resourceFromAttributes(this.builder.resource(pod, owners)));
@@ -174,6 +196,13 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer {
       out.push({ resource, scopeMetrics });
     }
     return out;
+  }
+
+  /** The pod at an address, unless exclude.pods leaves it unnamed. */
+  private named(address: string): PodRecord | undefined {
+    const pod = this.podAt(address);
+    if (pod && this.excluded.some((re) => re.test(pod.metadata.name))) return undefined;
+    return pod;
   }
 
   private keeps(namespace: string): boolean {
@@ -189,7 +218,7 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer {
         if (typeof address !== 'string') return dp;
         let peer = seen.get(address);
         if (!seen.has(address)) {
-          const pod = this.podAt(address);
+          const pod = this.named(address);
           peer = pod ? this.builder.peer(pod, owners) : undefined;
           seen.set(address, peer);
         }

@@ -96,10 +96,11 @@ export class NetnsPair {
 
 /**
  * Adds a rule dropping UDP to `port` between the pair: on OUTPUT in a, for packets to b, or
- * on INPUT in b, for packets from a. ruleCounters reads back what it dropped.
+ * on INPUT in b, for packets from a (or to or from `peer`). ruleCounters reads back what it
+ * dropped.
  */
-export function dropUdpRule(pair: NetnsPair, chain: 'OUTPUT' | 'INPUT', port: number): void {
-  const [ns, match] = chain === 'OUTPUT' ? [pair.a, ['-d', pair.addrB]] : [pair.b, ['-s', pair.addrA]];
+export function dropUdpRule(pair: NetnsPair, chain: 'OUTPUT' | 'INPUT', port: number, peer?: string): void {
+  const [ns, match] = chain === 'OUTPUT' ? [pair.a, ['-d', peer ?? pair.addrB]] : [pair.b, ['-s', peer ?? pair.addrA]];
   pair.exec(ns, pair.iptables, ['-w', '-A', chain, ...match, '-p', 'udp', '--dport', String(port), '-j', 'DROP']);
 }
 

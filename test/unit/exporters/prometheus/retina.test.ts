@@ -46,13 +46,16 @@ const dbEnd = (prefix: string) => ({
   [`${prefix}workload_kind`]: 'StatefulSet',
   [`${prefix}workload_name`]: 'db',
 });
-/** An outside address: only its ip is known. */
+/**
+ * An end without a pod, as Retina writes one (pkg/module/metrics/types.go: an endpoint
+ * that is not known reads "unknown"; the ip is the packet's address, "unknown" without one).
+ */
 const outsideEnd = (prefix: string, ip: string) => ({
-  [`${prefix}ip`]: ip,
-  [`${prefix}namespace`]: '',
-  [`${prefix}podname`]: '',
-  [`${prefix}workload_kind`]: '',
-  [`${prefix}workload_name`]: '',
+  [`${prefix}ip`]: ip || 'unknown',
+  [`${prefix}namespace`]: 'unknown',
+  [`${prefix}podname`]: 'unknown',
+  [`${prefix}workload_kind`]: 'unknown',
+  [`${prefix}workload_name`]: 'unknown',
 });
 
 describe('Retina remote context', () => {
@@ -77,7 +80,7 @@ describe('Retina remote context', () => {
     });
   });
 
-  it('names a peer that is no pod by its address only, and leaves the peer empty without peer.address', () => {
+  it('names a peer that is no pod by its address only, and writes unknown for a peer without peer.address', () => {
     expect(
       retinaRemoteLabels(WEB, { reason: 'NO_SOCKET', direction: 'ingress', 'peer.address': '203.0.113.9' }),
     ).toEqual({
@@ -103,7 +106,7 @@ describe('Retina remote context', () => {
     expect(labels).toMatchObject({ source_ip: '10.0.0.1', destination_ip: '10.9.9.9' });
   });
 
-  it('gives an address no pod owns empty names', () => {
+  it('names an address no pod owns "unknown"', () => {
     const stranger = { 'service.name': 'dropreason', 'k8s.pod.ip': '10.0.0.9' };
     expect(retinaRemoteLabels(stranger, { reason: 'NO_SOCKET', direction: 'egress', ...DB_PEER })).toEqual({
       reason: 'NO_SOCKET',
@@ -123,6 +126,12 @@ describe('Retina local context', () => {
   it('labels the pod on this node without prefix, and node-level data not at all', () => {
     expect(retinaPodLabels(WEB)).toEqual(webEnd(''));
     expect(retinaPodLabels({ 'k8s.node.name': 'node-a' })).toEqual({});
+  });
+
+  it('labels an address no pod owns "unknown", keeping its ip', () => {
+    expect(retinaPodLabels({ 'k8s.node.name': 'node-a', 'k8s.pod.ip': '10.0.0.9' })).toEqual(
+      outsideEnd('', '10.0.0.9'),
+    );
   });
 });
 
@@ -168,13 +177,13 @@ describe('PrometheusExporter with retina_context', () => {
   it('serves source_* and destination_* labels with retina_context remote', async () => {
     const web = 'source_namespace="shop",source_podname="web-7d9f8-x2k4p",source_workload_kind="Deployment"';
     expect(await scrape({ retina_context: 'remote' })).toEqual([
-      'networkobservability_adv_drop_count{destination_ip="10.0.0.2",destination_namespace="",destination_podname="",' +
-        'destination_workload_kind="",destination_workload_name="",direction="egress",reason="IPTABLE_RULE_DROP",' +
+      'networkobservability_adv_drop_count{destination_ip="10.0.0.2",destination_namespace="unknown",destination_podname="unknown",' +
+        'destination_workload_kind="unknown",destination_workload_name="unknown",direction="egress",reason="IPTABLE_RULE_DROP",' +
         `source_ip="10.0.0.1",${web},source_workload_name="web"} 41`,
       'networkobservability_adv_drop_count{destination_ip="10.0.0.1",destination_namespace="shop",' +
         'destination_podname="web-7d9f8-x2k4p",destination_workload_kind="Deployment",destination_workload_name="web",' +
-        'direction="ingress",reason="IPTABLE_RULE_DROP",source_ip="10.0.0.2",source_namespace="",source_podname="",' +
-        'source_workload_kind="",source_workload_name=""} 43',
+        'direction="ingress",reason="IPTABLE_RULE_DROP",source_ip="10.0.0.2",source_namespace="unknown",source_podname="unknown",' +
+        'source_workload_kind="unknown",source_workload_name="unknown"} 43',
     ]);
   });
 

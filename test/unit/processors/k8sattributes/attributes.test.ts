@@ -6,13 +6,14 @@ import {
   type OwnerLookup,
   workloadOf,
 } from '../../../../src/processors/k8sattributes/attributes.js';
-import { DEFAULT_METADATA, type MetadataName } from '../../../../src/processors/k8sattributes/config.js';
 import type { OwnedRecord, PodRecord } from '../../../../src/processors/k8sattributes/records.js';
 
 function pod(owner?: { kind: string; name: string }, templateHash?: string): PodRecord {
   return {
     metadata: { name: 'p', namespace: 'ns', resourceVersion: '1' },
     uid: 'u',
+    startTime: '',
+    hostname: '',
     ips: ['10.0.0.1'],
     node: 'n',
     owner,
@@ -87,37 +88,34 @@ describe('workloadOf', () => {
 });
 
 describe('AttributeBuilder', () => {
-  it('adds only what extract.metadata lists, with labels and annotations under their names', () => {
+  it('adds what extract.metadata lists and the workload pair, with labels and annotations under their names', () => {
     const b = new AttributeBuilder(
       ['k8s.pod.name', 'k8s.replicaset.name'],
-      [{ key: 'team', tag_name: undefined, from: 'pod' }],
-      [{ key: 'owner', tag_name: 'owned.by', from: 'pod' }],
-      false,
+      [{ key: 'team', key_regex: undefined, tag_name: undefined, from: 'pod' }],
+      [{ key: 'owner', key_regex: undefined, tag_name: 'owned.by', from: 'pod' }],
     );
-    expect(b.needsReplicaSets).toBe(false);
-    expect(b.needsJobs).toBe(false);
     expect(b.resource(pod({ kind: 'ReplicaSet', name: 'web-59d8' }), noOwners)).toEqual({
       'k8s.pod.name': 'p',
       'k8s.replicaset.name': 'web-59d8',
+      'k8s.workload.kind': 'ReplicaSet',
+      'k8s.workload.name': 'web-59d8',
       'k8s.pod.labels.team': 'a',
       'owned.by': 'ops',
     });
   });
 
-  it('watches ReplicaSets for Deployments, Jobs for CronJobs, and both for workloads or peers', () => {
-    const needs = (metadata: MetadataName[], peers = false) => {
-      const b = new AttributeBuilder(metadata, [], [], peers);
-      return [b.needsReplicaSets, b.needsJobs];
-    };
-    expect(needs(['k8s.deployment.name'])).toEqual([true, false]);
-    expect(needs(['k8s.cronjob.name'])).toEqual([false, true]);
-    expect(needs(['k8s.workload.name'])).toEqual([true, true]);
-    expect(needs(['k8s.pod.name'], true)).toEqual([true, true]);
-    expect(needs([...DEFAULT_METADATA])).toEqual([true, true]);
+  it('records the workload pair whatever extract.metadata lists (Retina reads it)', () => {
+    const b = new AttributeBuilder(['k8s.pod.name', 'k8s.statefulset.name'], [], []);
+    expect(b.resource(pod({ kind: 'StatefulSet', name: 'db' }), noOwners)).toEqual({
+      'k8s.pod.name': 'p',
+      'k8s.statefulset.name': 'db',
+      'k8s.workload.kind': 'StatefulSet',
+      'k8s.workload.name': 'db',
+    });
   });
 
   it('names a peer by pod, namespace and workload', () => {
-    const b = new AttributeBuilder([], [], [], true);
+    const b = new AttributeBuilder([], [], []);
     expect(b.peer(pod({ kind: 'DaemonSet', name: 'agent' }), noOwners)).toEqual({
       'peer.k8s.pod.name': 'p',
       'peer.k8s.namespace.name': 'ns',

@@ -17,12 +17,15 @@ import { configTableTests, readComponentConfigs } from '../../componentconfig.js
 const configs = readComponentConfigs(path.join(packageRoot, 'src/processors/k8sattributes/testdata/config.yaml'));
 
 const POD_IP = [{ sources: [{ from: 'resource_attribute', name: 'k8s.pod.ip' }] }];
+const NO_FILTER = { node: undefined, node_from_env_var: undefined, namespace: undefined, labels: [], fields: [] };
 const DEFAULTS: K8sAttributesConfig = {
   auth_type: 'serviceAccount',
   kube_config_path: undefined,
   context: undefined,
-  filter: { node: undefined, node_from_env_var: undefined },
-  extract: { metadata: [...DEFAULT_METADATA], labels: [], annotations: [] },
+  passthrough: false,
+  filter: NO_FILTER,
+  exclude: { pods: [{ name: 'jaeger-agent' }, { name: 'jaeger-collector' }] },
+  extract: { metadata: [...DEFAULT_METADATA], labels: [], annotations: [], otel_annotations: false },
   pod_association: POD_IP,
   wait_for_metadata: false,
   wait_for_metadata_timeout: 10_000,
@@ -33,9 +36,18 @@ const DEFAULTS: K8sAttributesConfig = {
 };
 
 const KEYS =
-  'auth_type, kube_config_path, context, filter, extract, pod_association, wait_for_metadata, wait_for_metadata_timeout, pod_delete_grace_period, peer_enrichment, include_namespaces, exclude_namespaces';
+  'auth_type, kube_config_path, context, passthrough, filter, exclude, extract, pod_association, wait_for_metadata, wait_for_metadata_timeout, pod_delete_grace_period, peer_enrichment, include_namespaces, exclude_namespaces';
 const METADATA_RULE =
-  "must be one of 'k8s.pod.name', 'k8s.namespace.name', 'k8s.pod.uid', 'k8s.node.name', 'k8s.deployment.name', 'k8s.statefulset.name', 'k8s.daemonset.name', 'k8s.job.name', 'k8s.cronjob.name', 'k8s.replicaset.name', 'k8s.workload.kind', 'k8s.workload.name', but was";
+  'must be one of k8s.pod.name, k8s.namespace.name, k8s.pod.uid, k8s.pod.start_time, k8s.pod.ip, k8s.pod.hostname, k8s.node.name, k8s.deployment.name, k8s.deployment.uid, k8s.statefulset.name, k8s.statefulset.uid, k8s.daemonset.name, k8s.daemonset.uid, k8s.job.name, k8s.job.uid, k8s.cronjob.name, k8s.replicaset.name, k8s.replicaset.uid, k8s.workload.kind, k8s.workload.name, but was';
+const NO_CONTAINER =
+  "names a container, found by the data's container.id or k8s.container.name; dropreason's data is per pod address, never per container, so there is no container to name";
+const rule = (r: { key?: string; key_regex?: string; tag_name?: string }) => ({
+  key: undefined,
+  key_regex: undefined,
+  tag_name: undefined,
+  from: 'pod' as const,
+  ...r,
+});
 const P = 'processors.k8sattributes';
 
 const expected: Record<string, K8sAttributesConfig | string[]> = {
@@ -48,18 +60,19 @@ const expected: Record<string, K8sAttributesConfig | string[]> = {
   },
   'k8sattributes/collector': {
     ...DEFAULTS,
-    filter: { node: undefined, node_from_env_var: 'K8S_NODE_NAME' },
+    filter: { ...NO_FILTER, node_from_env_var: 'K8S_NODE_NAME' },
     extract: {
       metadata: ['k8s.namespace.name', 'k8s.pod.name', 'k8s.pod.uid', 'k8s.node.name', 'k8s.deployment.name'],
-      labels: [{ key: 'app.kubernetes.io/component', tag_name: 'app.label.component', from: 'pod' }],
-      annotations: [{ key: 'git_sha', tag_name: undefined, from: 'pod' }],
+      labels: [rule({ key: 'app.kubernetes.io/component', tag_name: 'app.label.component' })],
+      annotations: [rule({ key: 'git_sha' })],
+      otel_annotations: false,
     },
     wait_for_metadata: true,
     wait_for_metadata_timeout: 30_000,
   },
   'k8sattributes/cluster_wide': {
     ...DEFAULTS,
-    filter: { node: 'worker-1', node_from_env_var: undefined },
+    filter: { ...NO_FILTER, node: 'worker-1' },
     peer_enrichment: true,
     pod_delete_grace_period: 10_000,
     include_namespaces: ['shop', 'payments'],
@@ -77,19 +90,68 @@ const expected: Record<string, K8sAttributesConfig | string[]> = {
     `${P}/bad_filter.filter.node_from_env_var: give node or node_from_env_var, not both`,
     `${P}/bad_filter.filter.node_from_env_var: must be an environment variable name such as K8S_NODE_NAME, but was "K8S NODE NAME"`,
   ],
-  'k8sattributes/bad_filter_keys': [
-    `${P}/bad_filter_keys.filter.namespace: unknown key; accepted keys are: node, node_from_env_var`,
-    `${P}/bad_filter_keys.filter.labels: unknown key; accepted keys are: node, node_from_env_var`,
+  'k8sattributes/filters': {
+    ...DEFAULTS,
+    filter: {
+      ...NO_FILTER,
+      namespace: 'shop',
+      labels: [
+        { key: 'app', value: 'web', op: 'equals' },
+        { key: 'tier', value: 'canary', op: 'not-equals' },
+        { key: 'team', value: undefined, op: 'exists' },
+        { key: 'legacy', value: undefined, op: 'does-not-exist' },
+      ],
+      fields: [
+        { key: 'status.phase', value: 'Running', op: 'equals' },
+        { key: 'metadata.name', value: 'batch-1', op: 'not-equals' },
+      ],
+    },
+  },
+  'k8sattributes/extract': {
+    ...DEFAULTS,
+    extract: {
+      metadata: [
+        'k8s.pod.name',
+        'k8s.pod.uid',
+        'k8s.pod.start_time',
+        'k8s.pod.ip',
+        'k8s.deployment.name',
+        'k8s.deployment.uid',
+        'k8s.replicaset.uid',
+        'k8s.statefulset.uid',
+        'k8s.daemonset.uid',
+        'k8s.job.uid',
+        'k8s.namespace.name',
+        'k8s.node.name',
+      ],
+      labels: [
+        rule({ key: 'app.kubernetes.io/component', tag_name: 'app.label.component' }),
+        rule({ key_regex: 'app.kubernetes.io/.*' }),
+      ],
+      annotations: [rule({ key: 'git_sha', tag_name: 'git.sha' })],
+      otel_annotations: true,
+    },
+    exclude: { pods: [{ name: 'jaeger-agent' }, { name: '^otel-' }] },
+  },
+  'k8sattributes/passthrough': { ...DEFAULTS, passthrough: true },
+  'k8sattributes/bad_filter_rules': [
+    `${P}/bad_filter_rules.filter.labels[0].op: must be one of 'equals', 'not-equals', 'exists', 'does-not-exist', but was "in"`,
+    `${P}/bad_filter_rules.filter.labels[1].value: is required with op equals`,
+    `${P}/bad_filter_rules.filter.fields[0].op: must be one of 'equals', 'not-equals', but was "exists"`,
   ],
   'k8sattributes/bad_metadata': [
-    `${P}/bad_metadata.extract.metadata[1]: ${METADATA_RULE} "container.id"`,
-    `${P}/bad_metadata.extract.metadata[2]: ${METADATA_RULE} "k8s.pod.start_time"`,
+    `${P}/bad_metadata.extract.metadata[1]: "container.id" ${NO_CONTAINER}`,
+    `${P}/bad_metadata.extract.metadata[2]: "k8s.cluster.uid" is the uid of the kube-system namespace; dropreason reads no Namespace objects. Name the cluster with a resource processor or the Prometheus exporter's const_labels`,
+    `${P}/bad_metadata.extract.metadata[3]: "k8s.node.uid" is the uid of the pod's Node object; dropreason reads no Node objects (k8s.node.name is the pod's spec.nodeName)`,
+    `${P}/bad_metadata.extract.metadata[4]: ${METADATA_RULE} "k8s.pod.colour"`,
   ],
   'k8sattributes/bad_labels': [
     `${P}/bad_labels.extract.labels[0].key: must not be empty`,
-    `${P}/bad_labels.extract.labels[1].key: is required: a string`,
-    `${P}/bad_labels.extract.labels[2].from: only 'pod' is supported (namespaces and nodes are not watched), but was "namespace"`,
-    `${P}/bad_labels.extract.labels[3].key_regex: unknown key; accepted keys are: key, tag_name, from`,
+    `${P}/bad_labels.extract.labels[1]: give key or key_regex, exactly one`,
+    `${P}/bad_labels.extract.labels[2].from: 'namespace' would read the pod's Namespace object's labels or annotations; dropreason watches pods and their owners only, so only 'pod' is accepted`,
+    `${P}/bad_labels.extract.labels[3]: give key or key_regex, exactly one`,
+    `${P}/bad_labels.extract.labels[4].key_regex: must be a regular expression, but "app.(*": Invalid regular expression: /^(?:app.(*)$/: Nothing to repeat`,
+    `${P}/bad_labels.extract.labels[5].from: 'node' would read the pod's Node object's labels or annotations; dropreason watches pods and their owners only, so only 'pod' is accepted`,
     `${P}/bad_labels.extract.annotations: must be a list, but was "owner"`,
   ],
   'k8sattributes/bad_pod_association_connection': [
@@ -113,8 +175,8 @@ const expected: Record<string, K8sAttributesConfig | string[]> = {
     `${P}/bad_namespaces_both.exclude_namespaces[1]: "kube-system" is also in include_namespaces`,
   ],
   'k8sattributes/bad_unknown_keys': [
-    `${P}/bad_unknown_keys.passthrough: unknown key; accepted keys are: ${KEYS}`,
-    `${P}/bad_unknown_keys.extract.otel_annotations: unknown key; accepted keys are: metadata, labels, annotations`,
+    `${P}/bad_unknown_keys.passtrough: unknown key; accepted keys are: ${KEYS}`,
+    `${P}/bad_unknown_keys.extract.annotation: unknown key; accepted keys are: metadata, labels, annotations, otel_annotations`,
   ],
 };
 

@@ -7,6 +7,8 @@ function record(name: string, ips: string[], extra: Partial<PodRecord> = {}): Po
   return {
     metadata: { name, namespace: 'default', resourceVersion: '1' },
     uid: `uid-${name}`,
+    startTime: '',
+    hostname: '',
     ips,
     node: 'node-a',
     owner: undefined,

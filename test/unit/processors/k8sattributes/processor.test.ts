@@ -13,7 +13,7 @@ import { configSchema, type K8sAttributesConfig } from '../../../../src/processo
 import { k8sAttributesProcessorFactory } from '../../../../src/processors/k8sattributes/factory.js';
 import { type Dependencies, K8sAttributesProcessor } from '../../../../src/processors/k8sattributes/processor.js';
 import type { ConfigIssue } from '../../../../src/service/schema.js';
-import { type Certificates, FakeApiServer, makeCertificates } from '../../../k8s/fake_api_server.js';
+import { type Certificates, FakeApiServer, type KubeObject, makeCertificates } from '../../../k8s/fake_api_server.js';
 import { collect, recordingLogger, settingsFor } from '../../support.js';
 
 let certificates: Certificates;
@@ -299,7 +299,10 @@ describe('k8sattributes enrichment', () => {
       ips: ['10.0.1.4'],
       owner: { kind: 'DaemonSet', name: 'agent' },
     });
-    const h = harness({ wait_for_metadata: true });
+    const h = harness({
+      wait_for_metadata: true,
+      extract: { metadata: ['k8s.job.name', 'k8s.cronjob.name', 'k8s.statefulset.name', 'k8s.daemonset.name'] },
+    });
     await h.processor.start();
     const pick = (a: Attributes | undefined) => {
       const out: Attributes = {};
@@ -329,11 +332,28 @@ describe('k8sattributes enrichment', () => {
     });
   });
 
-  it('watches no ReplicaSets or Jobs when no attribute needs them', async () => {
+  it('records the workload from the owner chain whatever extract.metadata lists', async () => {
     const s = await startServer();
+    s.addReplicaSet('shop', 'web-7d4b9c8f6d', 'web');
+    s.addPod({
+      name: 'web-7d4b9c8f6d-x1',
+      namespace: 'shop',
+      ips: ['10.0.0.1'],
+      owner: { kind: 'ReplicaSet', name: 'web-7d4b9c8f6d' },
+      labels: { 'pod-template-hash': 'other' }, // not the ReplicaSet's suffix: only the ReplicaSet names the Deployment
+    });
     const h = harness({ extract: { metadata: ['k8s.pod.name', 'k8s.namespace.name'] }, wait_for_metadata: true });
     await h.processor.start();
-    expect(new Set(s.requests.map((r) => r.path))).toEqual(new Set(['/api/v1/pods']));
+    expect(new Set(s.requests.map((r) => r.path))).toEqual(
+      new Set(['/api/v1/pods', '/apis/apps/v1/replicasets', '/apis/batch/v1/jobs']),
+    );
+    expect(await added(h, '10.0.0.1')).toEqual({
+      'k8s.node.name': 'node-a',
+      'k8s.pod.name': 'web-7d4b9c8f6d-x1',
+      'k8s.namespace.name': 'shop',
+      'k8s.workload.kind': 'Deployment',
+      'k8s.workload.name': 'web',
+    });
   });
 
   it('never gives the node’s address to a hostNetwork pod', async () => {
@@ -609,5 +629,107 @@ describe('k8sattributes without an API', () => {
     await processor.shutdown();
     await processor.start();
     expect(lines.filter((l) => l.includes('no Kubernetes API is configured'))).toHaveLength(1);
+  });
+});
+
+describe("k8sattributes with the Collector's filter and extract keys", () => {
+  it('narrows the pod watch by filter.namespace, filter.fields and filter.labels, as the API server selects', async () => {
+    const s = await startServer();
+    s.addPod({ name: 'web-1', namespace: 'shop', node: 'node-a', ips: ['10.0.0.1'], labels: { team: 'a' } });
+    s.addPod({
+      name: 'web-2',
+      namespace: 'shop',
+      node: 'node-a',
+      ips: ['10.0.0.2'],
+      labels: { team: 'a', canary: 'y' },
+    });
+    s.addPod({ name: 'web-3', namespace: 'shop', node: 'node-a', ips: ['10.0.0.3'] });
+    s.addPod({ name: 'batch-1', namespace: 'shop', node: 'node-a', ips: ['10.0.0.4'], labels: { team: 'a' } });
+    s.addPod({ name: 'api-1', namespace: 'other', node: 'node-a', ips: ['10.0.0.5'], labels: { team: 'a' } });
+    const h = harness({
+      filter: {
+        node: 'node-a',
+        namespace: 'shop',
+        fields: [{ key: 'metadata.name', value: 'batch-1', op: 'not-equals' }],
+        labels: [
+          { key: 'team', op: 'exists' },
+          { key: 'canary', op: 'does-not-exist' },
+        ],
+      },
+      wait_for_metadata: true,
+    });
+    await h.processor.start();
+    const query = s.requestsFor('pods')[0]!.query;
+    expect(query['fieldSelector']).toBe('spec.nodeName=node-a,metadata.namespace=shop,metadata.name!=batch-1');
+    expect(query['labelSelector']).toBe('team,!canary');
+    const known = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'].filter((ip) => h.processor.podAt(ip));
+    expect(known).toEqual(['10.0.0.1']);
+  });
+
+  it('adds the uid and start-time keys, key_regex and otel_annotations matches, and leaves exclude.pods unnamed', async () => {
+    const s = await startServer();
+    s.addReplicaSet('shop', 'web-7d4b9c8f6d', 'web');
+    const web = s.addPod({
+      name: 'web-7d4b9c8f6d-x1',
+      namespace: 'shop',
+      ips: ['10.0.0.1'],
+      owner: { kind: 'ReplicaSet', name: 'web-7d4b9c8f6d' },
+      labels: {
+        'pod-template-hash': '7d4b9c8f6d',
+        'app.kubernetes.io/name': 'web',
+        'app.kubernetes.io/part-of': 'shop',
+      },
+      annotations: { 'resource.opentelemetry.io/team': 'checkout', other: 'x' },
+    });
+    s.change('pods', 'shop', 'web-7d4b9c8f6d-x1', (o) => {
+      (o['status'] as Record<string, unknown>)['startTime'] = '2026-11-29T21:00:00Z';
+    });
+    s.addPod({ name: 'otel-agent-q7', namespace: 'obs', ips: ['10.0.0.2'] });
+    const h = harness({
+      extract: {
+        metadata: ['k8s.pod.name', 'k8s.pod.uid', 'k8s.pod.start_time', 'k8s.deployment.uid', 'k8s.replicaset.uid'],
+        labels: [{ key_regex: 'app\\.kubernetes\\.io/(.*)', tag_name: 'app.$1' }],
+        otel_annotations: true,
+      },
+      exclude: { pods: [{ name: '^otel-' }] },
+      wait_for_metadata: true,
+    });
+    await h.processor.start();
+    await known(h, '10.0.0.1', 'web-7d4b9c8f6d-x1');
+    const rs = s.get('replicasets', 'shop', 'web-7d4b9c8f6d')!;
+    const ref = (o: KubeObject) => (o.metadata['ownerReferences'] as Array<{ uid: string }>)[0]!.uid;
+    expect(await added(h, '10.0.0.1')).toEqual({
+      'k8s.node.name': 'node-a',
+      'k8s.pod.name': 'web-7d4b9c8f6d-x1',
+      'k8s.pod.uid': web.metadata['uid'],
+      'k8s.pod.start_time': '2026-11-29T21:00:00Z',
+      'k8s.replicaset.uid': ref(s.get('pods', 'shop', 'web-7d4b9c8f6d-x1')!),
+      'k8s.deployment.uid': ref(rs),
+      'k8s.workload.kind': 'Deployment',
+      'k8s.workload.name': 'web',
+      'app.name': 'web',
+      'app.part-of': 'shop',
+      team: 'checkout',
+    });
+    // Known to the cache, but left unnamed.
+    expect(h.processor.podAt('10.0.0.2')?.metadata.name).toBe('otel-agent-q7');
+    expect(await added(h, '10.0.0.2')).toEqual({ 'k8s.node.name': 'node-a' });
+  });
+
+  it('with passthrough, watches nothing and passes data on unchanged', async () => {
+    await startServer();
+    const h = harness(
+      { passthrough: true },
+      {
+        kubeConfig: () => {
+          throw new Error('no API should be used');
+        },
+      },
+    );
+    await h.processor.start();
+    const data = [await podData('10.0.0.1')];
+    await h.processor.consume(data);
+    expect(h.batches).toEqual([data]);
+    expect(h.lines.filter((l) => l.includes('passthrough'))).toHaveLength(1);
   });
 });

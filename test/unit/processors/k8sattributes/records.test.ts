@@ -20,15 +20,30 @@ describe('pod records', () => {
     expect(r).toEqual({
       metadata: { name: 'web-1', namespace: 'shop', resourceVersion: '' },
       uid: '',
+      startTime: '',
+      hostname: '',
       ips: ['10.0.0.1', 'fd00::1'],
       node: 'node-b',
-      owner: { kind: 'ReplicaSet', name: 'web-59d8' },
+      owner: { kind: 'ReplicaSet', name: 'web-59d8', uid: expect.any(String) as string },
       templateHash: '59d8',
       labels: { team: 'a' },
       annotations: { owner: 'ops' },
       hostNetwork: false,
       terminated: false,
     });
+  });
+
+  it('keep the keys a key_regex matches whole, the start time and the hostname', () => {
+    const raw = pod({ name: 'web-1', labels: { 'app.kubernetes.io/name': 'web', 'x.app.kubernetes.io/name': 'no' } });
+    raw['status'] = { ...(raw['status'] as object), startTime: '2026-11-29T21:00:00Z' };
+    raw['spec'] = { ...(raw['spec'] as object), hostname: 'web-host' };
+    const r = toPodRecord(raw, { labels: [], annotations: [], labelPatterns: ['app\\.kubernetes\\.io/.*'] });
+    expect(r.labels).toEqual({ 'app.kubernetes.io/name': 'web' });
+    expect(r.startTime).toBe('2026-11-29T21:00:00Z');
+    expect(r.hostname).toBe('web-host');
+    // The list's typed objects carry a Date.
+    const typed = { ...raw, status: { startTime: new Date('2026-11-29T21:00:00Z') } };
+    expect(toPodRecord(typed, keepNothing).startTime).toBe('2026-11-29T21:00:00Z');
   });
 
   it('give a hostNetwork pod no address', () => {
