@@ -15,6 +15,7 @@ import type { DropReasonConfig } from './config.js';
 import { DropProgram } from './drop_program.js';
 import { metric } from './metadata.js';
 import { FlowTable } from './flows.js';
+import { KernelSymbols } from './kallsyms.js';
 import { ReasonNames } from './reasons.js';
 
 /** A reader that collects only when asked: the receiver decides when. */
@@ -63,6 +64,7 @@ export class DropReasonReceiver implements Component {
         netnsInode,
         functionHooks: this.config.function_hooks,
         advanced: this.config.mode === 'advanced',
+        location: this.config.location,
         kernelHasReasons: reasons !== null,
       },
       log,
@@ -105,6 +107,20 @@ export class DropReasonReceiver implements Component {
 
   private names = new ReasonNames(null);
   private flows: FlowTable | undefined;
+  private readonly symbols = new KernelSymbols();
+  private unresolvedLogged = false;
+
+  /** Names the drop locations not seen before, from /proc/kallsyms. */
+  private async resolveLocations(locations: Iterable<bigint>): Promise<void> {
+    const unresolved = await this.symbols.resolve(locations);
+    if (unresolved.length > 0 && !this.unresolvedLogged) {
+      this.unresolvedLogged = true;
+      this.settings.logger.warn(
+        'drop locations not found in /proc/kallsyms (kernel.kptr_restrict hides addresses from this process?): reported as addresses',
+        { count: unresolved.length },
+      );
+    }
+  }
   private exclude(): ReadonlySet<string> {
     return new Set(this.config.exclude_reasons);
   }
@@ -127,9 +143,9 @@ export class DropReasonReceiver implements Component {
     });
     const observe = (result: ObservableResult, pick: (t: DropTotal) => number) => {
       for (const t of this.totals) {
-        const attributes = t.error
-          ? { reason: t.reason, direction: t.direction, error: t.error }
-          : { reason: t.reason, direction: t.direction };
+        const attributes: Record<string, string> = { reason: t.reason, direction: t.direction };
+        if (t.error) attributes.error = t.error;
+        if (t.location) attributes.location = t.location;
         result.observe(pick(t), attributes);
       }
     };
@@ -211,7 +227,8 @@ export class DropReasonReceiver implements Component {
     try {
       const t0 = process.hrtime.bigint();
       const snapshot = await this.program.read();
-      this.totals = aggregateDrops(snapshot, this.names, this.exclude());
+      await this.resolveLocations(snapshot.counters.map((c) => c.location));
+      this.totals = aggregateDrops(snapshot, this.names, this.exclude(), (a) => this.symbols.name(a));
       this.readDuration?.record(Number(process.hrtime.bigint() - t0) / 1e9, { receiver: this.settings.id });
       this.mapEntries = snapshot.mapEntries ?? 0;
       const { resourceMetrics, errors } = await this.reader.collect();
@@ -219,8 +236,9 @@ export class DropReasonReceiver implements Component {
       const batch = [resourceMetrics];
       if (this.flows) {
         const { flows, other } = await this.program.readFlows();
+        await this.resolveLocations(flows.map((f) => f.location));
         const now = Date.now();
-        this.flows.add(flows, other, now);
+        this.flows.add(flows, other, now, (a) => this.symbols.name(a));
         batch.push(...this.flows.resourceMetrics(this.settings.resource, now));
       }
       await this.next.consume(batch);

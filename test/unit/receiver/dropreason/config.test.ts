@@ -18,6 +18,7 @@ const DEFAULTS: DropReasonConfig = {
   pod_series_ttl: 900_000,
   btf_path: undefined,
   netns: undefined,
+  location: true,
 };
 
 const expected: Record<string, DropReasonConfig | string[]> = {
@@ -32,8 +33,10 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     pod_series_ttl: 900_000,
     btf_path: '/var/lib/btf/vmlinux-6.1',
     netns: '/run/netns/blue',
+    location: true,
   },
   'dropreason/tracepoint': { ...DEFAULTS, collection_interval: 100, hook: 'tracepoint' },
+  'dropreason/no_location': { ...DEFAULTS, location: false },
   'dropreason/bad_interval_too_short': [
     `${at('dropreason/bad_interval_too_short')}.collection_interval: must be between 100ms and 24h, but was "50ms"`,
   ],
@@ -44,8 +47,8 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     `${at('dropreason/bad_hook')}.hook: must be one of 'auto', 'tp_btf', 'tracepoint', but was "kprobe"`,
   ],
   'dropreason/bad_unknown_key': [
-    `${at('dropreason/bad_unknown_key')}.interval: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns`,
-    `${at('dropreason/bad_unknown_key')}.modus: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns`,
+    `${at('dropreason/bad_unknown_key')}.interval: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns, location`,
+    `${at('dropreason/bad_unknown_key')}.modus: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns, location`,
   ],
   'dropreason/bad_exclude_not_a_list': [
     `${at('dropreason/bad_exclude_not_a_list')}.exclude_reasons: must be a list, but was "NO_SOCKET"`,
@@ -85,6 +88,7 @@ describe('dropreason receiver config (testdata/config.yaml)', () => {
       'function_hooks',
       'btf_path',
       'netns',
+      'location',
     ]);
     expect(doc.fields?.['collection_interval']?.default).toBe('10s');
     expect(doc.fields?.['hook']?.default).toBe('auto');

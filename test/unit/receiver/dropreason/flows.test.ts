@@ -21,6 +21,7 @@ function flow(over: Partial<FlowCounter>): FlowCounter {
     localAddress: '10.0.0.1',
     remoteAddress: '10.0.0.2',
     remotePort: 53,
+    location: 0n,
     count: 1,
     bytes: 100,
     ...over,

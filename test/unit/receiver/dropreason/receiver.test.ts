@@ -16,6 +16,7 @@ const config = {
   pod_series_ttl: 900_000,
   btf_path: undefined,
   netns: undefined,
+  location: true,
 };
 
 describe('DropReasonReceiver lifecycle (no kernel)', () => {
