@@ -2,7 +2,16 @@
  * Reads the drop series out of a dropreason agent's Prometheus endpoint, in either naming
  * (`naming: otel` or `naming: retina`) and with or without a `namespace` prefix.
  */
-import { type DropSeries, type PodSeries, type Snapshot, SeriesSet, dropKey, podKey, podName } from './snapshot.js';
+import {
+  dropRow,
+  type DropSeries,
+  type PodSeries,
+  type Snapshot,
+  SeriesSet,
+  dropKey,
+  podKey,
+  podName,
+} from './snapshot.js';
 
 export interface Sample {
   name: string;
@@ -127,7 +136,8 @@ function podOf(l: Record<string, string>, direction: string): string {
 
 /**
  * A snapshot of a scrape: series summed over every label but reason and direction (and
- * the pod, for pod series), so const_labels, error and peer labels do not split rows.
+ * the location for node series, the pod for pod series), so const_labels, error and peer
+ * labels do not split rows.
  */
 export function snapshotFromText(text: string, at: number): Snapshot {
   const drops = new SeriesSet<DropSeries>();
@@ -142,7 +152,7 @@ export function snapshotFromText(text: string, at: number): Snapshot {
       const row = { pod: podOf(l, direction), reason, direction };
       pods.add(podKey(row), () => ({ ...row, packets: 0, bytes: 0 }), family.field, s.value);
     } else {
-      const row = { reason, direction };
+      const row = dropRow(reason, direction, l['location']);
       drops.add(dropKey(row), () => ({ ...row, packets: 0, bytes: 0 }), family.field, s.value);
     }
   }
