@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Counts every skb the kernel frees as dropped, by reason and direction, in a per-CPU
- * hash. The kernel only counts; user space reads the map when metrics are collected.
+ * Counts every skb the kernel frees as dropped, by reason, direction and location (the
+ * tracepoint's location argument), in per-CPU maps. The kernel only counts; user space
+ * reads the maps when metrics are collected.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
