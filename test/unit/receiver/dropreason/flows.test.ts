@@ -75,6 +75,21 @@ describe('FlowTable', () => {
     ]);
   });
 
+  it('splits a pod series by the function name of its drop location', () => {
+    const table = new FlowTable(names, { peerAttributes: [], ttlMs: 60_000, exclude: new Set() });
+    const fn = (a: bigint) => (a === 0x10n || a === 0x11n ? 'nft_do_chain' : a ? '__udp4_lib_rcv' : '');
+    table.add(
+      [flow({ location: 0x10n }), flow({ location: 0x11n, count: 2 }), flow({ location: 0x20n })],
+      [],
+      1000,
+      fn,
+    );
+    expect(points(table, 2000).map((p) => [(p as Record<string, unknown>)['location'], p.value])).toEqual([
+      ['nft_do_chain', 3],
+      ['__udp4_lib_rcv', 1],
+    ]);
+  });
+
   it('puts drops without an IP header and the kernel map overflow on the node resource', () => {
     const table = new FlowTable(names, { peerAttributes: ['address'], ttlMs: 60_000, exclude: new Set() });
     table.add(
