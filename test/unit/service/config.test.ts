@@ -26,6 +26,7 @@ const DROPREASON_DEFAULTS = {
   pod_series_ttl: 900_000,
   btf_path: undefined,
   netns: undefined,
+  location: true,
 };
 
 /** The parts of an AgentConfig a user wrote, as plain data. */
@@ -61,7 +62,7 @@ const PROMETHEUS_KEYS = 'endpoint, namespace, const_labels, metric_expiration, n
 const LEVELS = `'debug', 'info', 'warn', 'error'`;
 const TOP_KEYS = 'receivers, processors, exporters, extensions, service';
 const DROPREASON_KEYS =
-  'mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns';
+  'mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns, location';
 const ENDPOINT_RULE = 'must be an endpoint host:port with a port from 1 to 65535, but was';
 
 const cases: Record<string, Case> = {
@@ -81,6 +82,7 @@ const cases: Record<string, Case> = {
             pod_series_ttl: 900_000,
             btf_path: '/var/lib/btf/vmlinux',
             netns: '/run/netns/blue',
+            location: true,
           },
         },
         'dropreason/unused': { type: 'dropreason', kind: 'receiver', config: DROPREASON_DEFAULTS },
