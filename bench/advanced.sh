@@ -99,10 +99,14 @@ scrape() { # file: the agent's /metrics into it
 # under the overflow reason (drops the kernel map had no room for), then all pod series.
 # Label values here hold no spaces, so the value is the last field.
 scrape_sums() { # file
-  awk -v bc="$METRIC_COUNT{$LABELS}" -v bb="$METRIC_BYTES{$LABELS}" \
+  awk -v bc="$METRIC_COUNT{" -v bb="$METRIC_BYTES{" \
     -v pc="$POD_COUNT{" -v pb="$POD_BYTES{" -v pod="$POD_LABEL" '
-    $1 == bc { basic_c = $2 }
-    $1 == bb { basic_b = $2 }
+    # The basic series of the storm's drops, over their locations.
+    function basic(prefix) {
+      return index($0, prefix) == 1 && index($1, "direction=\"egress\"") && index($1, "reason=\"IPTABLE_RULE_DROP\"")
+    }
+    basic(bc) { basic_c += $NF }
+    basic(bb) { basic_b += $NF }
     index($0, pc) == 1 {
       all_c += $NF; all_n++
       if (index($0, pod)) { pod_c += $NF; pod_n++ }

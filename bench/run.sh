@@ -11,6 +11,8 @@
 #                 program's run time (the accounting itself slows every program run);
 #                 its count over both is checked against the iptables rule counter, and
 #                 its CPU and memory are measured
+#   2b. location off  the agent again with its receiver's `location: false`: one storm
+#                 (bpf_stats_enabled=1) for the program's run time without drop locations
 #   3. reference  the same two storms with a bpftrace one-liner on the tracepoint instead
 #   4. floor      one storm (bpf_stats_enabled=1) with an empty tp_btf program on the
 #                 tracepoint (bench/floor.bpf.c): the run time the kernel's accounting
@@ -59,6 +61,7 @@ MIN_THROUGHPUT_PCT=90
 MAX_CPU_PCT=1
 MAX_RSS_MIB=100
 MAX_COST_RATIO=0.5
+MAX_LOCATION_NS=5
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH="$ROOT/bench"
@@ -85,11 +88,12 @@ ipt_counters() { # -> "pkts bytes" of the DROP rule
     awk -v d="$DST_ADDR" '$3 == "DROP" && $0 ~ d && /dpt:9([^0-9]|$)/ { print $1, $2; exit }'
 }
 
-metric() { # name -> value of the egress IPTABLE_RULE_DROP series (0 if absent)
-  local body v
+metric() { # name -> sum of its egress IPTABLE_RULE_DROP series, over locations (0 if absent)
+  local body
   body=$(curl -sf --max-time 5 "$URL") || die "cannot scrape $URL"
-  v=$(awk -v n="$1{$LABELS}" '$1 == n { print $2; exit }' <<<"$body")
-  echo "${v:-0}"
+  awk -v n="$1{" '
+    index($0, n) == 1 && index($1, "direction=\"egress\"") && index($1, "reason=\"IPTABLE_RULE_DROP\"") { s += $NF }
+    END { printf "%.0f\n", s }' <<<"$body"
 }
 
 # ---------------------------------------------------------------- checks
@@ -171,6 +175,35 @@ if [ "$AG_DCOUNT" != "$AG_IPT_PKTS" ] || [ "$AG_DBYTES" != "$AG_IPT_BYTES" ]; th
   NOTES+=("count not exact: the agent's delta differs from the rule counter by $EXTRA packets and $EXTRA_BYTES bytes ($PER bytes each; the storm's are $(calc %d "$AG_IPT_BYTES / $AG_IPT_PKTS") bytes each).")
 fi
 log "stopping the agent"
+stop_pid "$AGENT_PID" TERM
+AGENT_PID=""
+
+# ---------------------------------------------------------------- 2b. location off
+log "phase 2b: agent with location: false"
+CONFIG_ON=$CONFIG
+CONFIG="$BUILD/config-no-location.yaml"
+sed 's/^    collection_interval:/    location: false\n    collection_interval:/' "$CONFIG_ON" >"$CONFIG"
+grep -q 'location: false' "$CONFIG" || die "cannot write $CONFIG"
+AGENT_LOG="$BUILD/agent-no-location.log"
+start_agent
+CONFIG=$CONFIG_ON
+
+location_off_storm() {
+  quiet_wait "$PHASE" $AGENT_PROGS
+  sysctl -qw kernel.bpf_stats_enabled=1
+  read -r RT0 RC0 <<<"$(prog_stats "$OUR_PROG")"
+  storm
+  read -r RT1 RC1 <<<"$(prog_stats "$OUR_PROG")"
+  sysctl -qw kernel.bpf_stats_enabled=0
+  OTHERS=$(others_during "$T_STORM0" "$T_STORM1" $AGENT_PROGS)
+}
+
+PHASE="with the agent, location: false"
+with_attempts "$PHASE" location_off_storm
+OFF_RUNS=$((RC1 - RC0))
+[ "$OFF_RUNS" -gt 0 ] || die "the agent's program did not run during the storm (run_cnt did not move)"
+OFF_NS=$(calc %.3f "$((RT1 - RT0)) / $OFF_RUNS")
+OFF_OTHERS=$OTHERS
 stop_pid "$AGENT_PID" TERM
 AGENT_PID=""
 
@@ -258,6 +291,7 @@ RESULTS="$BUILD/results.md"
   echo "|---|---|---|---|---|---|---|"
   echo "| baseline, before | $(fmt_int "$BASE1_PPS") | $(f1 "$BASE1_SHARE") % | $(ns_per "$BASE1_PPS_CPU") ns | | | $(others "$BASE1_OTHERS") |"
   echo "| with the agent | $(fmt_int "$AGENT_PPS") | $(f1 "$AGENT_SHARE") % | $(ns_per "$AGENT_PPS_CPU") ns ($(added "$AGENT_PPS_CPU") ns) | $(f1 "$AGENT_PCT_CPU") % ($(f1 "$AGENT_PCT") %) | $(f1 "$OUR_NS") ns ($(fmt_int "$OUR_RUNS") runs) | $(others "$AGENT_OTHERS") |"
+  echo "| with the agent, \`location: false\` | | | | | $(f1 "$OFF_NS") ns ($(fmt_int "$OFF_RUNS") runs) | $(others "$OFF_OTHERS") |"
   echo "| with bpftrace | $(fmt_int "$BT_PPS") | $(f1 "$BT_SHARE") % | $(ns_per "$BT_PPS_CPU") ns ($(added "$BT_PPS_CPU") ns) | $(f1 "$BT_PCT_CPU") % ($(f1 "$BT_PCT") %) | $(f1 "$BT_NS") ns ($(fmt_int "$BT_RUNS") runs) | $(others "$BT_OTHERS") |"
   echo "| empty tp_btf program (floor) | | | | | $(f1 "$FLOOR_NS") ns ($(fmt_int "$FLOOR_RUNS") runs) | $(others "$FLOOR_OTHERS") |"
   echo "| baseline, after | $(fmt_int "$BASE2_PPS") | $(f1 "$BASE2_SHARE") % | $(ns_per "$BASE2_PPS_CPU") ns | | | $(others "$BASE2_OTHERS") |"
@@ -272,6 +306,7 @@ RESULTS="$BUILD/results.md"
   echo "| throughput with the agent ≥ ${MIN_THROUGHPUT_PCT} % of baseline (drops per CPU-second of the sender) | $(f1 "$AGENT_PCT_CPU") % (wall clock: $(f1 "$AGENT_PCT") %) | $(pass "$AGENT_PCT_CPU >= $MIN_THROUGHPUT_PCT") |"
   echo "| eBPF run time per drop ≤ ${MAX_COST_RATIO} × bpftrace's | $(f1 "$OUR_NS") ns / $(f1 "$BT_NS") ns = $(f2 "$COST_RATIO") | $(pass "$COST_RATIO <= $MAX_COST_RATIO") |"
   echo "| (for reading the line above) the same above the empty program's floor of $(f1 "$FLOOR_NS") ns, which alone is $(f2 "$FLOOR_RATIO") × bpftrace's | $(f1 "$(calc %.3f "$OUR_NS - $FLOOR_NS")") ns / $(f1 "$(calc %.3f "$BT_NS - $FLOOR_NS")") ns = $(f2 "$ABOVE_RATIO") | |"
+  echo "| drop locations cost ≤ ${MAX_LOCATION_NS} ns per drop (eBPF run time, location on − off) | $(f1 "$OUR_NS") ns − $(f1 "$OFF_NS") ns = $(calc %+.1f "$OUR_NS - $OFF_NS") ns | $(pass "$OUR_NS - $OFF_NS <= $MAX_LOCATION_NS") |"
   echo "| agent CPU ≤ ${MAX_CPU_PCT} % of one core at a ${INTERVAL} s interval | $(f2 "$CPU_PCT") % over $(f1 "$CPU_WINDOW") s (both storms, then ≥ 1 collection; $((TICKS1 - TICKS0)) ticks of 1/$CLK_TCK s) | $(pass "$CPU_PCT <= $MAX_CPU_PCT") |"
   echo "| agent memory ≤ ${MAX_RSS_MIB} MiB | VmRSS $(f1 "$RSS_MIB") MiB, VmHWM $(f1 "$HWM_MIB") MiB (RssAnon $(calc %.1f "$RSSANON_KB / 1024"), RssFile $(calc %.1f "$RSSFILE_KB / 1024")) | $(pass "$HWM_MIB <= $MAX_RSS_MIB") |"
   results_end

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Counts every skb the kernel frees as dropped, by reason and direction, in a per-CPU
- * hash. The kernel only counts; user space reads the map when metrics are collected.
+ * Counts every skb the kernel frees as dropped, by reason, direction and location (the
+ * tracepoint's location argument), in per-CPU maps. The kernel only counts; user space
+ * reads the maps when metrics are collected.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -17,6 +18,8 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 filter_netns_ino = 0;
 /* Advanced mode: also count each drop per flow in adv_map_0/1. */
 const volatile __u32 advanced_enabled = 0;
+/* Count each drop by its location too (kfree_skb's location argument); 0 keeps it 0. */
+const volatile __u32 location_enabled = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -29,7 +32,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, FAST_REASONS * DIRECTION_COUNT);
 	__type(key, __u32);
-	__type(value, struct metrics_value);
+	__type(value, struct fast_value);
 } reason_array SEC(".maps");
 
 /*
@@ -344,7 +347,34 @@ static __always_inline bool is_consumed(__u32 reason)
 	       reason == bpf_core_enum_value(enum skb_drop_reason, SKB_CONSUMED);
 }
 
-static __always_inline int handle_kfree_skb(struct sk_buff *skb, __u32 reason, const struct skb_facts *f)
+/*
+ * The fast path: the slot of this location in the element of a kernel reason and
+ * direction, claiming a free one. False when all slots hold other locations.
+ */
+static __always_inline bool count_fast(struct fast_value *v, __u64 location, __u64 len)
+{
+	if (!location_enabled) {
+		v->slot[0].count++;
+		v->slot[0].bytes += len;
+		return true;
+	}
+#pragma unroll
+	for (int i = 0; i < FAST_LOCATIONS; i++) {
+		struct location_value *s = &v->slot[i];
+		/* Per-CPU element: no other CPU claims this slot. */
+		if (!s->location)
+			s->location = location;
+		if (s->location == location) {
+			s->count++;
+			s->bytes += len;
+			return true;
+		}
+	}
+	return false;
+}
+
+static __always_inline int handle_kfree_skb(struct sk_buff *skb, __u32 reason, __u64 location,
+					    const struct skb_facts *f)
 {
 	if (filter_netns_ino && f->netns != filter_netns_ino)
 		return 0;
@@ -353,6 +383,7 @@ static __always_inline int handle_kfree_skb(struct sk_buff *skb, __u32 reason, c
 		.reason = reason,
 		.direction = skb_direction(f),
 		.origin = ORIGIN_KERNEL,
+		.location = location_enabled ? location : 0,
 	};
 
 	__u32 zero = 0;
@@ -370,18 +401,16 @@ static __always_inline int handle_kfree_skb(struct sk_buff *skb, __u32 reason, c
 			.reason = key.reason,
 			.origin = key.origin,
 			.direction = key.direction,
+			.location = key.location,
 		};
 		read_flow((unsigned char *)f->head, f->protocol, f->network_header, f->transport_header, &k);
 		count_flow(&k, f->len);
 	}
 	if (key.origin == ORIGIN_KERNEL && key.reason < FAST_REASONS) {
 		__u32 index = key.reason * DIRECTION_COUNT + key.direction;
-		struct metrics_value *val = bpf_map_lookup_elem(&reason_array, &index);
-		if (val) {
-			val->count++;
-			val->bytes += f->len;
+		struct fast_value *val = bpf_map_lookup_elem(&reason_array, &index);
+		if (val && count_fast(val, key.location, f->len))
 			return 0;
-		}
 	}
 	count_drop(&key, f->len);
 	return 0;
@@ -412,7 +441,7 @@ int BPF_PROG(dr_kfree_skb_btf, struct sk_buff *skb, void *location)
 
 	struct skb_facts f = {};
 	read_facts_direct(skb, &f);
-	return handle_kfree_skb(skb, reason, &f);
+	return handle_kfree_skb(skb, reason, (__u64)location, &f);
 }
 
 SEC("tracepoint/skb/kfree_skb")
@@ -430,7 +459,7 @@ int dr_kfree_skb_tp(struct trace_event_raw_kfree_skb *args)
 	struct sk_buff *skb = (struct sk_buff *)BPF_CORE_READ(args, skbaddr);
 	struct skb_facts f = {};
 	read_facts_probe(skb, &f);
-	return handle_kfree_skb(skb, reason, &f);
+	return handle_kfree_skb(skb, reason, (__u64)BPF_CORE_READ(args, location), &f);
 }
 
 /*

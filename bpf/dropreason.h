@@ -11,9 +11,13 @@
 /*
  * Kernel reasons below this value are counted in reason_array, indexed by
  * reason * DIRECTION_COUNT + direction: an array lookup the verifier inlines, the fast
- * path under a drop storm. Everything else goes to metrics_map.
+ * path under a drop storm. Each element holds FAST_LOCATIONS slots, one per drop
+ * location (the kernel function that freed the skb), claimed in turn on each CPU; a
+ * further location of the same reason and direction, and everything else, goes to
+ * metrics_map.
  */
 #define FAST_REASONS 256
+#define FAST_LOCATIONS 4
 
 /* Where a key's reason comes from. */
 enum drop_origin {
@@ -42,11 +46,24 @@ struct metrics_key {
 	__s32 return_val; /* hook return value; 0 for tracepoint drops */
 	__u16 direction;  /* enum drop_direction */
 	__u16 origin;     /* enum drop_origin */
+	__u32 pad;
+	__u64 location;   /* kfree_skb's location argument; 0 when off or not a freed skb */
 };
 
 struct metrics_value {
 	__u64 count;
 	__u64 bytes;
+};
+
+/* A slot of reason_array: one drop location and its counts; location 0 is a free slot. */
+struct location_value {
+	__u64 location;
+	__u64 count;
+	__u64 bytes;
+};
+
+struct fast_value {
+	struct location_value slot[FAST_LOCATIONS];
 };
 
 /* Advanced mode: drops aggregated per flow, in two maps user space drains in turn. */
@@ -62,6 +79,8 @@ struct adv_key {
 	__u16 remote_port; /* host byte order; 0 when not TCP or UDP */
 	__u8 local_addr[16];  /* IPv4 in the first 4 bytes */
 	__u8 remote_addr[16];
+	__u32 pad2;
+	__u64 location;       /* as in struct metrics_key */
 };
 
 #endif

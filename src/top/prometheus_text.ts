@@ -6,6 +6,7 @@ import { RETINA_NAMES, RETINA_UNKNOWN } from '../exporters/prometheus/retina.js'
 import { derivedName } from '../exporters/prometheus/serializer.js';
 import { metadata } from '../receiver/dropreason/metadata.generated.js';
 import {
+  dropRow,
   type DropSeries,
   FIELDS,
   type PodSeries,
@@ -140,7 +141,8 @@ function podOf(l: Record<string, string>, direction: string): string {
 
 /**
  * A snapshot of a scrape: series summed over every label but reason and direction (and
- * the pod, for pod series), so const_labels, error and peer labels do not split rows.
+ * the location for node series, the pod for pod series), so const_labels, error and peer
+ * labels do not split rows.
  */
 export function snapshotFromText(text: string, at: number): Snapshot {
   const drops = new SeriesSet<DropSeries>();
@@ -155,7 +157,7 @@ export function snapshotFromText(text: string, at: number): Snapshot {
       const row = { pod: podOf(l, direction), reason, direction };
       pods.add(podKey(row), () => ({ ...row, packets: 0, bytes: 0 }), family.field, s.value);
     } else {
-      const row = { reason, direction };
+      const row = dropRow(reason, direction, l['location']);
       drops.add(dropKey(row), () => ({ ...row, packets: 0, bytes: 0 }), family.field, s.value);
     }
   }

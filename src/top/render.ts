@@ -34,8 +34,9 @@ export function formatRate(rate: number | undefined): string {
   return rate === undefined ? '-' : rate.toFixed(1);
 }
 
-function dropCells(r: Row): string[] {
-  return [r.reason, r.direction, formatRate(r.rate), String(r.packets), formatBytes(r.bytes)];
+function dropCells(r: Row, withLocation: boolean): string[] {
+  const where = withLocation ? [r.location ?? '-'] : [];
+  return [r.reason, r.direction, ...where, formatRate(r.rate), String(r.packets), formatBytes(r.bytes)];
 }
 
 function podCells(r: Row): string[] {
@@ -63,12 +64,15 @@ export function render(view: View | undefined, opts: RenderOptions): string[] {
     tables.push({
       rows: view.drops,
       empty: 'no drops counted yet',
-      draw: (rows) =>
-        table(
-          ['REASON', 'DIRECTION', 'RATE/s', 'PACKETS', 'BYTES'],
-          ['left', 'left', 'right', 'right', 'right'],
-          rows.map(dropCells),
-        ),
+      // The LOCATION column shows when the agent counts drop locations.
+      draw: (rows) => {
+        const where = view.drops.some((r) => r.location);
+        return table(
+          ['REASON', 'DIRECTION', ...(where ? ['LOCATION'] : []), 'RATE/s', 'PACKETS', 'BYTES'],
+          ['left', 'left', ...(where ? (['left'] as const) : []), 'right', 'right', 'right'],
+          rows.map((r) => dropCells(r, where)),
+        );
+      },
     });
     if (opts.advanced) {
       tables.push({

@@ -11,6 +11,8 @@ import { DROP_BYTES, DROP_COUNT, POD_DROP_BYTES, POD_DROP_COUNT } from '../recei
 export interface DropSeries {
   reason: string;
   direction: string;
+  /** The kernel function that freed the packets: node series only, when the agent counts locations. */
+  location?: string;
   packets: number;
   bytes: number;
 }
@@ -51,8 +53,17 @@ export class SeriesSet<T extends DropSeries> {
   }
 }
 
-export function dropKey(s: { reason: string; direction: string }): string {
-  return `${s.reason}\u0000${s.direction}`;
+export function dropKey(s: { reason: string; direction: string; location?: string }): string {
+  return `${s.reason}\u0000${s.direction}\u0000${s.location ?? ''}`;
+}
+
+/** A node series' identity: its reason, direction and, when it has one, its location. */
+export function dropRow(
+  reason: string,
+  direction: string,
+  location: unknown,
+): { reason: string; direction: string; location?: string } {
+  return location ? { reason, direction, location: String(location) } : { reason, direction };
 }
 
 export function podKey(s: { pod: string; reason: string; direction: string }): string {
@@ -68,8 +79,9 @@ export const FIELDS: Readonly<Record<string, { pod: boolean; field: 'packets' | 
 };
 
 /**
- * A snapshot of what the receiver pushed: node series by reason and direction, pod series
- * by the pod of their resource. Other attributes (error, peer.*) are summed over. It is
+ * A snapshot of what the receiver pushed: node series by reason, direction and location, pod
+ * series by the pod of their resource. Other attributes (error, peer.*, a pod series'
+ * location) are summed over. It is
  * dated by its data points (when the receiver read the kernel), else by `fallbackAt`:
  * rates then do not depend on how long the push took to arrive.
  */
@@ -93,7 +105,7 @@ export function snapshotFromMetrics(metrics: ResourceMetrics[], fallbackAt: numb
             const s = { pod, reason, direction };
             pods.add(podKey(s), () => ({ ...s, packets: 0, bytes: 0 }), target.field, dp.value);
           } else {
-            const s = { reason, direction };
+            const s = dropRow(reason, direction, dp.attributes['location']);
             drops.add(dropKey(s), () => ({ ...s, packets: 0, bytes: 0 }), target.field, dp.value);
           }
         }

@@ -45,7 +45,8 @@ export function compareRows(a: Row, b: Row): number {
     b.packets - a.packets ||
     (a.pod ?? '').localeCompare(b.pod ?? '') ||
     a.reason.localeCompare(b.reason) ||
-    a.direction.localeCompare(b.direction)
+    a.direction.localeCompare(b.direction) ||
+    (a.location ?? '').localeCompare(b.location ?? '')
   );
 }
 

@@ -94,7 +94,9 @@ function row(
   pod?: string,
 ): { rate: string; packets: number } | undefined {
   const lead = pod ? `${pod.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+` : '';
-  const m = new RegExp(`^${lead}${reason}\\s+${direction}\\s+(\\S+)\\s+(\\d+)`, 'm').exec(screen);
+  // The reason table has a LOCATION column (a function name) when the agent counts locations.
+  const location = pod ? '' : '(?:[A-Za-z_][\\w.]*\\s+)?';
+  const m = new RegExp(`^${lead}${reason}\\s+${direction}\\s+${location}(-|\\d+\\.\\d)\\s+(\\d+)`, 'm').exec(screen);
   return m ? { rate: m[1]!, packets: Number(m[2]) } : undefined;
 }
 

@@ -4,8 +4,8 @@
  */
 import type { MapDump, MapSpec } from '../../native/binding.js';
 
-/** struct metrics_key { u32 reason; s32 return_val; u16 direction; u16 origin; } */
-export const METRICS_KEY_SIZE = 12;
+/** struct metrics_key { u32 reason; s32 return_val; u16 direction; u16 origin; u32 pad; u64 location; } */
+export const METRICS_KEY_SIZE = 24;
 /** struct metrics_value { u64 count; u64 bytes; } */
 export const METRICS_VALUE_SIZE = 16;
 /** Entries of metrics_map (METRICS_MAP_ENTRIES). */
@@ -13,6 +13,12 @@ export const METRICS_MAP_ENTRIES = 512;
 
 /** Kernel reasons below this are counted in reason_array (FAST_REASONS). */
 export const FAST_REASONS = 256;
+/** Location slots per reason_array element (FAST_LOCATIONS). */
+export const FAST_LOCATIONS = 4;
+/** struct location_value { u64 location; u64 count; u64 bytes; } */
+const LOCATION_VALUE_SIZE = 24;
+/** struct fast_value: FAST_LOCATIONS location_value slots. */
+export const FAST_VALUE_SIZE = FAST_LOCATIONS * LOCATION_VALUE_SIZE;
 
 export const Origin = { Kernel: 0, Hook: 1 } as const;
 
@@ -30,6 +36,8 @@ export interface DropCounter {
   returnValue: number;
   direction: number;
   origin: number;
+  /** kfree_skb's location argument (the address in the function that freed the skb); 0n when not counted. */
+  location: bigint;
   count: number;
   bytes: number;
 }
@@ -62,6 +70,7 @@ export function decodeMetricsMap(dump: MapDump): DropCounter[] {
       returnValue: dump.keys.readInt32LE(k + 4),
       direction: dump.keys.readUInt16LE(k + 8),
       origin: dump.keys.readUInt16LE(k + 10),
+      location: dump.keys.readBigUInt64LE(k + 16),
       ...sumValue(dump, i),
     });
   }
@@ -69,22 +78,46 @@ export function decodeMetricsMap(dump: MapDump): DropCounter[] {
 }
 
 /**
- * reason_array: per-CPU array of {count, bytes} indexed by reason * 3 + direction, for
- * kernel reasons below FAST_REASONS. Returns the entries that counted anything.
+ * reason_array: per-CPU array indexed by reason * 3 + direction, for kernel reasons below
+ * FAST_REASONS, each element FAST_LOCATIONS {location, count, bytes} slots that each CPU
+ * claims in its own order. Returns one entry per element and location that counted
+ * anything, summed over CPUs.
  */
 export function decodeReasonArray(dump: MapDump): DropCounter[] {
   const out: DropCounter[] = [];
+  const cpus = dump.perCpu ? dump.valueStride / alignedSize(dump.valueSize) : 1;
+  const step = alignedSize(dump.valueSize);
   for (let i = 0; i < dump.count; i++) {
-    const v = sumValue(dump, i);
-    if (v.count === 0) continue;
+    const byLocation = new Map<bigint, { count: bigint; bytes: bigint }>();
+    for (let cpu = 0; cpu < cpus; cpu++) {
+      for (let slot = 0; slot < FAST_LOCATIONS; slot++) {
+        const off = i * dump.valueStride + cpu * step + slot * LOCATION_VALUE_SIZE;
+        const count = dump.values.readBigUInt64LE(off + 8);
+        if (count === 0n) continue;
+        const location = dump.values.readBigUInt64LE(off);
+        const bytes = dump.values.readBigUInt64LE(off + 16);
+        const sum = byLocation.get(location);
+        if (sum) {
+          sum.count += count;
+          sum.bytes += bytes;
+        } else {
+          byLocation.set(location, { count, bytes });
+        }
+      }
+    }
+    if (byLocation.size === 0) continue;
     const index = dump.keys.readUInt32LE(i * 4);
-    out.push({
-      reason: Math.floor(index / DIRECTIONS.length),
-      returnValue: 0,
-      direction: index % DIRECTIONS.length,
-      origin: Origin.Kernel,
-      ...v,
-    });
+    for (const [location, v] of byLocation) {
+      out.push({
+        reason: Math.floor(index / DIRECTIONS.length),
+        returnValue: 0,
+        direction: index % DIRECTIONS.length,
+        origin: Origin.Kernel,
+        location,
+        count: Number(v.count),
+        bytes: Number(v.bytes),
+      });
+    }
   }
   return out;
 }
@@ -99,8 +132,11 @@ export function decodeOverflowMap(dump: MapDump): Array<{ direction: number; cou
   return out;
 }
 
-/** struct adv_key: reason, origin, direction, family, protocol, pad, remote_port, 2 × 16-byte addresses. */
-export const ADV_KEY_SIZE = 44;
+/**
+ * struct adv_key: reason, origin, direction, family, protocol, pad, remote_port, 2 × 16-byte
+ * addresses, pad2, location.
+ */
+export const ADV_KEY_SIZE = 56;
 
 /** A u32 index: the key of the array maps, and the value of adv_control. */
 const U32_SIZE = 4;
@@ -111,7 +147,7 @@ const U32_SIZE = 4;
  */
 export const MAP_LAYOUTS: Readonly<Record<string, { keySize: number; valueSize: number }>> = {
   metrics_map: { keySize: METRICS_KEY_SIZE, valueSize: METRICS_VALUE_SIZE },
-  reason_array: { keySize: U32_SIZE, valueSize: METRICS_VALUE_SIZE },
+  reason_array: { keySize: U32_SIZE, valueSize: FAST_VALUE_SIZE },
   overflow_map: { keySize: U32_SIZE, valueSize: METRICS_VALUE_SIZE },
   adv_map_0: { keySize: ADV_KEY_SIZE, valueSize: METRICS_VALUE_SIZE },
   adv_map_1: { keySize: ADV_KEY_SIZE, valueSize: METRICS_VALUE_SIZE },
@@ -147,6 +183,8 @@ export interface FlowCounter {
   localAddress: string;
   remoteAddress: string;
   remotePort: number;
+  /** As in DropCounter. */
+  location: bigint;
   count: number;
   bytes: number;
 }
@@ -190,6 +228,7 @@ export function decodeAdvMap(dump: MapDump): FlowCounter[] {
       remotePort: k.readUInt16LE(10),
       localAddress: formatAddress(family, k.subarray(12, 28)),
       remoteAddress: formatAddress(family, k.subarray(28, 44)),
+      location: k.readBigUInt64LE(48),
       ...sumValue(dump, i),
     });
   }

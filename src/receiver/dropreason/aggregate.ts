@@ -17,25 +17,40 @@ export interface DropTotal {
   direction: Direction;
   /** For failed connects and accepts: the errno name, e.g. ENETUNREACH. */
   error?: string | undefined;
+  /** The kernel function that freed the packet, when locations are counted. */
+  location?: string | undefined;
   count: number;
   bytes: number;
 }
 
 /**
- * Folds map entries into one total per (reason name, direction). Entries that differ only
- * by return value, or whose raw codes share a name, are added together, never overwritten.
+ * Folds map entries into one total per (reason name, direction, location name). Entries
+ * that differ only by return value, or whose raw codes or addresses share a name, are added
+ * together, never overwritten. `locationName` gives '' for location 0 (not counted).
  */
-export function aggregateDrops(snapshot: DropSnapshot, names: ReasonNames, exclude: ReadonlySet<string>): DropTotal[] {
+export function aggregateDrops(
+  snapshot: DropSnapshot,
+  names: ReasonNames,
+  exclude: ReadonlySet<string>,
+  locationName: (address: bigint) => string = () => '',
+): DropTotal[] {
   const totals = new Map<string, DropTotal>();
-  const add = (reason: string, direction: Direction, count: number, bytes: number, error?: string) => {
+  const add = (reason: string, direction: Direction, count: number, bytes: number, error?: string, location = '') => {
     if (exclude.has(reason)) return;
-    const key = `${reason}\u0000${direction}\u0000${error ?? ''}`;
+    const key = `${reason}\u0000${direction}\u0000${error ?? ''}\u0000${location}`;
     const t = totals.get(key);
     if (t) {
       t.count += count;
       t.bytes += bytes;
     } else {
-      totals.set(key, { reason, direction, count, bytes, ...(error ? { error } : {}) });
+      totals.set(key, {
+        reason,
+        direction,
+        count,
+        bytes,
+        ...(error ? { error } : {}),
+        ...(location ? { location } : {}),
+      });
     }
   };
   for (const c of snapshot.counters) {
@@ -44,13 +59,14 @@ export function aggregateDrops(snapshot: DropSnapshot, names: ReasonNames, exclu
       c.origin === Origin.Hook && hookReason(c.reason)?.counts === 'socket error'
         ? errnoName(-c.returnValue)
         : undefined;
-    add(names.name(c.origin, c.reason), directionName(c.direction), c.count, c.bytes, error);
+    add(names.name(c.origin, c.reason), directionName(c.direction), c.count, c.bytes, error, locationName(c.location));
   }
   for (const o of snapshot.overflow) add(OVERFLOW_REASON, directionName(o.direction), o.count, o.bytes);
   return [...totals.values()].sort(
     (a, b) =>
       a.reason.localeCompare(b.reason) ||
       a.direction.localeCompare(b.direction) ||
-      (a.error ?? '').localeCompare(b.error ?? ''),
+      (a.error ?? '').localeCompare(b.error ?? '') ||
+      (a.location ?? '').localeCompare(b.location ?? ''),
   );
 }

@@ -137,6 +137,16 @@ const fields = {
       description: 'Count only drops in this network namespace (a path such as /run/netns/NAME or /proc/PID/ns/net).',
     }),
   ),
+  /**
+   * Count each drop by its location too: the kernel function that freed the packet
+   * (skb:kfree_skb's location argument), as attribute `location` on the drop metrics.
+   * @default true
+   */
+  location: boolean({
+    default: true,
+    description:
+      'Add the kernel function that freed each dropped packet as attribute location; false turns it off in the kernel.',
+  }),
 };
 
 export const configSchema = object(fields, { description: 'Counts kernel packet drops by reason and direction.' });

@@ -42,6 +42,8 @@ export interface DropProgramOptions {
   objectPath?: string;
   /** Also count per flow, for advanced mode. */
   advanced?: boolean;
+  /** Count each drop by its location (the kernel function that freed it) too. */
+  location?: boolean;
   /** Which strategies the function hooks may use. */
   functionHooks?: FunctionHooksChoice;
   /** Whether this kernel's kfree_skb tracepoint gives reasons (enum skb_drop_reason exists). */
@@ -164,6 +166,7 @@ export class DropProgram {
       netns.writeUInt32LE(opts.netnsInode ?? 0);
       object.setConstant('filter_netns_ino', netns);
       object.setConstant('advanced_enabled', u32(opts.advanced ? 1 : 0));
+      object.setConstant('location_enabled', u32(opts.location ? 1 : 0));
       checkMapLayouts(object.maps());
       await object.load();
       await object.attach(PROGRAM_FOR_HOOK[hook]);

@@ -42,12 +42,21 @@ function seriesKey(
   address: string,
   port: number,
   transport: string,
+  location: string,
 ): string {
-  return `${local}\u0000${reason}\u0000${direction}\u0000${address}\u0000${port}\u0000${transport}`;
+  return `${local}\u0000${reason}\u0000${direction}\u0000${address}\u0000${port}\u0000${transport}\u0000${location}`;
 }
 
-function attributesOf(reason: string, direction: string, address: string, port: number, transport: string): Attributes {
+function attributesOf(
+  reason: string,
+  direction: string,
+  address: string,
+  port: number,
+  transport: string,
+  location: string,
+): Attributes {
   const attributes: Attributes = { reason, direction };
+  if (location) attributes.location = location;
   if (address) attributes['peer.address'] = address;
   if (port) attributes['peer.port'] = port;
   if (transport) attributes['network.transport'] = transport;
@@ -67,7 +76,13 @@ export class FlowTable {
   }
 
   /** Adds the counts of one read: flows from the kernel, and drops the map had no room for. */
-  add(flows: FlowCounter[], other: Array<{ direction: number; count: number; bytes: number }>, nowMs: number): void {
+  add(
+    flows: FlowCounter[],
+    other: Array<{ direction: number; count: number; bytes: number }>,
+    nowMs: number,
+    /** The function name of a drop location; '' for 0 (not counted). */
+    locationName: (address: bigint) => string = () => '',
+  ): void {
     const peer = this.opts.peerAttributes;
     const withAddress = peer.includes('address');
     const withPort = peer.includes('port');
@@ -80,11 +95,12 @@ export class FlowTable {
       const address = ip && withAddress ? f.remoteAddress : '';
       const port = ip && withPort ? f.remotePort : 0;
       const transport = ip && withTransport && f.protocol ? (TRANSPORTS[f.protocol] ?? String(f.protocol)) : '';
+      const location = locationName(f.location);
       // Runs for every flow of every read: key on the values; attributes only for a new series.
-      const key = seriesKey(f.localAddress, reason, direction, address, port, transport);
+      const key = seriesKey(f.localAddress, reason, direction, address, port, transport, location);
       const s =
         this.series.get(key) ??
-        this.create(key, f.localAddress, attributesOf(reason, direction, address, port, transport), nowMs);
+        this.create(key, f.localAddress, attributesOf(reason, direction, address, port, transport, location), nowMs);
       s.count += f.count;
       s.bytes += f.bytes;
       s.lastChangeMs = nowMs;
@@ -92,7 +108,7 @@ export class FlowTable {
     // adv_other is cumulative in the kernel: it replaces, not adds.
     for (const o of other) {
       const direction = directionName(o.direction);
-      const key = seriesKey('', OVERFLOW_REASON, direction, '', 0, '');
+      const key = seriesKey('', OVERFLOW_REASON, direction, '', 0, '', '');
       const s = this.series.get(key) ?? this.create(key, '', { reason: OVERFLOW_REASON, direction }, nowMs);
       if (s.count !== o.count) s.lastChangeMs = nowMs;
       s.count = o.count;

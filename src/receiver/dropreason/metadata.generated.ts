@@ -35,6 +35,11 @@ export const metadata = {
         'For TCP_CONNECT_BASIC and TCP_ACCEPT_BASIC only: the errno name the kernel function returned (e.g. ENETUNREACH, EINVAL). EAGAIN from a non-blocking accept is not counted.',
       type: 'string',
     },
+    location: {
+      description:
+        "The kernel function that freed the dropped packet (skb:kfree_skb's location argument, named from /proc/kallsyms without the offset; its address in hex if no symbol names it). One value per drop site the node hits: tens. Absent for failed connects and accepts, for OTHER, and with the receiver's location set to false.",
+      type: 'string',
+    },
     'peer.address': {
       description: 'Advanced mode: the remote address of the flow of the dropped packet.',
       type: 'string',
@@ -108,7 +113,7 @@ export const metadata = {
         monotonic: true,
         aggregation_temporality: 'cumulative',
       },
-      attributes: ['reason', 'direction', 'error'],
+      attributes: ['reason', 'direction', 'error', 'location'],
     },
     'dropreason.drop.bytes': {
       description: 'Bytes of the packets dropped by the kernel (skb->len at the drop), by reason and direction.',
@@ -118,7 +123,7 @@ export const metadata = {
         monotonic: true,
         aggregation_temporality: 'cumulative',
       },
-      attributes: ['reason', 'direction', 'error'],
+      attributes: ['reason', 'direction', 'error', 'location'],
     },
     'dropreason.pod.drop.count': {
       description:
@@ -129,7 +134,7 @@ export const metadata = {
         monotonic: true,
         aggregation_temporality: 'cumulative',
       },
-      attributes: ['reason', 'direction', 'peer.address', 'peer.port', 'network.transport'],
+      attributes: ['reason', 'direction', 'location', 'peer.address', 'peer.port', 'network.transport'],
     },
     'dropreason.pod.drop.bytes': {
       description: 'Bytes of the packets dropped by the kernel, per local address (advanced mode).',
@@ -139,7 +144,7 @@ export const metadata = {
         monotonic: true,
         aggregation_temporality: 'cumulative',
       },
-      attributes: ['reason', 'direction', 'peer.address', 'peer.port', 'network.transport'],
+      attributes: ['reason', 'direction', 'location', 'peer.address', 'peer.port', 'network.transport'],
     },
     'system.network.packet.dropped': {
       description:

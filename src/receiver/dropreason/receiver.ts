@@ -14,6 +14,7 @@ import { aggregateDrops } from './aggregate.js';
 import type { DropReasonConfig } from './config.js';
 import { DropProgram } from './drop_program.js';
 import { FlowTable } from './flows.js';
+import { KernelSymbols } from './kallsyms.js';
 import { interfaceFilter, InterfaceTable, readInterfaceCounters, SYSFS_NET } from './interfaces.js';
 import { SCOPE } from './metric_data.js';
 import { ReasonNames } from './reasons.js';
@@ -32,6 +33,9 @@ export class DropReasonReceiver implements Component {
   private interfaces: InterfaceTable | undefined;
   private acceptInterface: (name: string) => boolean = () => true;
   private telemetry: ReceiverTelemetry | undefined;
+  /** Names of drop locations, from /proc/kallsyms. */
+  private readonly symbols = new KernelSymbols();
+  private unresolvedLogged = false;
   /** Entries in the kernel drop map at the last read. */
   private mapEntries = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -63,6 +67,7 @@ export class DropReasonReceiver implements Component {
         functionHooks: this.config.function_hooks,
         advanced: this.config.mode === 'advanced',
         kernelHasReasons: reasons !== null,
+        location: this.config.location,
       },
       log,
     );
@@ -113,6 +118,18 @@ export class DropReasonReceiver implements Component {
     return new Set(this.config.exclude_reasons);
   }
 
+  /** Names the drop locations not seen before, from /proc/kallsyms. */
+  private async resolveLocations(locations: Iterable<bigint>): Promise<void> {
+    const unresolved = await this.symbols.resolve(locations);
+    if (unresolved.length > 0 && !this.unresolvedLogged) {
+      this.unresolvedLogged = true;
+      this.settings.logger.warn(
+        'drop locations not found in /proc/kallsyms (kernel.kptr_restrict hides addresses from this process?): reported as addresses',
+        { count: unresolved.length },
+      );
+    }
+  }
+
   /** One read-and-push; overlapping calls share the one in flight. */
   collect(): Promise<void> {
     this.collecting ??= this.collectOnce().finally(() => (this.collecting = undefined));
@@ -124,7 +141,8 @@ export class DropReasonReceiver implements Component {
     try {
       const t0 = process.hrtime.bigint();
       const snapshot = await this.program.read();
-      const totals = aggregateDrops(snapshot, this.names, this.exclude());
+      await this.resolveLocations(snapshot.counters.map((c) => c.location));
+      const totals = aggregateDrops(snapshot, this.names, this.exclude(), (a) => this.symbols.name(a));
       this.telemetry?.recordRead(Number(process.hrtime.bigint() - t0) / 1e9);
       this.mapEntries = snapshot.mapEntries ?? 0;
       const readAt = Date.now();
@@ -133,7 +151,8 @@ export class DropReasonReceiver implements Component {
       if (this.flows) {
         const { flows, other } = await this.program.readFlows();
         const now = Date.now();
-        this.flows.add(flows, other, now);
+        await this.resolveLocations(flows.map((f) => f.location));
+        this.flows.add(flows, other, now, (a) => this.symbols.name(a));
         batch.push(...this.flows.resourceMetrics(this.settings.resource, now));
       }
       if (this.interfaces) batch.push(await this.interfaceDrops());

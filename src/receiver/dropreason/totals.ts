@@ -1,5 +1,5 @@
 /**
- * Basic mode's series: the kernel's cumulative totals by reason, direction and error, as
+ * Basic mode's series: the kernel's cumulative totals by reason, direction, error and location, as
  * dropreason.drop.count and dropreason.drop.bytes. A series starts when it is first seen,
  * and starts again if the kernel's value goes down; series are never forgotten (the
  * kernel's map never deletes a key).
@@ -29,12 +29,12 @@ export class TotalsTable {
   /** Takes the totals of one read, made at nowMs. */
   update(totals: readonly DropTotal[], nowMs: number): void {
     for (const t of totals) {
-      const key = `${t.reason}\u0000${t.direction}\u0000${t.error ?? ''}`;
+      const key = `${t.reason}\u0000${t.direction}\u0000${t.error ?? ''}\u0000${t.location ?? ''}`;
       let s = this.series.get(key);
       if (!s) {
-        const attributes: Attributes = t.error
-          ? { reason: t.reason, direction: t.direction, error: t.error }
-          : { reason: t.reason, direction: t.direction };
+        const attributes: Attributes = { reason: t.reason, direction: t.direction };
+        if (t.error) attributes['error'] = t.error;
+        if (t.location) attributes['location'] = t.location;
         this.series.set(key, (s = { attributes, count: 0, bytes: 0, start: hrTime(nowMs) }));
       } else if (t.count < s.count || t.bytes < s.bytes) {
         s.start = hrTime(nowMs);

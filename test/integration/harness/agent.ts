@@ -187,6 +187,24 @@ export function parseMetrics(text: string): Samples {
   return out;
 }
 
+/** The labels of a `name{k="v",...}` sample key. */
+export function labelsOf(key: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const m of key.matchAll(/([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[m[1]!] = m[2]!;
+  return labels;
+}
+
+/** Sums the samples of `name` whose labels include all of `labels`. */
+export function sumSeries(samples: Samples, name: string, labels: Record<string, string>): number {
+  let sum = 0;
+  for (const [key, value] of samples) {
+    if (key !== name && !key.startsWith(`${name}{`)) continue;
+    const have = labelsOf(key);
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += value;
+  }
+  return sum;
+}
+
 export class Agent {
   private child: ChildProcess | undefined;
   stdout = '';
@@ -234,13 +252,12 @@ export class Agent {
     return parseMetrics(await this.scrapeText(port));
   }
 
-  /** The value of one series, 0 when absent. */
+  /**
+   * The sum of the series of `name` that carry these labels, whatever other labels they
+   * have (the drop location splits a reason's series by function); 0 when there is none.
+   */
   async value(name: string, labels: Record<string, string>, port = this.port): Promise<number> {
-    const key = `${name}{${Object.entries(labels)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([k, v]) => `${k}="${v}"`)
-      .join(',')}}`;
-    return (await this.scrape(port)).get(key) ?? 0;
+    return sumSeries(await this.scrape(port), name, labels);
   }
 
   /**

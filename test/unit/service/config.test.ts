@@ -27,6 +27,7 @@ const DROPREASON_DEFAULTS = {
   btf_path: undefined,
   interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
   netns: undefined,
+  location: true,
 };
 
 /** The parts of an AgentConfig a user wrote, as plain data. */
@@ -62,7 +63,7 @@ const PROMETHEUS_KEYS = 'endpoint, namespace, const_labels, metric_expiration, n
 const LEVELS = `'debug', 'info', 'warn', 'error'`;
 const TOP_KEYS = 'receivers, processors, exporters, extensions, service';
 const DROPREASON_KEYS =
-  'mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, interfaces, netns';
+  'mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, interfaces, netns, location';
 const ENDPOINT_RULE = 'must be an endpoint host:port with a port from 1 to 65535, but was';
 
 const cases: Record<string, Case> = {
@@ -83,6 +84,7 @@ const cases: Record<string, Case> = {
             btf_path: '/var/lib/btf/vmlinux',
             interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
             netns: '/run/netns/blue',
+            location: true,
           },
         },
         'dropreason/unused': { type: 'dropreason', kind: 'receiver', config: DROPREASON_DEFAULTS },

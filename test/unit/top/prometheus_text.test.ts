@@ -82,6 +82,25 @@ describe('snapshotFromText', () => {
     ]);
   });
 
+  it('keeps node series of one reason apart by location, and sums pod series over it', () => {
+    const text = [
+      'dropreason_drop_count_total{direction="ingress",location="__udp4_lib_rcv",reason="NO_SOCKET"} 5',
+      'dropreason_drop_count_total{direction="ingress",location="tcp_v4_rcv",reason="NO_SOCKET"} 3',
+      'dropreason_drop_count_total{direction="egress",reason="TCP_CONNECT_BASIC",error="ECONNREFUSED"} 1',
+      'dropreason_pod_drop_count_total{direction="ingress",k8s_pod_ip="10.0.0.1",location="__udp4_lib_rcv",reason="NO_SOCKET"} 5',
+      'dropreason_pod_drop_count_total{direction="ingress",k8s_pod_ip="10.0.0.1",location="tcp_v4_rcv",reason="NO_SOCKET"} 3',
+    ].join('\n');
+    expect(snapshotFromText(text, 1)).toEqual({
+      at: 1,
+      drops: [
+        { reason: 'NO_SOCKET', direction: 'ingress', location: '__udp4_lib_rcv', packets: 5, bytes: 0 },
+        { reason: 'NO_SOCKET', direction: 'ingress', location: 'tcp_v4_rcv', packets: 3, bytes: 0 },
+        { reason: 'TCP_CONNECT_BASIC', direction: 'egress', packets: 1, bytes: 0 },
+      ],
+      pods: [{ pod: '10.0.0.1', reason: 'NO_SOCKET', direction: 'ingress', packets: 8, bytes: 0 }],
+    });
+  });
+
   it('reads fixed text: series of other metrics do not count', () => {
     const text = [
       '# TYPE dropreason_drop_count_total counter',

@@ -35,6 +35,21 @@ describe('render', () => {
     ]);
   });
 
+  it('adds a LOCATION column when series carry one', () => {
+    const located: View = {
+      ...view,
+      drops: [
+        { ...row('NO_SOCKET', 'ingress', 5, 40, 1), location: '__udp4_lib_rcv' },
+        row('TCP_CONNECT_BASIC', 'egress', 1, 0, 0),
+      ],
+    };
+    expect(render(located, base).slice(3)).toEqual([
+      'REASON             DIRECTION  LOCATION        RATE/s  PACKETS  BYTES',
+      'NO_SOCKET          ingress    __udp4_lib_rcv     1.0        5   40 B',
+      'TCP_CONNECT_BASIC  egress     -                  0.0        1    0 B',
+    ]);
+  });
+
   it('adds the pod table in advanced mode', () => {
     expect(render(view, { ...base, advanced: true }).slice(6)).toEqual([
       '',

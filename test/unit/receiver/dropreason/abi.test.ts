@@ -18,30 +18,34 @@ interface Entry {
   returnValue: number;
   direction: number;
   origin: number;
+  location?: bigint;
   /** One [count, bytes] pair per CPU. */
   slots: Array<[bigint, bigint]>;
 }
 
 /**
  * Lays out a batch read of metrics_map the way the kernel returns a per-CPU hash:
- * 12-byte keys { u32 reason; s32 return_val; u16 direction; u16 origin } back to back,
+ * 24-byte keys { u32 reason; s32 return_val; u16 direction; u16 origin; u32 pad; u64 location }
+ * back to back,
  * then per key one 16-byte { u64 count; u64 bytes } slot per possible CPU.
  */
 function metricsDump(entries: Entry[], ncpus: number, perCpu = true): MapDump {
-  const keys = Buffer.alloc(entries.length * 12);
+  const K = 24;
+  const keys = Buffer.alloc(entries.length * K);
   const stride = perCpu ? 16 * ncpus : 16;
   const values = Buffer.alloc(entries.length * stride);
   entries.forEach((e, i) => {
-    keys.writeUInt32LE(e.reason, i * 12);
-    keys.writeInt32LE(e.returnValue, i * 12 + 4);
-    keys.writeUInt16LE(e.direction, i * 12 + 8);
-    keys.writeUInt16LE(e.origin, i * 12 + 10);
+    keys.writeUInt32LE(e.reason, i * K);
+    keys.writeInt32LE(e.returnValue, i * K + 4);
+    keys.writeUInt16LE(e.direction, i * K + 8);
+    keys.writeUInt16LE(e.origin, i * K + 10);
+    keys.writeBigUInt64LE(e.location ?? 0n, i * K + 16);
     e.slots.forEach(([count, bytes], cpu) => {
       values.writeBigUInt64LE(count, i * stride + cpu * 16);
       values.writeBigUInt64LE(bytes, i * stride + cpu * 16 + 8);
     });
   });
-  return { count: entries.length, keys, values, keySize: 12, valueSize: 16, valueStride: stride, perCpu };
+  return { count: entries.length, keys, values, keySize: K, valueSize: 16, valueStride: stride, perCpu };
 }
 
 describe('decodeMetricsMap', () => {
@@ -65,6 +69,7 @@ describe('decodeMetricsMap', () => {
           returnValue: -11,
           direction: 2,
           origin: 1,
+          location: 0xffff_ffff_81fb_df9an,
           slots: [
             [0n, 0n],
             [0n, 0n],
@@ -88,9 +93,17 @@ describe('decodeMetricsMap', () => {
       4,
     );
     expect(decodeMetricsMap(dump)).toEqual([
-      { reason: 3, returnValue: 0, direction: 1, origin: 0, count: 7, bytes: 4200 },
-      { reason: 5, returnValue: -11, direction: 2, origin: 1, count: 9, bytes: 0 },
-      { reason: 4_294_967_295, returnValue: -2_147_483_648, direction: 0, origin: 0, count: 4, bytes: 4 },
+      { reason: 3, returnValue: 0, direction: 1, origin: 0, location: 0n, count: 7, bytes: 4200 },
+      { reason: 5, returnValue: -11, direction: 2, origin: 1, location: 0xffff_ffff_81fb_df9an, count: 9, bytes: 0 },
+      {
+        reason: 4_294_967_295,
+        returnValue: -2_147_483_648,
+        direction: 0,
+        origin: 0,
+        location: 0n,
+        count: 4,
+        bytes: 4,
+      },
     ]);
   });
 
@@ -119,7 +132,7 @@ describe('decodeMetricsMap', () => {
   it('reads one slot per key when the map is not per-CPU', () => {
     const dump = metricsDump([{ reason: 2, returnValue: 0, direction: 1, origin: 0, slots: [[3n, 180n]] }], 1, false);
     expect(decodeMetricsMap(dump)).toEqual([
-      { reason: 2, returnValue: 0, direction: 1, origin: 0, count: 3, bytes: 180 },
+      { reason: 2, returnValue: 0, direction: 1, origin: 0, location: 0n, count: 3, bytes: 180 },
     ]);
   });
 
@@ -144,7 +157,7 @@ describe('checkMapLayouts', () => {
       m.name === 'metrics_map' ? { ...m, keySize: 16 } : m.name === 'overflow_map' ? { ...m, valueSize: 8 } : m,
     );
     expect(() => checkMapLayouts(maps)).toThrow(
-      'metrics_map: the BPF object has key/value sizes 16/16 bytes, but this build expects 12/16; ' +
+      'metrics_map: the BPF object has key/value sizes 16/16 bytes, but this build expects 24/16; ' +
         'overflow_map: the BPF object has key/value sizes 4/8 bytes, but this build expects 4/16: ' +
         'rebuild the BPF object and the agent together',
     );
@@ -233,20 +246,55 @@ describe('directionName', () => {
 });
 
 describe('decodeReasonArray', () => {
-  it('turns non-zero slots into kernel counters: index = reason * 3 + direction, per-CPU slots summed', () => {
-    const cpus = 2;
-    const entries = 6; // reasons 0 and 1, three directions each
+  /** reason_array as the kernel returns it: per index and CPU, 4 slots of { u64 location; u64 count; u64 bytes }. */
+  function reasonArray(
+    entries: number,
+    cpus: number,
+    slots: Array<[index: number, cpu: number, slot: number, location: bigint, count: bigint, bytes: bigint]>,
+  ): MapDump {
+    const valueSize = 4 * 24;
     const keys = Buffer.alloc(entries * 4);
-    const values = Buffer.alloc(entries * 16 * cpus);
+    const values = Buffer.alloc(entries * valueSize * cpus);
     for (let i = 0; i < entries; i++) keys.writeUInt32LE(i, i * 4);
-    // reason 1, egress (index 5): 3 + 4 packets, 100 + 200 bytes
-    values.writeBigUInt64LE(3n, 5 * 32);
-    values.writeBigUInt64LE(100n, 5 * 32 + 8);
-    values.writeBigUInt64LE(4n, 5 * 32 + 16);
-    values.writeBigUInt64LE(200n, 5 * 32 + 24);
-    const dump = { count: entries, keys, values, keySize: 4, valueSize: 16, valueStride: 32, perCpu: true };
-    expect(decodeReasonArray(dump)).toEqual([
-      { reason: 1, returnValue: 0, direction: 2, origin: 0, count: 7, bytes: 300 },
+    for (const [index, cpu, slot, location, count, bytes] of slots) {
+      const off = index * valueSize * cpus + cpu * valueSize + slot * 24;
+      values.writeBigUInt64LE(location, off);
+      values.writeBigUInt64LE(count, off + 8);
+      values.writeBigUInt64LE(bytes, off + 16);
+    }
+    return { count: entries, keys, values, keySize: 4, valueSize, valueStride: valueSize * cpus, perCpu: true };
+  }
+
+  it('turns non-zero slots into kernel counters: index = reason * 3 + direction, per-CPU slots summed', () => {
+    // reason 1, egress (index 5): 3 + 4 packets, 100 + 200 bytes, location not counted
+    const dump = reasonArray(6, 2, [
+      [5, 0, 0, 0n, 3n, 100n],
+      [5, 1, 0, 0n, 4n, 200n],
     ]);
+    expect(decodeReasonArray(dump)).toEqual([
+      { reason: 1, returnValue: 0, direction: 2, origin: 0, location: 0n, count: 7, bytes: 300 },
+    ]);
+  });
+
+  it('sums each location over CPUs whatever slot each CPU gave it', () => {
+    const [a, b] = [0xffff_ffff_820a_7b00n, 0xffff_ffff_81fb_e000n];
+    const dump = reasonArray(12, 2, [
+      [10, 0, 0, a, 1n, 10n], // reason 3, ingress
+      [10, 0, 1, b, 2n, 20n],
+      [10, 1, 0, b, 4n, 40n],
+      [10, 1, 3, a, 8n, 80n],
+      [11, 1, 2, a, 16n, 160n], // reason 3, egress
+    ]);
+    expect(decodeReasonArray(dump)).toEqual([
+      { reason: 3, returnValue: 0, direction: 1, origin: 0, location: a, count: 9, bytes: 90 },
+      { reason: 3, returnValue: 0, direction: 1, origin: 0, location: b, count: 6, bytes: 60 },
+      { reason: 3, returnValue: 0, direction: 2, origin: 0, location: a, count: 16, bytes: 160 },
+    ]);
+  });
+
+  it('refuses a value size other than four location slots', () => {
+    expect(() => decodeReasonArray({ ...reasonArray(3, 1, []), valueSize: 16 })).toThrow(
+      'reason_array: the BPF object has key/value sizes 4/16 bytes, but this build expects 4/96',
+    );
   });
 });

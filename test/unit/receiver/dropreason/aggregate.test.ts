@@ -21,7 +21,8 @@ const counter = (
   direction: number,
   count: number,
   bytes: number,
-): DropCounter => ({ origin, reason, returnValue, direction, count, bytes });
+  location = 0n,
+): DropCounter => ({ origin, reason, returnValue, direction, location, count, bytes });
 
 describe('aggregateDrops', () => {
   it('adds up entries that differ only by return value, per direction', () => {
@@ -43,6 +44,30 @@ describe('aggregateDrops', () => {
       { reason: 'IPTABLE_NAT_DROP', direction: 'egress', count: 6, bytes: 360 },
       { reason: 'NO_SOCKET', direction: 'egress', count: 1, bytes: 40 },
       { reason: 'NO_SOCKET', direction: 'ingress', count: 10, bytes: 600 },
+    ]);
+  });
+
+  it('keeps drop locations apart by function name, adding addresses that share one', () => {
+    const fn = (a: bigint) => (a === 0n ? '' : a < 0x2000n ? 'nft_do_chain' : '__udp4_lib_rcv');
+    const totals = aggregateDrops(
+      {
+        counters: [
+          counter(KERNEL, 3, 0, INGRESS, 1, 10, 0x1010n),
+          counter(KERNEL, 3, 0, INGRESS, 2, 20, 0x1020n),
+          counter(KERNEL, 3, 0, INGRESS, 4, 40, 0x3000n),
+          counter(HOOK, 4, -111, EGRESS, 1, 0), // a failed connect has no location
+        ],
+        overflow: [{ direction: INGRESS, count: 5, bytes: 50 }],
+      },
+      names,
+      new Set(),
+      fn,
+    );
+    expect(totals).toEqual([
+      { reason: 'NO_SOCKET', direction: 'ingress', location: '__udp4_lib_rcv', count: 4, bytes: 40 },
+      { reason: 'NO_SOCKET', direction: 'ingress', location: 'nft_do_chain', count: 3, bytes: 30 },
+      { reason: 'OTHER', direction: 'ingress', count: 5, bytes: 50 },
+      { reason: 'TCP_CONNECT_BASIC', direction: 'egress', error: 'ECONNREFUSED', count: 1, bytes: 0 },
     ]);
   });
 

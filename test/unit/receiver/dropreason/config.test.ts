@@ -19,6 +19,7 @@ const DEFAULTS: DropReasonConfig = {
   interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
   btf_path: undefined,
   netns: undefined,
+  location: true,
 };
 
 const expected: Record<string, DropReasonConfig | string[]> = {
@@ -34,6 +35,7 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     interfaces: { enabled: true, include: ['eth[0-9]+', 'ens.*'], exclude: ['eth9'], root_path: '/host' },
     btf_path: '/var/lib/btf/vmlinux-6.1',
     netns: '/run/netns/blue',
+    location: true,
   },
   'dropreason/tracepoint': { ...DEFAULTS, collection_interval: 100, hook: 'tracepoint' },
   'dropreason/no_interfaces': {
@@ -44,6 +46,7 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     ...DEFAULTS,
     interfaces: { enabled: true, include: [], exclude: ['.*(lo|cbr0|lxc|azv).*'], root_path: undefined },
   },
+  'dropreason/no_location': { ...DEFAULTS, location: false },
   'dropreason/bad_interval_too_short': [
     `${at('dropreason/bad_interval_too_short')}.collection_interval: must be between 100ms and 24h, but was "50ms"`,
   ],
@@ -54,8 +57,8 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     `${at('dropreason/bad_hook')}.hook: must be one of 'auto', 'tp_btf', 'tracepoint', but was "kprobe"`,
   ],
   'dropreason/bad_unknown_key': [
-    `${at('dropreason/bad_unknown_key')}.interval: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, interfaces, netns`,
-    `${at('dropreason/bad_unknown_key')}.modus: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, interfaces, netns`,
+    `${at('dropreason/bad_unknown_key')}.interval: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, interfaces, netns, location`,
+    `${at('dropreason/bad_unknown_key')}.modus: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, interfaces, netns, location`,
   ],
   'dropreason/bad_exclude_not_a_list': [
     `${at('dropreason/bad_exclude_not_a_list')}.exclude_reasons: must be a list, but was "NO_SOCKET"`,
@@ -93,6 +96,7 @@ describe('dropreason receiver config (testdata/config.yaml)', () => {
       'btf_path',
       'interfaces',
       'netns',
+      'location',
     ]);
     expect(doc.fields?.['collection_interval']?.default).toBe('10s');
     expect(doc.fields?.['hook']?.default).toBe('auto');

@@ -21,6 +21,7 @@ function flow(over: Partial<FlowCounter>): FlowCounter {
     localAddress: '10.0.0.1',
     remoteAddress: '10.0.0.2',
     remotePort: 53,
+    location: 0n,
     count: 1,
     bytes: 100,
     ...over,
@@ -71,6 +72,21 @@ describe('FlowTable', () => {
         value: 1,
         start: 1,
       },
+    ]);
+  });
+
+  it('splits a pod series by the function name of its drop location', () => {
+    const table = new FlowTable(names, { peerAttributes: [], ttlMs: 60_000, exclude: new Set() });
+    const fn = (a: bigint) => (a === 0x10n || a === 0x11n ? 'nft_do_chain' : a ? '__udp4_lib_rcv' : '');
+    table.add(
+      [flow({ location: 0x10n }), flow({ location: 0x11n, count: 2 }), flow({ location: 0x20n })],
+      [],
+      1000,
+      fn,
+    );
+    expect(points(table, 2000).map((p) => [(p as Record<string, unknown>)['location'], p.value])).toEqual([
+      ['nft_do_chain', 3],
+      ['__udp4_lib_rcv', 1],
     ]);
   });
 

@@ -17,6 +17,7 @@ const config = {
   interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
   btf_path: undefined,
   netns: undefined,
+  location: true,
 };
 
 describe('DropReasonReceiver lifecycle (no kernel)', () => {

@@ -1,0 +1,186 @@
+/**
+ * Drop locations on the real kernel: for each drop the test makes between two network
+ * namespaces, the agent's `location` attribute must be the function the kernel reports
+ * for that drop, read by the test itself: bpftrace's ksym() of the kfree_skb tracepoint's
+ * location argument, keyed by the skb's length, which differs per scenario.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { Agent, basicConfig, freePort, isRoot, labelsOf } from './harness/agent.js';
+import { NetnsPair, sh } from './harness/topology.js';
+
+const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
+const COUNT = 'dropreason_drop_count_total';
+const N = 53;
+const IP_HEADER = 20;
+const UDP_HEADER = 8;
+
+const hasBpftrace = (() => {
+  try {
+    sh('bpftrace', ['--version']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!isRoot) console.log('skipping location tests: they need root to load eBPF and make network namespaces');
+else if (!hasBpftrace)
+  console.log('skipping location tests: they read the kernel location with bpftrace, not installed');
+
+/** bpftrace counting kfree_skb by the function holding its location and the skb's length. */
+class KernelLocations {
+  private out = '';
+  private constructor(private readonly child: ChildProcess) {}
+
+  static async start(): Promise<KernelLocations> {
+    const prog =
+      'tracepoint:skb:kfree_skb { @[ksym(args->location), ((struct sk_buff *)args->skbaddr)->len] = count(); }';
+    const child = spawn('bpftrace', ['-e', prog], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const k = new KernelLocations(child);
+    await new Promise<void>((resolve, reject) => {
+      const onData = (d: Buffer) => {
+        k.out += d.toString();
+        if (k.out.includes('Attaching')) resolve();
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', (d: Buffer) => (k.out += d.toString()));
+      child.once('exit', (code) => reject(new Error(`bpftrace exited (${code}) before attaching: ${k.out}`)));
+    });
+    return k;
+  }
+
+  /** Stops bpftrace and returns its map: "function len" → count. */
+  async stop(): Promise<Map<string, number>> {
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGINT');
+    await exited;
+    const counts = new Map<string, number>();
+    for (const m of this.out.matchAll(/^@\[(.+), (\d+)\]: (\d+)$/gm)) counts.set(`${m[1]} ${m[2]}`, Number(m[3]));
+    return counts;
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+describe.skipIf(!isRoot || !hasBpftrace)('drop locations on the real kernel', () => {
+  let pair: NetnsPair | undefined;
+  let agent: Agent | undefined;
+  let kernel: KernelLocations | undefined;
+
+  beforeAll(() => {
+    // bpftrace and the classic tracepoint need tracefs.
+    sh('sh', ['-c', '[ -e /sys/kernel/tracing/events ] || mount -t tracefs tracefs /sys/kernel/tracing']);
+  });
+
+  afterEach(async () => {
+    kernel?.kill();
+    kernel = undefined;
+    await agent?.stop();
+    agent = undefined;
+    pair?.destroy();
+    pair = undefined;
+  });
+
+  /** The agent's series of a reason and direction: location → count. */
+  async function agentLocations(reason: string, direction: string): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const [key, value] of await agent!.scrape()) {
+      if (!key.startsWith(`${COUNT}{`)) continue;
+      const l = labelsOf(key);
+      if (l.reason === reason && l.direction === direction) out.set(l.location ?? '', value);
+    }
+    return out;
+  }
+
+  /**
+   * Makes N drops of skbs `len` bytes long with `drop`, counted by the agent in namespace
+   * `ns` and by bpftrace node-wide, and returns the kernel's function for them and the
+   * agent's series of that reason and direction.
+   */
+  async function scenario(
+    tag: string,
+    ns: 'a' | 'b',
+    opts: { hook?: string; location?: boolean },
+    reason: string,
+    direction: string,
+    len: number,
+    drop: (pair: NetnsPair) => void,
+  ): Promise<{ kernelFunction: string; agent: Map<string, number> }> {
+    pair = new NetnsPair(tag, 'ipv4').create();
+    const port = await freePort();
+    let config = basicConfig(port, { netns: pair.netnsPath(ns === 'a' ? pair.a : pair.b), hook: opts.hook });
+    if (opts.location === false)
+      config = config.replace('    collection_interval:', '    location: false\n    collection_interval:');
+    agent = await Agent.start(config, port);
+    kernel = await KernelLocations.start();
+
+    drop(pair);
+
+    await agent.settle(COUNT, { reason, direction }, N);
+    const counts = await kernel.stop();
+    kernel = undefined;
+    // The function bpftrace saw free N skbs of this length (node-wide: others may add some).
+    const candidates = [...counts].filter(([k, c]) => k.endsWith(` ${len}`) && c >= N);
+    expect(candidates.length, `bpftrace saw no ${N} frees of ${len}-byte skbs: ${JSON.stringify([...counts])}`).toBe(1);
+    const kernelFunction = candidates[0]![0].slice(0, -` ${len}`.length);
+    return { kernelFunction, agent: await agentLocations(reason, direction) };
+  }
+
+  const sendUdp = (port: number, payload: number) => (p: NetnsPair) =>
+    void p.exec(p.a, process.execPath, [SEND, 'udp', p.addrB, String(port), String(N), String(payload)]);
+  const rule = (chain: 'OUTPUT' | 'INPUT', ns: 'a' | 'b') => (p: NetnsPair) =>
+    void p.exec(ns === 'a' ? p.a : p.b, p.iptables, ['-w', '-A', chain, '-p', 'udp', '--dport', '9', '-j', 'DROP']);
+
+  it('UDP to a closed port: NO_SOCKET at the function the kernel reports', async () => {
+    const payload = 211;
+    const r = await scenario('locu', 'b', {}, 'NO_SOCKET', 'ingress', UDP_HEADER + payload, sendUdp(7777, payload));
+    expect(r.agent).toEqual(new Map([[r.kernelFunction, N]]));
+    expect(r.kernelFunction).not.toMatch(/^0x/);
+  });
+
+  it('an iptables OUTPUT DROP: IPTABLE_RULE_DROP egress at the function the kernel reports', async () => {
+    const payload = 223;
+    const r = await scenario('loco', 'a', {}, 'IPTABLE_RULE_DROP', 'egress', IP_HEADER + UDP_HEADER + payload, (p) => {
+      rule('OUTPUT', 'a')(p);
+      sendUdp(9, payload)(p);
+    });
+    expect(r.agent).toEqual(new Map([[r.kernelFunction, N]]));
+  });
+
+  it('an iptables INPUT DROP: IPTABLE_RULE_DROP ingress, through the classic tracepoint too', async () => {
+    const payload = 227;
+    const r = await scenario(
+      'loci',
+      'b',
+      { hook: 'tracepoint' },
+      'IPTABLE_RULE_DROP',
+      'ingress',
+      IP_HEADER + UDP_HEADER + payload,
+      (p) => {
+        rule('INPUT', 'b')(p);
+        sendUdp(9, payload)(p);
+      },
+    );
+    expect(r.agent).toEqual(new Map([[r.kernelFunction, N]]));
+    expect(agent!.stderr).toContain('hook=tracepoint/skb/kfree_skb');
+  });
+
+  it('location: false counts the same drops without the attribute', async () => {
+    const payload = 229;
+    const r = await scenario(
+      'locf',
+      'b',
+      { location: false },
+      'NO_SOCKET',
+      'ingress',
+      UDP_HEADER + payload,
+      sendUdp(7777, payload),
+    );
+    expect(r.agent).toEqual(new Map([['', N]]));
+  });
+});

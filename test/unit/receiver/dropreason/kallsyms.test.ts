@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+
+import { KernelSymbols, addressText, nearestSymbols } from '../../../../src/receiver/dropreason/kallsyms.js';
+
+/** Lines as /proc/kallsyms has them: vmlinux first, in address order, then modules. */
+const KALLSYMS = [
+  'ffffffff81000000 T _stext',
+  'ffffffff820a7a70 T __udp4_lib_rcv',
+  'ffffffff820a8200 t udp_queue_rcv_skb',
+  'ffffffff820b0000 D some_data',
+  'ffffffff820c0000 W weak_fn',
+  'ffffffffc0a01000 t nft_do_chain\t[nf_tables]',
+  'ffffffffc0a00000 t nft_other\t[nf_tables]',
+];
+
+describe('nearestSymbols', () => {
+  it('names each address by the nearest text symbol at or below it, without the module', async () => {
+    const found = await nearestSymbols(KALLSYMS, [
+      0xffff_ffff_820a_7b2dn, // inside __udp4_lib_rcv
+      0xffff_ffff_820a_7a70n, // its first byte
+      0xffff_ffff_820b_0010n, // past data: still the text before it
+      0xffff_ffff_820c_0004n,
+      0xffff_ffff_c0a0_1234n, // a module's, listed out of order
+      0xffff_ffff_c0a0_0fffn,
+    ]);
+    expect([...found.values()]).toEqual([
+      '__udp4_lib_rcv',
+      '__udp4_lib_rcv',
+      'udp_queue_rcv_skb',
+      'weak_fn',
+      'nft_do_chain',
+      'nft_other',
+    ]);
+  });
+
+  it('leaves out addresses below every symbol, and zero addresses (kptr_restrict)', async () => {
+    const hidden = KALLSYMS.map((l) => `0000000000000000${l.slice(16)}`);
+    expect(await nearestSymbols(hidden, [0xffff_ffff_820a_7b2dn])).toEqual(new Map());
+    expect(await nearestSymbols(KALLSYMS, [0x1000n])).toEqual(new Map());
+  });
+});
+
+describe('KernelSymbols', () => {
+  it('reads the list only for addresses not seen before, and keeps the hex form of unknown ones', async () => {
+    const symbols = new KernelSymbols(async function* () {
+      yield* KALLSYMS;
+    });
+    const a = 0xffff_ffff_820a_7b2dn;
+    expect(await symbols.resolve([a, a, 0n, 0x1000n])).toEqual([0x1000n]);
+    expect(symbols.name(a)).toBe('__udp4_lib_rcv');
+    expect(symbols.name(0x1000n)).toBe('0x1000');
+    expect(symbols.name(0n)).toBe('');
+    expect(await symbols.resolve([a, 0x1000n])).toEqual([]);
+    expect(symbols.readCount).toBe(1);
+    expect(addressText(0xffff_ffff_c0a0_1234n)).toBe('0xffffffffc0a01234');
+  });
+});
