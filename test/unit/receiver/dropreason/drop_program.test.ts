@@ -76,7 +76,7 @@ describe('DropProgram.load', () => {
   it('checks every map layout before load, naming map and sizes', async () => {
     const { binding, result } = await load({ maps: { adv_map_1: { keySize: 48 }, adv_control: null } });
     await expect(result).rejects.toThrow(
-      'tp_btf: adv_map_1: the BPF object has key/value sizes 48/16 bytes, but this build expects 44/16; ' +
+      'tp_btf: adv_map_1: the BPF object has key/value sizes 48/16 bytes, but this build expects 56/16; ' +
         'the BPF object has no adv_control: rebuild the BPF object and the agent together',
     );
     expect(binding.objects.every((o) => !o.loaded && o.closed)).toBe(true);
