@@ -117,10 +117,60 @@ add('unknown prometheus key', withValue(`${P}.port`, 9464), `${P}.port: unknown 
 for (const v of ['loud', 3, true])
   add(`debug verbosity ${JSON.stringify(v)}`, withValue('exporters.debug.verbosity', v), 'exporters.debug.verbosity');
 
+// Processors.
+const B = 'processors.batch';
+for (const [key, v] of [
+  ['timeout', 5],
+  ['timeout', '-1s'],
+  ['send_batch_size', -1],
+  ['send_batch_size', 'lots'],
+  ['send_batch_max_size', 1.5],
+  ['metadata_keys', 'tenant'],
+  ['metadata_keys', ['tenant']],
+  ['metadata_cardinality_limit', {}],
+] as const) {
+  add(`batch ${key} ${JSON.stringify(v)}`, withValue(`${B}.${key}`, v), `${B}.${key}`);
+}
+add('batch max below size', withValue(B, { send_batch_size: 10, send_batch_max_size: 5 }), `${B}.send_batch_max_size`);
+const L = 'processors.memory_limiter';
+add('memory_limiter without check_interval', withValue(L, { limit_mib: 100 }), `${L}.check_interval`);
+add('memory_limiter without a limit', withValue(L, { check_interval: '1s' }), `${L}.limit_mib`);
+for (const [key, v] of [
+  ['limit_mib', -5],
+  ['limit_mib', '1GiB'],
+  ['spike_limit_mib', 100],
+  ['limit_percentage', 101],
+  ['spike_limit_percentage', 'half'],
+] as const) {
+  add(
+    `memory_limiter ${key} ${JSON.stringify(v)}`,
+    withValue(L, { check_interval: '1s', limit_mib: 100, [key]: v }),
+    `${L}.${key}`,
+  );
+}
+const RP = 'processors.resource';
+for (const v of [
+  undefined,
+  [],
+  'k8s.cluster.name',
+  [{}],
+  [{ key: 'a', action: 'rename' }],
+  [{ key: 'a', action: 'insert' }],
+  [{ key: 'a', action: 'extract', pattern: '((' }],
+  [{ key: 'a', action: 'insert', value: {} }],
+]) {
+  add(`resource attributes ${JSON.stringify(v)}`, withValue(RP, { attributes: v }), `${RP}.attributes`);
+}
+add(
+  'resource from_context',
+  withValue(RP, { attributes: [{ key: 'a', from_context: 'metadata.x', action: 'insert' }] }),
+  `${RP}.attributes[0].from_context: is not supported`,
+);
+
 // Unknown components and bad ids.
 add('unknown receiver type', withValue('receivers.hostmetrics', {}), "unknown receiver type 'hostmetrics'");
 add('unknown exporter type', withValue('exporters.otlphttp', {}), "unknown exporter type 'otlphttp'");
-add('unknown processor type', withValue('processors.batch', {}), "unknown processor type 'batch'");
+add('unknown processor type', withValue('processors.transform', {}), "unknown processor type 'transform'");
 add('unknown extension type', withValue('extensions.health_check', {}), "unknown extension type 'health_check'");
 for (const id of ['Dropreason', 'dropreason/', '/x', 'drop reason', '1abc', '']) {
   add(`bad component id ${JSON.stringify(id)}`, withValue(`receivers.${id}`, {}), 'is not a component id');

@@ -181,7 +181,7 @@ const cases: Record<string, Case> = {
   bad_component_type: {
     errors: [
       `receivers.otlp: unknown receiver type 'otlp'; available receivers: dropreason`,
-      `processors.batch: unknown processor type 'batch'; available processors: k8sattributes, k8s_attributes`,
+      `processors.transform: unknown processor type 'transform'; available processors: k8sattributes, k8s_attributes, batch, memory_limiter, resource`,
     ],
   },
   bad_component_id: {
