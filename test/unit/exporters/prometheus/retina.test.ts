@@ -139,6 +139,11 @@ describe('PrometheusExporter with retina_context', () => {
       metric_expiration: 300_000,
       naming: 'retina',
       retina_context: undefined,
+      send_timestamps: false,
+      enable_open_metrics: false,
+      add_metric_suffixes: true,
+      resource_to_telemetry_conversion: { enabled: false },
+      tls: undefined,
       ...config,
     });
     running.push(e);
