@@ -113,6 +113,19 @@ for (const v of ['x', ['a'], { '1bad': 'v' }, { 'a-b': 'v' }, { a: {} }, { a: [1
 for (const v of ['forever', '1ms', 5, '-5m']) {
   add(`metric_expiration ${JSON.stringify(v)}`, withValue(`${P}.metric_expiration`, v), `${P}.metric_expiration`);
 }
+for (const [key, v] of [
+  ['send_timestamps', 'yes'],
+  ['enable_open_metrics', 1],
+  ['add_metric_suffixes', []],
+  ['resource_to_telemetry_conversion', true],
+  ['resource_to_telemetry_conversion', { enabled: 'on' }],
+  ['tls', 'on'],
+  ['tls', {}],
+  ['tls', { cert_file: 'a', key_file: 'b', min_version: '1.4' }],
+  ['tls', { cert_file: 'a', key_file: 'b', reload_interval: '1h' }],
+] as const) {
+  add(`prometheus ${key} ${JSON.stringify(v)}`, withValue(`${P}.${key}`, v), `${P}.${key}`);
+}
 add('unknown prometheus key', withValue(`${P}.port`, 9464), `${P}.port: unknown key`);
 for (const v of ['loud', 3, true])
   add(`debug verbosity ${JSON.stringify(v)}`, withValue('exporters.debug.verbosity', v), 'exporters.debug.verbosity');
@@ -227,6 +240,23 @@ add(
   withValue('service.telemetry.metrics.address', 'x'),
   'service.telemetry.metrics.address',
 );
+add(
+  'telemetry logs encoding',
+  withValue('service.telemetry.logs.encoding', 'logfmt'),
+  'service.telemetry.logs.encoding',
+);
+for (const v of [
+  'x',
+  [{}],
+  [{ pull: { exporter: { otlp: {} } } }],
+  [{ pull: { exporter: { prometheus: { port: 'high' } } } }],
+]) {
+  add(
+    `telemetry readers ${JSON.stringify(v)}`,
+    withValue('service.telemetry.metrics.readers', v),
+    'service.telemetry.metrics.readers',
+  );
+}
 add('telemetry unknown key', withValue('service.telemetry.traces', {}), 'service.telemetry.traces: unknown key');
 
 // The file as a whole.
