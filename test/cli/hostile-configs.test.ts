@@ -247,7 +247,6 @@ add(
 );
 for (const v of [
   'x',
-  [{}],
   [{ pull: { exporter: { otlp: {} } } }],
   [{ pull: { exporter: { prometheus: { port: 'high' } } } }],
 ]) {
