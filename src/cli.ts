@@ -100,7 +100,7 @@ async function top(argv: string[]): Promise<void> {
 
 async function run(file: string): Promise<void> {
   const config = loadConfig(file);
-  const logger = createLogger(config.telemetry.logs.level, 'service');
+  const logger = createLogger(config.telemetry.logs.level, 'service', undefined, config.telemetry.logs.encoding);
   logger.info('starting', { version: VERSION, config: file, pid: process.pid });
   const service = new Service(config, logger);
 

@@ -7,9 +7,22 @@ import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml
 
 import type { ComponentKind, Factory, Component } from './component.js';
 import { expandValue } from './expand.js';
-import { type LogLevel } from './logger.js';
+import { type LogEncoding, type LogLevel } from './logger.js';
 import type { TelemetryMetricsConfig } from './telemetry.js';
-import { type ConfigIssue, describe, endpoint, join, list, object, oneOf, string } from './schema.js';
+import {
+  checked,
+  type ConfigIssue,
+  describe,
+  type Endpoint,
+  endpoint,
+  integer,
+  join,
+  list,
+  object,
+  oneOf,
+  optional,
+  string,
+} from './schema.js';
 
 export interface ComponentConfig {
   id: string;
@@ -31,7 +44,7 @@ export interface AgentConfig {
   processors: Map<string, ComponentConfig>;
   exporters: Map<string, ComponentConfig>;
   pipelines: PipelineConfig[];
-  telemetry: { logs: { level: LogLevel }; metrics: TelemetryMetricsConfig };
+  telemetry: { logs: { level: LogLevel; encoding: LogEncoding }; metrics: TelemetryMetricsConfig };
 }
 
 export type Registry = Record<ComponentKind, ReadonlyArray<Factory<unknown, Component>>>;
@@ -45,18 +58,54 @@ const SECTIONS: Record<string, ComponentKind | 'extension'> = {
 const TOP_LEVEL = [...Object.keys(SECTIONS), 'service'];
 const ID_PATTERN = /^([a-z][a-z0-9_]*)(?:\/(.+))?$/;
 
+/** One entry of service.telemetry.metrics.readers: the Collector's pull/prometheus form. */
+const readerSchema = object({
+  pull: object({
+    exporter: object({
+      prometheus: object({
+        host: string({ default: 'localhost', description: 'Host the pull reader listens on.' }),
+        port: integer({ default: 8888, min: 1, max: 65535, description: 'Port the pull reader listens on.' }),
+      }),
+    }),
+  }),
+});
+
 const telemetrySchema = object({
   logs: object({
     level: oneOf(['debug', 'info', 'warn', 'error'] as const, { default: 'info', description: 'Lowest level logged.' }),
-  }),
-  metrics: object({
-    level: oneOf(['none', 'basic', 'normal', 'detailed'] as const, {
-      default: 'none',
-      description: "The agent's own metrics: none turns them off.",
+    encoding: oneOf(['console', 'json'] as const, {
+      default: 'console',
+      description: 'console: one readable line per entry; json: one JSON object per line (ts, level, msg, ...).',
     }),
-    address: endpoint({ default: '127.0.0.1:8888', description: "host:port serving the agent's own metrics." }),
   }),
+  metrics: checked(
+    object({
+      level: oneOf(['none', 'basic', 'normal', 'detailed'] as const, {
+        default: 'none',
+        description: "The agent's own metrics: none turns them off.",
+      }),
+      address: endpoint({ default: '127.0.0.1:8888', description: "host:port serving the agent's own metrics." }),
+      readers: optional(
+        list(readerSchema, {
+          maxItems: 1,
+          description:
+            "The Collector's form of address: [{pull: {exporter: {prometheus: {host, port}}}}]; one reader. Set this or address.",
+        }),
+      ),
+    }),
+    (m, path, issues) => {
+      if (m.readers !== undefined && (m.address.port !== 8888 || m.address.host !== '127.0.0.1')) {
+        issues.push({ path: join(path, 'readers'), message: 'set either readers or address, not both' });
+      }
+    },
+  ),
 });
+
+/** The address of the agent's own metrics: the reader's if given, else address. */
+function telemetryAddress(m: NonNullable<ReturnType<typeof telemetrySchema.parse>>['metrics']): Endpoint {
+  const p = m.readers?.[0]?.pull.exporter.prometheus;
+  return p ? { host: p.host === 'localhost' ? '127.0.0.1' : p.host, port: p.port } : m.address;
+}
 
 export class ConfigError extends Error {
   constructor(
@@ -174,7 +223,13 @@ function buildConfig(raw: unknown, registry: Registry, issues: ConfigIssue[]): A
         message: `references extension '${e}', which is not configured`,
       }),
     );
-    telemetry = telemetrySchema.parse(service['telemetry'], 'service.telemetry', issues);
+    const parsed = telemetrySchema.parse(service['telemetry'], 'service.telemetry', issues);
+    if (parsed) {
+      telemetry = {
+        logs: parsed.logs,
+        metrics: { level: parsed.metrics.level, address: telemetryAddress(parsed.metrics) },
+      };
+    }
     parsePipelines(service['pipelines'], sections, declared, pipelines, issues);
   }
   if (issues.length || !telemetry) return undefined;

@@ -36,6 +36,10 @@ Unknown keys are errors; every error names its YAML path.
 | key | type | default | description |
 |---|---|---|---|
 | \`service.telemetry.logs.level\` | one of 'debug', 'info', 'warn', 'error' | \`info\` | Lowest level logged (to stderr). |
+| \`service.telemetry.logs.encoding\` | one of 'console', 'json' | \`console\` | console: one readable line per entry; json: one JSON object per line (ts, level, msg, component, fields). |
+| \`service.telemetry.metrics.level\` | one of 'none', 'basic', 'normal', 'detailed' | \`none\` | The agent's own metrics: none turns them off. |
+| \`service.telemetry.metrics.address\` | endpoint (host:port) | \`127.0.0.1:8888\` | host:port serving the agent's own metrics at /metrics. |
+| \`service.telemetry.metrics.readers\` | list (optional) |  | The Collector's form of address, one reader: \`[{pull: {exporter: {prometheus: {host: localhost, port: 8888}}}}]\`. Set this or address. |
 `;
   const sections = [
     ['receiver', 'Receivers'],

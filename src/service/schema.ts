@@ -167,7 +167,12 @@ export function list<T>(item: Schema<T>, opts: Common<T[]> & { maxItems?: number
       const out = value.map((v, i) => item.parse(v, `${path}[${i}]`, issues));
       return issues.length === before ? (out as T[]) : undefined;
     },
-    doc: () => ({ ...docOf(`list of ${item.doc().type}`, opts, (v) => JSON.stringify(v)) }),
+    doc: () => {
+      const itemDoc = item.doc();
+      const doc = docOf(`list of ${itemDoc.type}`, opts, (v) => JSON.stringify(v));
+      // A list of maps shows its items' keys, as `list.key`.
+      return itemDoc.fields ? { ...doc, fields: itemDoc.fields } : doc;
+    },
   };
 }
 

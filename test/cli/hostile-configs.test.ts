@@ -113,6 +113,19 @@ for (const v of ['x', ['a'], { '1bad': 'v' }, { 'a-b': 'v' }, { a: {} }, { a: [1
 for (const v of ['forever', '1ms', 5, '-5m']) {
   add(`metric_expiration ${JSON.stringify(v)}`, withValue(`${P}.metric_expiration`, v), `${P}.metric_expiration`);
 }
+for (const [key, v] of [
+  ['send_timestamps', 'yes'],
+  ['enable_open_metrics', 1],
+  ['add_metric_suffixes', []],
+  ['resource_to_telemetry_conversion', true],
+  ['resource_to_telemetry_conversion', { enabled: 'on' }],
+  ['tls', 'on'],
+  ['tls', {}],
+  ['tls', { cert_file: 'a', key_file: 'b', min_version: '1.4' }],
+  ['tls', { cert_file: 'a', key_file: 'b', reload_interval: '1h' }],
+] as const) {
+  add(`prometheus ${key} ${JSON.stringify(v)}`, withValue(`${P}.${key}`, v), `${P}.${key}`);
+}
 add('unknown prometheus key', withValue(`${P}.port`, 9464), `${P}.port: unknown key`);
 for (const v of ['loud', 3, true])
   add(`debug verbosity ${JSON.stringify(v)}`, withValue('exporters.debug.verbosity', v), 'exporters.debug.verbosity');
@@ -156,8 +169,58 @@ for (const [key, value, expectText] of [
 // Unknown components and bad ids.
 add('unknown receiver type', withValue('receivers.hostmetrics', {}), "unknown receiver type 'hostmetrics'");
 add('unknown exporter type', withValue('exporters.kafka', {}), "unknown exporter type 'kafka'");
-add('unknown processor type', withValue('processors.batch', {}), "unknown processor type 'batch'");
+add('unknown processor type', withValue('processors.transform', {}), "unknown processor type 'transform'");
 add('unknown extension type', withValue('extensions.health_check', {}), "unknown extension type 'health_check'");
+// Processors.
+const B = 'processors.batch';
+for (const [key, v] of [
+  ['timeout', 5],
+  ['timeout', '-1s'],
+  ['send_batch_size', -1],
+  ['send_batch_size', 'lots'],
+  ['send_batch_max_size', 1.5],
+  ['metadata_keys', 'tenant'],
+  ['metadata_keys', ['tenant']],
+  ['metadata_cardinality_limit', {}],
+] as const) {
+  add(`batch ${key} ${JSON.stringify(v)}`, withValue(`${B}.${key}`, v), `${B}.${key}`);
+}
+add('batch max below size', withValue(B, { send_batch_size: 10, send_batch_max_size: 5 }), `${B}.send_batch_max_size`);
+const L = 'processors.memory_limiter';
+add('memory_limiter without check_interval', withValue(L, { limit_mib: 100 }), `${L}.check_interval`);
+add('memory_limiter without a limit', withValue(L, { check_interval: '1s' }), `${L}.limit_mib`);
+for (const [key, v] of [
+  ['limit_mib', -5],
+  ['limit_mib', '1GiB'],
+  ['spike_limit_mib', 100],
+  ['limit_percentage', 101],
+  ['spike_limit_percentage', 'half'],
+] as const) {
+  add(
+    `memory_limiter ${key} ${JSON.stringify(v)}`,
+    withValue(L, { check_interval: '1s', limit_mib: 100, [key]: v }),
+    `${L}.${key}`,
+  );
+}
+const RP = 'processors.resource';
+for (const v of [
+  undefined,
+  [],
+  'k8s.cluster.name',
+  [{}],
+  [{ key: 'a', action: 'rename' }],
+  [{ key: 'a', action: 'insert' }],
+  [{ key: 'a', action: 'extract', pattern: '((' }],
+  [{ key: 'a', action: 'insert', value: {} }],
+]) {
+  add(`resource attributes ${JSON.stringify(v)}`, withValue(RP, { attributes: v }), `${RP}.attributes`);
+}
+add(
+  'resource from_context',
+  withValue(RP, { attributes: [{ key: 'a', from_context: 'metadata.x', action: 'insert' }] }),
+  `${RP}.attributes[0].from_context: is not supported`,
+);
+
 for (const id of ['Dropreason', 'dropreason/', '/x', 'drop reason', '1abc', '']) {
   add(`bad component id ${JSON.stringify(id)}`, withValue(`receivers.${id}`, {}), 'is not a component id');
 }
@@ -213,6 +276,22 @@ add(
   withValue('service.telemetry.metrics.address', 'x'),
   'service.telemetry.metrics.address',
 );
+add(
+  'telemetry logs encoding',
+  withValue('service.telemetry.logs.encoding', 'logfmt'),
+  'service.telemetry.logs.encoding',
+);
+for (const v of [
+  'x',
+  [{ pull: { exporter: { otlp: {} } } }],
+  [{ pull: { exporter: { prometheus: { port: 'high' } } } }],
+]) {
+  add(
+    `telemetry readers ${JSON.stringify(v)}`,
+    withValue('service.telemetry.metrics.readers', v),
+    'service.telemetry.metrics.readers',
+  );
+}
 add('telemetry unknown key', withValue('service.telemetry.traces', {}), 'service.telemetry.traces: unknown key');
 
 // The file as a whole.

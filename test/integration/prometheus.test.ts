@@ -119,7 +119,8 @@ describe.skipIf(!isRoot || !havePrometheus)('a real Prometheus scraping the agen
   it('stores what the kernel counted, in both namings, and promtool accepts the output', async () => {
     pair = new NetnsPair('prom');
     pair.create();
-    const [otelPort, retinaPort, selfPort, promPort] = [
+    const [otelPort, retinaPort, selfPort, promPort, omPort] = [
+      await freePort(),
       await freePort(),
       await freePort(),
       await freePort(),
@@ -139,6 +140,22 @@ exporters:
   prometheus/retina:
     endpoint: 127.0.0.1:${retinaPort}
     naming: retina
+  prometheus/openmetrics:
+    endpoint: 127.0.0.1:${omPort}
+    enable_open_metrics: true
+    send_timestamps: true
+    resource_to_telemetry_conversion:
+      enabled: true
+processors:
+  resource:
+    attributes:
+      - key: k8s.cluster.name
+        value: test-cluster
+        action: insert
+  batch:
+  memory_limiter:
+    check_interval: 1s
+    limit_mib: 4000
 service:
   pipelines:
     metrics:
@@ -147,6 +164,10 @@ service:
     metrics/retina:
       receivers: [dropreason]
       exporters: [prometheus/retina]
+    metrics/openmetrics:
+      receivers: [dropreason]
+      processors: [memory_limiter, resource, batch]
+      exporters: [prometheus/openmetrics]
   telemetry:
     metrics:
       level: normal
@@ -155,7 +176,7 @@ service:
       otelPort,
     );
     prometheus = new PrometheusServer(promPort);
-    await prometheus.start([otelPort, retinaPort, selfPort]);
+    await prometheus.start([otelPort, retinaPort, selfPort, omPort]);
 
     dropUdpRule(pair, 'OUTPUT', 9);
     pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), '64']);
@@ -166,9 +187,15 @@ service:
     expect(
       await prometheus.waitFor(`dropreason_drop_count_total${sel.replace('}', ',cluster="test"}')}`, rule.packets),
     ).toBe(rule.packets);
-    expect(await prometheus.waitFor(`dropreason_drop_bytes_total${sel}`, rule.bytes)).toBe(rule.bytes);
+    expect(
+      await prometheus.waitFor(`dropreason_drop_bytes_total${sel.replace('}', ',cluster="test"}')}`, rule.bytes),
+    ).toBe(rule.bytes);
     expect(await prometheus.waitFor(`networkobservability_drop_count${sel}`, rule.packets)).toBe(rule.packets);
     expect(await prometheus.waitFor(`networkobservability_drop_bytes${sel}`, rule.bytes)).toBe(rule.bytes);
+    // Scraped as OpenMetrics (Prometheus asks for it first), gzipped, with the resource
+    // processor's attribute as a label by resource_to_telemetry_conversion.
+    const om = `dropreason_drop_count_total{reason="IPTABLE_RULE_DROP",direction="egress",k8s_cluster_name="test-cluster",host_name="${os.hostname()}"}`;
+    expect(await prometheus.waitFor(om, rule.packets)).toBe(rule.packets);
     // The agent's own metrics, scraped from service.telemetry.metrics.
     expect(await prometheus.waitFor('dropreason_agent_program_attached{program="dr_kfree_skb_btf"}', 1)).toBe(1);
 

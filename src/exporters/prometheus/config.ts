@@ -1,4 +1,6 @@
+import { tlsSchema } from './tls.js';
 import {
+  boolean,
   checked,
   duration,
   endpoint,
@@ -60,6 +62,36 @@ const fields = {
         'With naming retina, the labels of the adv_drop series. local (the default): ip, namespace, podname, workload_kind, workload_name of the pod on this node. remote: source_* and destination_* of both ends; the pod is the destination of ingress drops and the source of the others, the peer (peer.address, and its pod with the k8sattributes peer_enrichment) the other end.',
     }),
   ),
+  /** @default false */
+  send_timestamps: boolean({
+    default: false,
+    description:
+      "Writes each sample's time (the end of its collection); Prometheus then uses it instead of the scrape time.",
+  }),
+  /** @default false */
+  enable_open_metrics: boolean({
+    default: false,
+    description:
+      'Serves OpenMetrics text (1.0.0) to a scraper whose Accept header asks for application/openmetrics-text; the Prometheus text format otherwise.',
+  }),
+  /** @default true */
+  add_metric_suffixes: boolean({
+    default: true,
+    description:
+      'Adds _total to counter names, as the Collector does (its unit suffixes are already part of our names: dropreason_drop_bytes_total). false: counters keep their bare names in the Prometheus text format; OpenMetrics requires _total on counter samples, so it keeps it.',
+  }),
+  resource_to_telemetry_conversion: object(
+    {
+      /** @default false */
+      enabled: boolean({
+        default: false,
+        description:
+          "true: every resource attribute becomes a label (host_name, service_instance_id, k8s_cluster_name added by the resource processor, ...), as in the Collector. false (the default): only a pod's k8s.* attributes become labels of its series (k8s_pod_name, k8s_namespace_name, ...), so pods stay apart without the option. The Collector instead leaves resource attributes out of the series (its target_info metric, which dropreason does not serve) unless enabled.",
+      }),
+    },
+    { description: 'Which resource attributes become labels.' },
+  ),
+  tls: optional(tlsSchema),
 };
 
 export const configSchema = checked(

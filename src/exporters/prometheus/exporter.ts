@@ -1,19 +1,46 @@
-/** Serves the latest metrics it was given at GET /metrics. */
+/**
+ * Serves the latest metrics it was given at GET /metrics: OpenMetrics text when enabled
+ * and asked for, gzip when the scraper accepts it, over HTTPS with tls.
+ */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 
 import type { Component, CreateSettings, MetricsConsumer, ResourceMetrics } from '../../service/component.js';
 import { Accumulator } from './accumulator.js';
 import type { PrometheusConfig } from './config.js';
 import { RETINA_NAMES, RETINA_POINT_LABELS, retinaPodLabels, retinaRemoteLabels } from './retina.js';
-import { type LabelCache, serialize, type SerializeOptions } from './serializer.js';
+import { allResourceLabels, type LabelCache, serialize, type SerializeOptions } from './serializer.js';
+import { serverTlsOptions } from './tls.js';
+
+const gzip = promisify(zlib.gzip);
 
 export { retinaPodLabels };
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+/** Whether an Accept header asks for OpenMetrics text (Prometheus sends it first, with a higher q). */
+export function wantsOpenMetrics(accept: string | undefined): boolean {
+  return (
+    /(^|,)\s*application\/openmetrics-text\s*(;|,|$)/.test(accept ?? '') &&
+    !/application\/openmetrics-text[^,]*;\s*q=0(\.0*)?\s*(,|$)/.test(accept ?? '')
+  );
+}
+
+/** Whether an Accept-Encoding header takes gzip. */
+export function acceptsGzip(acceptEncoding: string | undefined): boolean {
+  return (acceptEncoding ?? '').split(',').some((part) => {
+    const [coding, ...params] = part.trim().split(';');
+    const q = params.map((p) => /^\s*q=([\d.]+)/.exec(p)?.[1]).find(Boolean);
+    return coding!.trim().toLowerCase() === 'gzip' && (q === undefined || Number(q) > 0);
+  });
+}
 
 export class PrometheusExporter implements Component, MetricsConsumer {
-  private server: http.Server | undefined;
+  private server: http.Server | https.Server | undefined;
   private starting: Promise<void> | undefined;
   private readonly accumulator: Accumulator;
   private readonly labelCache: LabelCache = new WeakMap();
@@ -46,7 +73,9 @@ export class PrometheusExporter implements Component, MetricsConsumer {
 
   private async listen(): Promise<void> {
     const { host, port } = this.config.endpoint;
-    const server = http.createServer((req, res) => this.handle(req, res));
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
+    const tls = this.config.tls;
+    const server = tls ? https.createServer(serverTlsOptions(tls), handler) : http.createServer(handler);
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
         const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.message;
@@ -57,10 +86,13 @@ export class PrometheusExporter implements Component, MetricsConsumer {
     server.on('error', (err) => this.settings.logger.error('server error', { error: err.message }));
     this.server = server;
     const bound = (server.address() as AddressInfo).port;
-    this.settings.logger.info('serving Prometheus metrics', { url: `http://${hostForUrl(host)}:${bound}/metrics` });
+    const scheme = tls ? 'https' : 'http';
+    this.settings.logger.info('serving Prometheus metrics', {
+      url: `${scheme}://${hostForUrl(host)}:${bound}/metrics`,
+    });
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at /metrics\n');
@@ -70,14 +102,38 @@ export class PrometheusExporter implements Component, MetricsConsumer {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
+    const openMetrics = this.config.enable_open_metrics && wantsOpenMetrics(req.headers.accept);
     const body = serialize(this.accumulator.collect(), {
       namespace: this.config.namespace,
       gaugeNames: this.gaugeNames,
       constLabels: this.config.const_labels,
       labelCache: this.labelCache,
-      ...this.retinaLabels(),
+      format: openMetrics ? 'openmetrics' : 'prometheus',
+      timestamps: this.config.send_timestamps,
+      suffixes: this.config.add_metric_suffixes,
+      ...this.resourceLabels(),
     });
-    res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : body);
+    const headers: http.OutgoingHttpHeaders = {
+      'content-type': openMetrics ? OPENMETRICS_CONTENT_TYPE : CONTENT_TYPE,
+      vary: 'Accept, Accept-Encoding',
+    };
+    let payload: string | Buffer = body;
+    if (acceptsGzip(req.headers['accept-encoding'])) {
+      try {
+        payload = await gzip(body);
+        headers['content-encoding'] = 'gzip';
+      } catch (err) {
+        this.settings.logger.warn('gzip failed; serving uncompressed', { error: (err as Error).message });
+      }
+    }
+    res.writeHead(200, headers).end(req.method === 'HEAD' ? undefined : payload);
+  }
+
+  /** Which resource attributes become labels: Retina's, every one (resource_to_telemetry_conversion), or a pod's k8s.*. */
+  private resourceLabels(): Pick<SerializeOptions, 'resourceLabels' | 'labels'> {
+    if (this.config.naming === 'retina') return this.retinaLabels();
+    if (this.config.resource_to_telemetry_conversion.enabled) return { resourceLabels: allResourceLabels };
+    return {};
   }
 
   /** Retina's context labels, local or remote, with naming retina. */

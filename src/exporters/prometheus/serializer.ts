@@ -1,6 +1,6 @@
 /**
- * Prometheus text exposition (format 0.0.4) of ResourceMetrics. A pure function: the
- * exporter only serves its output.
+ * Prometheus text exposition (format 0.0.4) and OpenMetrics text (1.0.0) of
+ * ResourceMetrics. A pure function: the exporter only serves its output.
  */
 import type { Attributes } from '@opentelemetry/api';
 import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
@@ -37,7 +37,20 @@ export interface SerializeOptions {
    * 10,000 pod series formats each one's labels once, not at every scrape.
    */
   labelCache?: LabelCache | undefined;
+  /** `openmetrics`: OpenMetrics 1.0.0 text (counter families without `_total`, `# EOF`). */
+  format?: 'prometheus' | 'openmetrics' | undefined;
+  /** Writes each sample's time (Prometheus: milliseconds; OpenMetrics: seconds). */
+  timestamps?: boolean | undefined;
+  /**
+   * false: counters keep their name without `_total` (Prometheus text only: OpenMetrics
+   * requires the suffix on counter samples).
+   * @default true
+   */
+  suffixes?: boolean | undefined;
 }
+
+/** resourceLabels for resource_to_telemetry_conversion: every resource attribute. */
+export const allResourceLabels = (resource: Attributes): Attributes => resource;
 
 /** The default resourceLabels: a pod's k8s.* attributes, for resources that name a pod. */
 export function podResourceLabels(resource: Attributes): Attributes {
@@ -50,6 +63,8 @@ export function podResourceLabels(resource: Attributes): Attributes {
 }
 
 interface Family {
+  /** The name of the samples; the family's own name differs for OpenMetrics counters. */
+  sample: string;
   help: string;
   type: 'counter' | 'gauge';
   lines: string[];
@@ -69,8 +84,15 @@ export function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
-function escapeHelp(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+function escapeHelp(text: string, openMetrics: boolean): string {
+  const s = text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+  return openMetrics ? s.replace(/"/g, '\\"') : s;
+}
+
+function formatTime([seconds, nanos]: [number, number], openMetrics: boolean): string {
+  if (openMetrics)
+    return nanos === 0 ? String(seconds) : `${seconds}.${String(nanos).padStart(9, '0').replace(/0+$/, '')}`;
+  return String(seconds * 1000 + Math.floor(nanos / 1e6));
 }
 
 export function formatValue(v: number): string {
@@ -115,6 +137,7 @@ export function derivedName(otelName: string, counter: boolean, namespace?: stri
 export type LabelCache = WeakMap<Attributes, { resource: string; text: string }>;
 
 export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOptions = {}): string {
+  const openMetrics = opts.format === 'openmetrics';
   const families = new Map<string, Family>();
   const fromResource = opts.resourceLabels ?? podResourceLabels;
   for (const rm of resourceMetrics) {
@@ -125,10 +148,17 @@ export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOpt
       for (const metric of scope.metrics) {
         const target = prometheusName(metric, opts.namespace, opts.gaugeNames);
         if (!target) continue;
-        let family = families.get(target.name);
+        let { name } = target;
+        let sample = name;
+        if (target.type === 'counter') {
+          const bare = name.replace(/_total$/, '');
+          if (openMetrics) [name, sample] = [bare, `${bare}_total`];
+          else if (opts.suffixes === false) name = sample = bare;
+        }
+        let family = families.get(name);
         if (!family) {
-          family = { help: metric.descriptor.description, type: target.type, lines: [] };
-          families.set(target.name, family);
+          family = { sample, help: metric.descriptor.description, type: target.type, lines: [] };
+          families.set(name, family);
         }
         const rewrite = opts.pointLabels?.get(metric.descriptor.name);
         for (const dp of metric.dataPoints) {
@@ -140,16 +170,17 @@ export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOpt
             cached = { resource: resourceKey, text: formatLabels({ ...opts.constLabels, ...own }) };
             opts.labelCache?.set(dp.attributes, cached);
           }
-          family.lines.push(`${target.name}${cached.text} ${formatValue(dp.value)}`);
+          const time = opts.timestamps ? ` ${formatTime(dp.endTime, openMetrics)}` : '';
+          family.lines.push(`${family.sample}${cached.text} ${formatValue(dp.value)}${time}`);
         }
       }
     }
   }
   let out = '';
   for (const [name, family] of families) {
-    if (family.help) out += `# HELP ${name} ${escapeHelp(family.help)}\n`;
+    if (family.help) out += `# HELP ${name} ${escapeHelp(family.help, openMetrics)}\n`;
     out += `# TYPE ${name} ${family.type}\n`;
     for (const line of family.lines) out += `${line}\n`;
   }
-  return out;
+  return openMetrics ? `${out}# EOF\n` : out;
 }

@@ -57,9 +57,23 @@ interface Case {
 const TELEMETRY_METRICS_OFF = { level: 'none' as const, address: { host: '127.0.0.1', port: 8888 } };
 
 /** The prometheus exporter's settings a config leaves out. */
-const PROMETHEUS_DEFAULTS = { namespace: undefined, const_labels: {}, metric_expiration: 300_000, naming: 'otel' };
+const PROMETHEUS_NEW_KEYS = {
+  send_timestamps: false,
+  enable_open_metrics: false,
+  add_metric_suffixes: true,
+  resource_to_telemetry_conversion: { enabled: false },
+  tls: undefined,
+};
+const PROMETHEUS_DEFAULTS = {
+  namespace: undefined,
+  const_labels: {},
+  metric_expiration: 300_000,
+  naming: 'otel',
+  ...PROMETHEUS_NEW_KEYS,
+};
 
-const PROMETHEUS_KEYS = 'endpoint, namespace, const_labels, metric_expiration, naming, retina_context';
+const PROMETHEUS_KEYS =
+  'endpoint, namespace, const_labels, metric_expiration, naming, retina_context, send_timestamps, enable_open_metrics, add_metric_suffixes, resource_to_telemetry_conversion, tls';
 const LEVELS = `'debug', 'info', 'warn', 'error'`;
 const TOP_KEYS = 'receivers, processors, exporters, extensions, service';
 const DROPREASON_KEYS =
@@ -105,6 +119,7 @@ const cases: Record<string, Case> = {
             const_labels: { cluster: 'prod' },
             metric_expiration: 60_000,
             naming: 'retina',
+            ...PROMETHEUS_NEW_KEYS,
           },
         },
         debug: { type: 'debug', kind: 'exporter', config: { verbosity: 'detailed' } },
@@ -113,7 +128,7 @@ const cases: Record<string, Case> = {
         { id: 'metrics', receivers: ['dropreason'], processors: [], exporters: ['prometheus', 'debug'] },
         { id: 'metrics/internal', receivers: ['dropreason'], processors: [], exporters: ['prometheus/internal'] },
       ],
-      telemetry: { logs: { level: 'debug' }, metrics: TELEMETRY_METRICS_OFF },
+      telemetry: { logs: { level: 'debug', encoding: 'console' }, metrics: TELEMETRY_METRICS_OFF },
     },
   },
   good_defaults: {
@@ -128,7 +143,7 @@ const cases: Record<string, Case> = {
         },
       },
       pipelines: [{ id: 'metrics', receivers: ['dropreason'], processors: [], exporters: ['prometheus'] }],
-      telemetry: { logs: { level: 'info' }, metrics: TELEMETRY_METRICS_OFF },
+      telemetry: { logs: { level: 'info', encoding: 'console' }, metrics: TELEMETRY_METRICS_OFF },
     },
   },
   good_env: {
@@ -153,7 +168,7 @@ const cases: Record<string, Case> = {
         },
       },
       pipelines: [{ id: 'metrics', receivers: ['dropreason'], processors: [], exporters: ['prometheus'] }],
-      telemetry: { logs: { level: 'info' }, metrics: TELEMETRY_METRICS_OFF },
+      telemetry: { logs: { level: 'info', encoding: 'console' }, metrics: TELEMETRY_METRICS_OFF },
     },
   },
   bad_yaml: {
@@ -186,7 +201,7 @@ const cases: Record<string, Case> = {
   bad_component_type: {
     errors: [
       `receivers.otlp: unknown receiver type 'otlp'; available receivers: dropreason`,
-      `processors.batch: unknown processor type 'batch'; available processors: k8sattributes, k8s_attributes`,
+      `processors.transform: unknown processor type 'transform'; available processors: k8sattributes, k8s_attributes, batch, memory_limiter, resource`,
     ],
   },
   bad_component_id: {

@@ -15,8 +15,14 @@ const DEFAULTS: PrometheusConfig = {
   metric_expiration: 300_000,
   naming: 'otel',
   retina_context: undefined,
+  send_timestamps: false,
+  enable_open_metrics: false,
+  add_metric_suffixes: true,
+  resource_to_telemetry_conversion: { enabled: false },
+  tls: undefined,
 };
-const KEYS = 'endpoint, namespace, const_labels, metric_expiration, naming, retina_context';
+const KEYS =
+  'endpoint, namespace, const_labels, metric_expiration, naming, retina_context, send_timestamps, enable_open_metrics, add_metric_suffixes, resource_to_telemetry_conversion, tls';
 const LABEL_RULE = 'is not a valid name: label names are letters, digits and _, not starting with a digit';
 
 const expected: Record<string, PrometheusConfig | string[]> = {
@@ -30,8 +36,60 @@ const expected: Record<string, PrometheusConfig | string[]> = {
     metric_expiration: 60_000,
     naming: 'retina',
     retina_context: undefined,
+    send_timestamps: false,
+    enable_open_metrics: false,
+    add_metric_suffixes: true,
+    resource_to_telemetry_conversion: { enabled: false },
+    tls: undefined,
   },
   'prometheus/retina_remote': { ...DEFAULTS, naming: 'retina', retina_context: 'remote' },
+  'prometheus/collector_readme': {
+    ...DEFAULTS,
+    endpoint: { host: '1.2.3.4', port: 1234 },
+    tls: {
+      ca_file: '/path/to/ca.pem',
+      cert_file: '/path/to/cert.pem',
+      key_file: '/path/to/key.pem',
+      cert_pem: undefined,
+      key_pem: undefined,
+      client_ca_file: undefined,
+      min_version: '1.2',
+      max_version: undefined,
+      reload_interval: undefined,
+    },
+    namespace: 'test-space',
+    const_labels: { label1: 'value1' },
+    send_timestamps: true,
+    metric_expiration: 180 * 60_000,
+    enable_open_metrics: true,
+    add_metric_suffixes: false,
+    resource_to_telemetry_conversion: { enabled: true },
+  },
+  'prometheus/tls_pem': {
+    ...DEFAULTS,
+    tls: {
+      ca_file: undefined,
+      cert_file: undefined,
+      key_file: undefined,
+      cert_pem: 'CERT',
+      key_pem: 'KEY',
+      client_ca_file: '/etc/ca.pem',
+      min_version: '1.3',
+      max_version: undefined,
+      reload_interval: undefined,
+    },
+  },
+  'prometheus/bad_tls': [
+    'exporters.prometheus/bad_tls.tls.cert_file: exactly one of cert_file or cert_pem is required to serve TLS',
+    'exporters.prometheus/bad_tls.tls.key_file: exactly one of key_file or key_pem is required to serve TLS',
+    'exporters.prometheus/bad_tls.tls.max_version: must not be below min_version (1.3), but was 1.2',
+    'exporters.prometheus/bad_tls.tls.reload_interval: is not supported: the certificate and key are read when the exporter starts; restart the agent to load new ones',
+  ],
+  'prometheus/bad_flags': [
+    'exporters.prometheus/bad_flags.send_timestamps: must be true or false, but was "yes"',
+    'exporters.prometheus/bad_flags.enable_open_metrics: must be true or false, but was 1',
+    'exporters.prometheus/bad_flags.resource_to_telemetry_conversion: must be a map, but was true',
+  ],
   'prometheus/bad_port_zero': [`exporters.prometheus/bad_port_zero.endpoint: ${ENDPOINT_RULE} "127.0.0.1:0"`],
   'prometheus/bad_port_too_big': [`exporters.prometheus/bad_port_too_big.endpoint: ${ENDPOINT_RULE} "127.0.0.1:65536"`],
   'prometheus/bad_no_port': [`exporters.prometheus/bad_no_port.endpoint: ${ENDPOINT_RULE} "localhost"`],
@@ -55,7 +113,7 @@ const expected: Record<string, PrometheusConfig | string[]> = {
   ],
   'prometheus/bad_unknown_key': [
     `exporters.prometheus/bad_unknown_key.endpiont: unknown key; accepted keys are: ${KEYS}`,
-    `exporters.prometheus/bad_unknown_key.send_timestamps: unknown key; accepted keys are: ${KEYS}`,
+    `exporters.prometheus/bad_unknown_key.scrape_interval: unknown key; accepted keys are: ${KEYS}`,
   ],
   'prometheus/bad_retina_context': [
     `exporters.prometheus/bad_retina_context.retina_context: must be one of 'local', 'remote', but was "source"`,

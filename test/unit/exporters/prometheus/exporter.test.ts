@@ -1,10 +1,21 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { PrometheusConfig } from '../../../../src/exporters/prometheus/config.js';
-import { PrometheusExporter } from '../../../../src/exporters/prometheus/exporter.js';
+import {
+  acceptsGzip,
+  CONTENT_TYPE,
+  OPENMETRICS_CONTENT_TYPE,
+  PrometheusExporter,
+  wantsOpenMetrics,
+} from '../../../../src/exporters/prometheus/exporter.js';
 import { prometheusExporterFactory } from '../../../../src/exporters/prometheus/factory.js';
 import { packageRoot } from '../../../../src/native/binding.js';
 import { collect, dropCounters, recordingLogger, settingsFor } from '../../support.js';
@@ -16,6 +27,11 @@ const config = (overrides: Partial<PrometheusConfig> = {}): PrometheusConfig => 
   metric_expiration: 300_000,
   naming: 'otel',
   retina_context: undefined,
+  send_timestamps: false,
+  enable_open_metrics: false,
+  add_metric_suffixes: true,
+  resource_to_telemetry_conversion: { enabled: false },
+  tls: undefined,
   ...overrides,
 });
 
@@ -176,5 +192,117 @@ describe('PrometheusExporter over HTTP', () => {
     const later = await (await fetch(url(e, '/metrics'))).text();
     expect(later).not.toContain('NO_SOCKET');
     expect(later).toContain('dropreason_drop_count_total{direction="egress",reason="OTHER"} 2\n');
+  });
+});
+
+describe('PrometheusExporter: negotiation, gzip and TLS', () => {
+  /** A raw GET, so the test sees the bytes and headers on the wire. */
+  function get(
+    target: string,
+    headers: Record<string, string>,
+    options: https.RequestOptions = {},
+  ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+    const client = target.startsWith('https:') ? https : http;
+    return new Promise((resolve, reject) => {
+      client
+        .get(target, { headers, ...options }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+        })
+        .on('error', reject);
+    });
+  }
+
+  // What Prometheus 3 sends when it scrapes with OpenMetrics allowed.
+  const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1';
+
+  it('serves OpenMetrics only when enabled and asked for', async () => {
+    const on = exporter({ enable_open_metrics: true });
+    const off = exporter();
+    for (const e of [on, off]) {
+      await e.consume([await collect(dropCounters(DROPS))]);
+      await e.start();
+    }
+    const asked = await get(url(on, '/metrics'), { accept: PROMETHEUS_ACCEPT });
+    expect(asked.headers['content-type']).toBe(OPENMETRICS_CONTENT_TYPE);
+    expect(asked.body.toString()).toMatch(/# TYPE dropreason_drop_count counter\n[\s\S]*# EOF\n$/);
+    const plain = await get(url(on, '/metrics'), { accept: 'text/plain' });
+    expect(plain.headers['content-type']).toBe(CONTENT_TYPE);
+    expect((await get(url(off, '/metrics'), { accept: PROMETHEUS_ACCEPT })).body.toString()).toBe(golden('drops.prom'));
+  });
+
+  it('gzips when the scraper accepts it, and not otherwise', async () => {
+    const e = exporter();
+    await e.consume([await collect(dropCounters(DROPS))]);
+    await e.start();
+    const zipped = await get(url(e, '/metrics'), { 'accept-encoding': 'gzip' });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zlib.gunzipSync(zipped.body).toString()).toBe(golden('drops.prom'));
+    const refused = await get(url(e, '/metrics'), { 'accept-encoding': 'gzip;q=0, identity' });
+    expect(refused.headers['content-encoding']).toBeUndefined();
+    expect(refused.body.toString()).toBe(golden('drops.prom'));
+  });
+
+  it('reads Accept and Accept-Encoding as the HTTP rules say', () => {
+    expect(wantsOpenMetrics(PROMETHEUS_ACCEPT)).toBe(true);
+    expect(wantsOpenMetrics('text/plain;version=0.0.4')).toBe(false);
+    expect(wantsOpenMetrics('application/openmetrics-text;q=0,text/plain')).toBe(false);
+    expect(wantsOpenMetrics(undefined)).toBe(false);
+    expect(acceptsGzip('deflate, gzip;q=1.0, *;q=0.5')).toBe(true);
+    expect(acceptsGzip('GZIP')).toBe(true);
+    expect(acceptsGzip('gzip;q=0')).toBe(false);
+    expect(acceptsGzip('br')).toBe(false);
+  });
+
+  it('serves HTTPS with tls, with a certificate made by openssl', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dropreason-tls-'));
+    const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+    const tls = {
+      cert_file: cert,
+      key_file: key,
+      cert_pem: undefined,
+      key_pem: undefined,
+      ca_file: undefined,
+      client_ca_file: undefined,
+      min_version: '1.2' as const,
+      max_version: undefined,
+      reload_interval: undefined,
+    };
+    const e = exporter({ tls });
+    await e.consume([await collect(dropCounters(DROPS))]);
+    await e.start();
+    const target = url(e, '/metrics').replace('http:', 'https:');
+    const res = await get(target, {}, { ca: fs.readFileSync(cert) });
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe(golden('drops.prom'));
+    await expect(get(target, {})).rejects.toThrow(/self.signed/);
+    await expect(exporter({ tls: { ...tls, key_file: path.join(dir, 'missing.pem') } }).start()).rejects.toThrow(
+      /cannot read the TLS key .*missing\.pem/,
+    );
+    fs.rmSync(dir, { recursive: true });
   });
 });

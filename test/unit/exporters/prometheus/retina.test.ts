@@ -58,6 +58,24 @@ const outsideEnd = (prefix: string, ip: string) => ({
   [`${prefix}workload_name`]: 'unknown',
 });
 
+/** An exporter's config with naming retina on a free port, the rest as the defaults. */
+function retinaConfig(config: Partial<PrometheusConfig>): PrometheusConfig {
+  return {
+    endpoint: { host: '127.0.0.1', port: 0 },
+    namespace: undefined,
+    const_labels: {},
+    metric_expiration: 300_000,
+    naming: 'retina',
+    retina_context: undefined,
+    send_timestamps: false,
+    enable_open_metrics: false,
+    add_metric_suffixes: true,
+    resource_to_telemetry_conversion: { enabled: false },
+    tls: undefined,
+    ...config,
+  };
+}
+
 describe('Retina remote context', () => {
   it('makes the pod the source of an egress drop and the peer pod its destination', () => {
     const point = { reason: 'IPTABLE_RULE_DROP', direction: 'egress', 'peer.port': 5432, ...DB_PEER };
@@ -142,15 +160,7 @@ describe('PrometheusExporter with retina_context', () => {
   });
 
   async function scrape(config: Partial<PrometheusConfig>): Promise<string[]> {
-    const e = new PrometheusExporter(settingsFor('exporters.prometheus/retina'), {
-      endpoint: { host: '127.0.0.1', port: 0 },
-      namespace: undefined,
-      const_labels: {},
-      metric_expiration: 300_000,
-      naming: 'retina',
-      retina_context: undefined,
-      ...config,
-    });
+    const e = new PrometheusExporter(settingsFor('exporters.prometheus/retina'), retinaConfig(config));
     running.push(e);
     await e.start();
     const egress = { reason: 'IPTABLE_RULE_DROP', direction: 'egress', 'peer.address': '10.0.0.2' };
@@ -204,14 +214,10 @@ describe('PrometheusExporter with naming retina: interface drops', () => {
 
   for (const context of [undefined, 'remote'] as const) {
     it(`serves networkobservability_interface_stats{interface_name, statistic_name} (retina_context ${context ?? 'local'})`, async () => {
-      const e = new PrometheusExporter(settingsFor('exporters.prometheus/retina'), {
-        endpoint: { host: '127.0.0.1', port: 0 },
-        namespace: undefined,
-        const_labels: { cluster: 'prod' },
-        metric_expiration: 300_000,
-        naming: 'retina',
-        retina_context: context,
-      });
+      const e = new PrometheusExporter(
+        settingsFor('exporters.prometheus/retina'),
+        retinaConfig({ const_labels: { cluster: 'prod' }, retina_context: context }),
+      );
       running.push(e);
       await e.start();
       const table = new InterfaceTable();

@@ -10,7 +10,12 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 
-import { formatValue, type LabelCache, serialize } from '../../../../src/exporters/prometheus/serializer.js';
+import {
+  allResourceLabels,
+  formatValue,
+  type LabelCache,
+  serialize,
+} from '../../../../src/exporters/prometheus/serializer.js';
 import { packageRoot } from '../../../../src/native/binding.js';
 import { DROP_BYTES, DROP_COUNT, metadata } from '../../../../src/receiver/dropreason/metadata.generated.js';
 import { BYTES_DESCRIPTION, COUNT_DESCRIPTION, collect, dropCounters } from '../../support.js';
@@ -46,6 +51,50 @@ describe('serialize: golden files', () => {
       ['dropreason.drop.bytes', 'networkobservability_drop_bytes'],
     ]);
     expect(serialize([await collect(dropCounters(DROPS))], { gaugeNames })).toBe(golden('drops_retina.prom'));
+  });
+});
+
+describe('serialize: the Collector options (golden files)', () => {
+  /** The drops with a fixed collection time, 2025-11-30T00:00:00.123456789Z. */
+  async function fixedTime(): Promise<ResourceMetrics> {
+    const rm = await collect(dropCounters(DROPS));
+    for (const m of rm.scopeMetrics[0]!.metrics)
+      for (const p of m.dataPoints) (p as { endTime: [number, number] }).endTime = [1764460800, 123456789];
+    return rm;
+  }
+
+  it('writes OpenMetrics text: counter families without _total, samples with it, # EOF (drops_openmetrics.prom)', async () => {
+    expect(serialize([await fixedTime()], { format: 'openmetrics' })).toBe(golden('drops_openmetrics.prom'));
+  });
+
+  it('writes times in milliseconds with send_timestamps (drops_timestamps.prom)', async () => {
+    expect(serialize([await fixedTime()], { timestamps: true })).toBe(golden('drops_timestamps.prom'));
+  });
+
+  it('writes OpenMetrics times in seconds (drops_openmetrics_timestamps.prom)', async () => {
+    expect(serialize([await fixedTime()], { format: 'openmetrics', timestamps: true })).toBe(
+      golden('drops_openmetrics_timestamps.prom'),
+    );
+  });
+
+  it('leaves _total off counters without suffixes (drops_no_suffixes.prom), but not in OpenMetrics', async () => {
+    const rm = await fixedTime();
+    expect(serialize([rm], { suffixes: false })).toBe(golden('drops_no_suffixes.prom'));
+    expect(serialize([rm], { suffixes: false, format: 'openmetrics' })).toBe(golden('drops_openmetrics.prom'));
+  });
+
+  it('makes every resource attribute a label with allResourceLabels, and only a pod’s k8s.* without', async () => {
+    const rm = await collect(
+      dropCounters([['NO_SOCKET', 'ingress', 1, 60]]),
+      resourceFromAttributes({ 'host.name': 'n1', 'k8s.cluster.name': 'prod', 'k8s.pod.ip': '10.0.0.7' }),
+    );
+    const line = (text: string) => text.split('\n').find((l) => l.startsWith('dropreason_drop_count_total'));
+    expect(line(serialize([rm], { resourceLabels: allResourceLabels }))).toBe(
+      'dropreason_drop_count_total{direction="ingress",host_name="n1",k8s_cluster_name="prod",k8s_pod_ip="10.0.0.7",reason="NO_SOCKET"} 1',
+    );
+    expect(line(serialize([rm]))).toBe(
+      'dropreason_drop_count_total{direction="ingress",k8s_cluster_name="prod",k8s_pod_ip="10.0.0.7",reason="NO_SOCKET"} 1',
+    );
   });
 });
 
