@@ -633,10 +633,15 @@ describe.skipIf(!isRoot || !havePrometheus)("Retina's dashboards on dropreason's
     const netns: Record<Node, string> = { 'node-a': p.netnsPath(p.a), 'node-b': p.netnsPath(p.b) };
     const grid = new Grid(SCRAPE_S * 1000);
     const targets: Array<{ node: Node; port: number }> = [];
+    const ports = { 'node-a': await freePort(), 'node-b': await freePort() };
+    const kubeconfig = api.kubeconfigPath;
+    await Promise.all(
+      NODES.map(async (node) => {
+        agents[node] = await Agent.start(agentConfig(node, netns[node], kubeconfig, ports[node]), ports[node]);
+      }),
+    );
     for (const node of NODES) {
-      const port = await freePort();
-      agents[node] = await Agent.start(agentConfig(node, netns[node], api.kubeconfigPath, port), port);
-      const relay = new GridRelay(grid, `http://127.0.0.1:${port}/metrics`);
+      const relay = new GridRelay(grid, `http://127.0.0.1:${ports[node]}/metrics`);
       await relay.start();
       relays.push(relay);
       targets.push({ node, port: relay.port });
