@@ -51,18 +51,6 @@ const NOWHERE = '203.0.113.7';
 const SCRAPE_S = 1;
 const RATE_INTERVAL_S = Math.max(SCRAPE_S + SCRAPE_S, 4 * SCRAPE_S);
 
-/**
- * Features other branches bring, and the panels that need them. Each of these panels
- * states its full ground truth below; until its feature lands it is expected to fail.
- */
-const UNKNOWN_LABELS = 'Retina\'s "unknown" for an end without a known pod (k8sattributes + retina naming)';
-const INTERFACE_STATS = 'interface-level drops as networkobservability_interface_stats (receiver)';
-const PENDING: Record<string, string> = {
-  'Packets Dropped by Reason': INTERFACE_STATS,
-  'Dropped Rx Packets': INTERFACE_STATS,
-  'Dropped pps per source pod': UNKNOWN_LABELS,
-};
-
 if (!isRoot) console.log("skipping Retina's dashboards: they need root to load eBPF and make network namespaces");
 else if (!havePrometheus)
   console.log(
@@ -383,12 +371,14 @@ function registerPods(api: FakeApiServer, pair: NetnsPair): void {
 }
 
 /** One node's agent: its namespace's drops, its pods (and their peers), Retina's names and remote context. */
-function agentConfig(node: Node, netns: string, kubeconfig: string, port: number): string {
+function agentConfig(node: Node, netns: string, root: string, kubeconfig: string, port: number): string {
   return `receivers:
   dropreason:
     mode: advanced
     collection_interval: 500ms
     netns: ${netns}
+    interfaces:
+      root_path: ${root}
 processors:
   k8sattributes:
     auth_type: kubeConfig
@@ -559,6 +549,8 @@ describe.skipIf(!isRoot || !havePrometheus)("Retina's dashboards on dropreason's
   const relays: GridRelay[] = [];
   let prometheus: PrometheusServer | undefined;
   let tapFrames = '';
+  /** Each node's sysfs, mounted from its network namespace: what a DaemonSet reads at root_path. */
+  const sysfs: string[] = [];
   let truth: Truth;
   /** The scenario's span on the grid, in unix seconds. */
   let start = 0;
@@ -635,9 +627,17 @@ describe.skipIf(!isRoot || !havePrometheus)("Retina's dashboards on dropreason's
     const targets: Array<{ node: Node; port: number }> = [];
     const ports = { 'node-a': await freePort(), 'node-b': await freePort() };
     const kubeconfig = api.kubeconfigPath;
+    const roots = {} as Record<Node, string>;
+    for (const node of NODES) {
+      roots[node] = path.join(dir, `root-${node}`);
+      fs.mkdirSync(path.join(roots[node], 'sys'), { recursive: true });
+      execFileSync('nsenter', [`--net=${netns[node]}`, 'mount', '-t', 'sysfs', 'sysfs', path.join(roots[node], 'sys')]);
+      sysfs.push(path.join(roots[node], 'sys'));
+    }
     await Promise.all(
       NODES.map(async (node) => {
-        agents[node] = await Agent.start(agentConfig(node, netns[node], kubeconfig, ports[node]), ports[node]);
+        const config = agentConfig(node, netns[node], roots[node], kubeconfig, ports[node]);
+        agents[node] = await Agent.start(config, ports[node]);
       }),
     );
     for (const node of NODES) {
@@ -686,6 +686,7 @@ describe.skipIf(!isRoot || !havePrometheus)("Retina's dashboards on dropreason's
     for (const r of relays) await r.stop();
     for (const node of NODES) await agents[node]?.stop();
     await api?.close();
+    for (const mount of sysfs.splice(0)) execFileSync('umount', [mount]);
     pair?.destroy();
   });
 
@@ -709,7 +710,6 @@ describe.skipIf(!isRoot || !havePrometheus)("Retina's dashboards on dropreason's
   for (const panel of PANELS) {
     const selections = panel.variables.includes('Nodes') ? SELECTIONS : SELECTIONS.slice(0, 1);
     for (const selection of selections) {
-      const pending = PENDING[panel.title];
       const name = `${panel.dashboard}: ${panel.title}${panel.variables.includes('Nodes') ? ` [Nodes: ${selection.name}]` : ''}`;
       const check = async () => {
         const expr = interpolate(panel.expr, {
@@ -721,14 +721,9 @@ describe.skipIf(!isRoot || !havePrometheus)("Retina's dashboards on dropreason's
         });
         const expected = panel.truth(truth, selection.nodes);
         const actual = await answer(expr);
-        if (pending)
-          console.log(
-            `${name}: pending (${pending}): expected ${JSON.stringify(expected)}, answered ${JSON.stringify(actual)}`,
-          );
         expect(actual).toEqual(expected);
       };
-      if (pending) it.fails(`${name} (pending: ${pending})`, check);
-      else it(name, check);
+      it(name, check);
     }
   }
 

@@ -72,9 +72,16 @@ export function retinaPodLabels(resource: Attributes): Attributes {
   return end(resource, POD_KEYS, '');
 }
 
-/** Remote context: the point's attributes, its peer ones replaced by the source_* and destination_* labels. */
-export function retinaRemoteLabels(resource: Attributes, point: Attributes): Attributes {
-  if (resource[POD_KEYS.ip] === undefined) return point;
+/** The pod-level metrics, whose ends Retina's remote context labels. */
+const POD_METRICS: ReadonlySet<string> = new Set([POD_DROP_COUNT, POD_DROP_BYTES]);
+
+/**
+ * Remote context: the point's attributes, its peer ones replaced by the source_* and
+ * destination_* labels. A pod-level series without a local address (a drop with no IP
+ * header) has two unknown ends, as Retina labels an end it cannot name.
+ */
+export function retinaRemoteLabels(resource: Attributes, point: Attributes, metric: string): Attributes {
+  if (resource[POD_KEYS.ip] === undefined && !POD_METRICS.has(metric)) return point;
   const pod = (prefix: string) => end(resource, POD_KEYS, prefix);
   const peer = (prefix: string) => end(point, PEER_KEYS, prefix);
   const ingress = point['direction'] === 'ingress';

@@ -25,7 +25,7 @@ export interface SerializeOptions {
    * For labels that depend on both the resource and the data point (Retina's remote
    * context): all of a point's labels but the constant ones. Replaces resourceLabels.
    */
-  labels?: ((resource: Attributes, point: Attributes) => Attributes) | undefined;
+  labels?: ((resource: Attributes, point: Attributes, metric: string) => Attributes) | undefined;
   /**
    * Per OTel metric name, a rewrite of each data point's attributes before they become
    * labels (Retina's names for the interface drop attributes).
@@ -166,7 +166,9 @@ export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOpt
           let cached = opts.labelCache?.get(dp.attributes);
           if (cached?.resource !== resourceKey) {
             const point = rewrite ? rewrite(dp.attributes) : dp.attributes;
-            const own = opts.labels ? opts.labels(resource, point) : { ...resourceLabels, ...point };
+            const own = opts.labels
+              ? opts.labels(resource, point, metric.descriptor.name)
+              : { ...resourceLabels, ...point };
             cached = { resource: resourceKey, text: formatLabels({ ...opts.constLabels, ...own }) };
             opts.labelCache?.set(dp.attributes, cached);
           }

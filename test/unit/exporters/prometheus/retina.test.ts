@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { PrometheusConfig } from '../../../../src/exporters/prometheus/config.js';
 import { PrometheusExporter } from '../../../../src/exporters/prometheus/exporter.js';
 import { retinaPodLabels, retinaRemoteLabels } from '../../../../src/exporters/prometheus/retina.js';
+import { DROP_COUNT, POD_DROP_COUNT } from '../../../../src/receiver/dropreason/metadata.generated.js';
 import { InterfaceTable } from '../../../../src/receiver/dropreason/interfaces.js';
 import { collect, settingsFor } from '../../support.js';
 
@@ -79,7 +80,7 @@ function retinaConfig(config: Partial<PrometheusConfig>): PrometheusConfig {
 describe('Retina remote context', () => {
   it('makes the pod the source of an egress drop and the peer pod its destination', () => {
     const point = { reason: 'IPTABLE_RULE_DROP', direction: 'egress', 'peer.port': 5432, ...DB_PEER };
-    expect(retinaRemoteLabels(WEB, point)).toEqual({
+    expect(retinaRemoteLabels(WEB, point, POD_DROP_COUNT)).toEqual({
       reason: 'IPTABLE_RULE_DROP',
       direction: 'egress',
       'peer.port': 5432,
@@ -90,7 +91,7 @@ describe('Retina remote context', () => {
 
   it('makes the pod the destination of an ingress drop and the peer its source', () => {
     const point = { reason: 'NO_SOCKET', direction: 'ingress', ...DB_PEER };
-    expect(retinaRemoteLabels(WEB, point)).toEqual({
+    expect(retinaRemoteLabels(WEB, point, POD_DROP_COUNT)).toEqual({
       reason: 'NO_SOCKET',
       direction: 'ingress',
       ...dbEnd('source_'),
@@ -100,14 +101,18 @@ describe('Retina remote context', () => {
 
   it('names a peer that is no pod by its address only, and writes unknown for a peer without peer.address', () => {
     expect(
-      retinaRemoteLabels(WEB, { reason: 'NO_SOCKET', direction: 'ingress', 'peer.address': '203.0.113.9' }),
+      retinaRemoteLabels(
+        WEB,
+        { reason: 'NO_SOCKET', direction: 'ingress', 'peer.address': '203.0.113.9' },
+        POD_DROP_COUNT,
+      ),
     ).toEqual({
       reason: 'NO_SOCKET',
       direction: 'ingress',
       ...outsideEnd('source_', '203.0.113.9'),
       ...webEnd('destination_'),
     });
-    expect(retinaRemoteLabels(WEB, { reason: 'NO_SOCKET', direction: 'egress' })).toEqual({
+    expect(retinaRemoteLabels(WEB, { reason: 'NO_SOCKET', direction: 'egress' }, POD_DROP_COUNT)).toEqual({
       reason: 'NO_SOCKET',
       direction: 'egress',
       ...webEnd('source_'),
@@ -116,17 +121,34 @@ describe('Retina remote context', () => {
   });
 
   it('makes the pod the source when the direction is unknown, as the kernel side takes its address from the source', () => {
-    const labels = retinaRemoteLabels(WEB, {
-      reason: 'UNKNOWN_DROP',
-      direction: 'unknown',
-      'peer.address': '10.9.9.9',
-    });
+    const labels = retinaRemoteLabels(
+      WEB,
+      {
+        reason: 'UNKNOWN_DROP',
+        direction: 'unknown',
+        'peer.address': '10.9.9.9',
+      },
+      POD_DROP_COUNT,
+    );
     expect(labels).toMatchObject({ source_ip: '10.0.0.1', destination_ip: '10.9.9.9' });
+  });
+
+  it('keeps a node-level series as it is, and gives a pod-level one without an address two unknown ends', () => {
+    const node = { 'service.name': 'dropreason' };
+    const point = { reason: 'UNHANDLED_PROTO', direction: 'ingress' };
+    expect(retinaRemoteLabels(node, point, DROP_COUNT)).toEqual(point);
+    expect(retinaRemoteLabels(node, point, POD_DROP_COUNT)).toEqual({
+      ...point,
+      ...outsideEnd('source_', ''),
+      ...outsideEnd('destination_', ''),
+    });
   });
 
   it('names an address no pod owns "unknown"', () => {
     const stranger = { 'service.name': 'dropreason', 'k8s.pod.ip': '10.0.0.9' };
-    expect(retinaRemoteLabels(stranger, { reason: 'NO_SOCKET', direction: 'egress', ...DB_PEER })).toEqual({
+    expect(
+      retinaRemoteLabels(stranger, { reason: 'NO_SOCKET', direction: 'egress', ...DB_PEER }, POD_DROP_COUNT),
+    ).toEqual({
       reason: 'NO_SOCKET',
       direction: 'egress',
       ...outsideEnd('source_', '10.0.0.9'),
@@ -136,7 +158,9 @@ describe('Retina remote context', () => {
 
   it('leaves node-level data as it is', () => {
     const point = { reason: 'NO_SOCKET', direction: 'ingress' };
-    expect(retinaRemoteLabels({ 'service.name': 'dropreason', 'k8s.node.name': 'node-a' }, point)).toBe(point);
+    expect(retinaRemoteLabels({ 'service.name': 'dropreason', 'k8s.node.name': 'node-a' }, point, DROP_COUNT)).toBe(
+      point,
+    );
   });
 });
 
