@@ -70,6 +70,8 @@ export interface Factory<C, T extends Component> {
 export interface MetricNames {
   title: string;
   name(metric: string, meta: MetricMetadata): string | undefined;
+  /** What a reader of docs/metrics.md should know about these names (labels, types). */
+  note?: string;
 }
 
 export type ReceiverFactory<C = unknown> = Factory<C, Component>;
