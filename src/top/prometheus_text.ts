@@ -116,8 +116,14 @@ export function familyOf(name: string): Family | undefined {
 export function onlyOtherMetrics(text: string): boolean {
   const names = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!);
   names.push(...parseSamples(text).map((s) => s.name));
-  return names.length > 0 && !names.some((n) => familyOf(n) !== undefined);
+  return names.length > 0 && !names.some((n) => OURS.some((base) => n === base || n.endsWith(`_${base}`)));
 }
+
+/** Every name the receiver's metrics are served under, in either naming (interface drops too). */
+const OURS: readonly string[] = Object.entries(metadata.metrics).flatMap(([name, m]) => {
+  const retina = RETINA_NAMES.get(name);
+  return [derivedName(name, m.sum.monotonic), ...(retina ? [retina] : [])];
+});
 
 /**
  * The pod of a pod series. otel naming carries the resource's k8s.* attributes; retina

@@ -128,6 +128,7 @@ describe('Grafana dashboard', () => {
       'dropreason_drop_count_total',
       'dropreason_pod_drop_bytes_total',
       'dropreason_pod_drop_count_total',
+      'system_network_packet_dropped_total',
     ]);
     expect(served.get('dropreason_pod_drop_count_total')).toContain('k8s_pod_name');
     expect(served.get('dropreason_drop_count_total')).toContain('k8s_node_name');

@@ -83,6 +83,6 @@ describe.skipIf(!isRoot).each(['ipv4', 'ipv6'] as const)('advanced mode over %s'
     );
     const mine = retina.filter(([k]) => k.includes(`ip="${pair!.addrA}"`) && k.includes('direction="egress"'));
     expect(mine.map(([, v]) => v)).toEqual([N]);
-    expect(mine[0]![0]).toContain('podname=""');
+    expect(mine[0]![0]).toContain('podname="unknown"');
   });
 });

@@ -123,7 +123,7 @@ describe.skipIf(!isRoot)('start-up failures', () => {
     ]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain(
-      'receivers.dropreason.colection_interval: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, netns, location',
+      'receivers.dropreason.colection_interval: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, interfaces, netns, location',
     );
   });
 });
