@@ -112,6 +112,7 @@ function fakeRegistry(journal: Journal): Registry {
     receiver: [erase(source)],
     processor: [erase(tagger as Factory<FakeConfig, Component>)],
     exporter: [erase(sink as Factory<FakeConfig, Component>)],
+    extension: [],
   };
 }
 
