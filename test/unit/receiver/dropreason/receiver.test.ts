@@ -34,8 +34,10 @@ describe('DropReasonReceiver lifecycle (no kernel)', () => {
       { consume: async (m) => void consumed.push(m) },
       binding,
     );
+    expect(receiver.healthy()).toBe('not started');
     await receiver.shutdown();
     await receiver.shutdown();
+    expect(receiver.healthy()).toBe('not started');
     expect(loaded).toBe(0);
     expect(consumed).toEqual([]);
   });
