@@ -50,7 +50,11 @@ const fields = {
       },
     ),
   ),
-  tls: optional(tlsSchema),
+  /** The Prometheus exporter's server TLS settings. */
+  tls: optional({
+    ...tlsSchema,
+    doc: () => ({ ...tlsSchema.doc(), description: 'Serves the health endpoint over HTTPS.' }),
+  }),
 };
 
 export const configSchema = checked(
