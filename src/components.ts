@@ -2,6 +2,7 @@
 import { debugExporterFactory } from './exporters/debug/factory.js';
 import { otlpExporterFactory } from './exporters/otlp/factory.js';
 import { otlpHttpExporterFactory } from './exporters/otlphttp/factory.js';
+import { healthCheckExtensionFactory } from './extensions/healthcheck/factory.js';
 import { prometheusExporterFactory } from './exporters/prometheus/factory.js';
 import { batchProcessorFactory } from './processors/batch/factory.js';
 import { k8sAttributesAliasFactory, k8sAttributesProcessorFactory } from './processors/k8sattributes/factory.js';
@@ -28,4 +29,5 @@ export const registry: Registry = {
     erase(otlpExporterFactory),
     erase(otlpHttpExporterFactory),
   ],
+  extension: [erase(healthCheckExtensionFactory)],
 };

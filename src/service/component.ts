@@ -13,7 +13,7 @@ import type { Schema } from './schema.js';
 
 export type { ResourceMetrics };
 
-export type ComponentKind = 'receiver' | 'processor' | 'exporter';
+export type ComponentKind = 'receiver' | 'processor' | 'exporter' | 'extension';
 
 /**
  * start() and shutdown() may each be called more than once; shutdown() works without
@@ -22,6 +22,14 @@ export type ComponentKind = 'receiver' | 'processor' | 'exporter';
 export interface Component {
   start(): Promise<void>;
   shutdown(): Promise<void>;
+  /** Liveness, for the health_check extension: true, or why the component is not healthy. */
+  healthy?(): true | string;
+}
+
+/** What the service offers its extensions. */
+export interface Host {
+  /** True when every pipeline has started and each component is healthy; else the reason. */
+  health(): true | string;
 }
 
 export interface MetricsConsumer {
@@ -38,6 +46,8 @@ export interface CreateSettings {
   resource: Resource;
   /** For the agent's own metrics (service.telemetry.metrics); a no-op meter when off. */
   meter: Meter;
+  /** The service running the component; extensions ask it about the pipelines. */
+  host?: Host;
 }
 
 /** What an exporter has done so far, for the agent's own metrics. */
@@ -76,3 +86,5 @@ export interface MetricNames {
 
 export type ReceiverFactory<C = unknown> = Factory<C, Component>;
 export type ExporterFactory<C = unknown> = Factory<C, Component & MetricsConsumer>;
+/** Extensions are in no pipeline: their `next` is a consumer that drops everything. */
+export type ExtensionFactory<C = unknown> = Factory<C, Component>;

@@ -43,13 +43,17 @@ export interface AgentConfig {
   receivers: Map<string, ComponentConfig>;
   processors: Map<string, ComponentConfig>;
   exporters: Map<string, ComponentConfig>;
+  /** Every extension defined under extensions; only those in serviceExtensions start. */
+  extensions: Map<string, ComponentConfig>;
+  /** service.extensions: the extensions to start, in order, before the pipelines. */
+  serviceExtensions: string[];
   pipelines: PipelineConfig[];
   telemetry: { logs: { level: LogLevel; encoding: LogEncoding }; metrics: TelemetryMetricsConfig };
 }
 
 export type Registry = Record<ComponentKind, ReadonlyArray<Factory<unknown, Component>>>;
 
-const SECTIONS: Record<string, ComponentKind | 'extension'> = {
+const SECTIONS: Record<string, ComponentKind> = {
   receivers: 'receiver',
   processors: 'processor',
   exporters: 'exporter',
@@ -183,7 +187,12 @@ function buildConfig(raw: unknown, registry: Registry, issues: ConfigIssue[]): A
 
   const sections = {} as Record<ComponentKind, Map<string, ComponentConfig>>;
   // Ids present in the file, valid or not: a pipeline naming an invalid one gets no second error.
-  const declared = { receiver: new Set<string>(), processor: new Set<string>(), exporter: new Set<string>() };
+  const declared = {
+    receiver: new Set<string>(),
+    processor: new Set<string>(),
+    exporter: new Set<string>(),
+    extension: new Set<string>(),
+  };
   for (const [section, kind] of Object.entries(SECTIONS)) {
     const components = new Map<string, ComponentConfig>();
     const value = raw[section];
@@ -194,16 +203,17 @@ function buildConfig(raw: unknown, registry: Registry, issues: ConfigIssue[]): A
       });
     } else {
       for (const [id, settings] of Object.entries(value ?? {})) {
-        if (kind !== 'extension') declared[kind].add(id);
+        declared[kind].add(id);
         const c = parseComponent(section, kind, id, settings, registry, issues);
         if (c) components.set(id, c);
       }
     }
-    if (kind !== 'extension') sections[kind] = components;
+    sections[kind] = components;
   }
 
   const service = raw['service'];
   const pipelines: PipelineConfig[] = [];
+  let serviceExtensions: string[] = [];
   let telemetry: AgentConfig['telemetry'] | undefined;
   if (!isRecord(service)) {
     issues.push({ path: 'service', message: `is required: a map with pipelines, but was ${describe(service)}` });
@@ -216,13 +226,25 @@ function buildConfig(raw: unknown, registry: Registry, issues: ConfigIssue[]): A
         });
       }
     }
-    const exts = list(string(), { default: [] }).parse(service['extensions'], 'service.extensions', issues);
-    exts?.forEach((e, i) =>
-      issues.push({
-        path: `service.extensions[${i}]`,
-        message: `references extension '${e}', which is not configured`,
-      }),
+    const exts = list(string({ nonEmpty: true }), { default: [] }).parse(
+      service['extensions'],
+      'service.extensions',
+      issues,
     );
+    const seen = new Set<string>();
+    exts?.forEach((e, i) => {
+      const path = `service.extensions[${i}]`;
+      if (seen.has(e)) issues.push({ path, message: `'${e}' is listed twice` });
+      seen.add(e);
+      if (!declared.extension.has(e)) {
+        const known = [...sections.extension.keys()].join(', ') || 'none';
+        issues.push({
+          path,
+          message: `references extension '${e}', which is not configured under extensions; configured: ${known}`,
+        });
+      }
+    });
+    serviceExtensions = exts ?? [];
     const parsed = telemetrySchema.parse(service['telemetry'], 'service.telemetry', issues);
     if (parsed) {
       telemetry = {
@@ -237,6 +259,8 @@ function buildConfig(raw: unknown, registry: Registry, issues: ConfigIssue[]): A
     receivers: sections.receiver,
     processors: sections.processor,
     exporters: sections.exporter,
+    extensions: sections.extension,
+    serviceExtensions,
     pipelines,
     telemetry,
   };
@@ -244,7 +268,7 @@ function buildConfig(raw: unknown, registry: Registry, issues: ConfigIssue[]): A
 
 function parseComponent(
   section: string,
-  kind: ComponentKind | 'extension',
+  kind: ComponentKind,
   id: string,
   settings: unknown,
   registry: Registry,
@@ -257,7 +281,7 @@ function parseComponent(
     return undefined;
   }
   const type = m[1]!;
-  const factories = kind === 'extension' ? [] : registry[kind];
+  const factories = registry[kind];
   const factory = factories.find((f) => f.type === type);
   if (!factory) {
     const known = factories.map((f) => f.type).join(', ') || 'none';
@@ -266,7 +290,7 @@ function parseComponent(
   }
   const config = factory.configSchema.parse(settings, path, issues);
   if (config === undefined) return undefined;
-  return { id, type, kind: kind as ComponentKind, factory, config };
+  return { id, type, kind, factory, config };
 }
 
 function parsePipelines(

@@ -35,6 +35,7 @@ Unknown keys are errors; every error names its YAML path.
 
 | key | type | default | description |
 |---|---|---|---|
+| \`service.extensions\` | list of string | \`[]\` | The extensions to start, by id, before the pipelines (stopped after them); extensions defined but not listed are not started. |
 | \`service.telemetry.logs.level\` | one of 'debug', 'info', 'warn', 'error' | \`info\` | Lowest level logged (to stderr). |
 | \`service.telemetry.logs.encoding\` | one of 'console', 'json' | \`console\` | console: one readable line per entry; json: one JSON object per line (ts, level, msg, component, fields). |
 | \`service.telemetry.metrics.level\` | one of 'none', 'basic', 'normal', 'detailed' | \`none\` | The agent's own metrics: none turns them off. |
@@ -45,6 +46,7 @@ Unknown keys are errors; every error names its YAML path.
     ['receiver', 'Receivers'],
     ['processor', 'Processors'],
     ['exporter', 'Exporters'],
+    ['extension', 'Extensions'],
   ] as const;
   for (const [kind, title] of sections) {
     if (registry[kind].length === 0) continue;

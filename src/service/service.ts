@@ -1,7 +1,7 @@
 /**
- * Builds the components a config names and runs them: exporters first, then processors,
- * then receivers, so data never meets a consumer that is not ready; shutdown goes in
- * reverse. If anything fails to start, everything already started is shut down again.
+ * Builds the components a config names and runs them: the extensions in service.extensions
+ * first, then exporters, processors and receivers, so data never meets a consumer that is
+ * not ready; shutdown goes in reverse. If anything fails to start, everything already started is shut down again.
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -9,7 +9,7 @@ import { type Resource, resourceFromAttributes } from '@opentelemetry/resources'
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 
 import { VERSION } from '../version.js';
-import type { Component, MetricsConsumer, ResourceMetrics } from './component.js';
+import type { Component, Host, MetricsConsumer, ResourceMetrics } from './component.js';
 import type { AgentConfig, ComponentConfig } from './config.js';
 import type { Logger } from './logger.js';
 import {
@@ -49,9 +49,11 @@ export function agentResource(env: NodeJS.ProcessEnv = process.env): Resource {
   });
 }
 
-export class Service {
+export class Service implements Host {
   private readonly started: Array<{ id: string; component: Component }> = [];
   private stopping: Promise<void> | undefined;
+  /** Whether every pipeline has started and shutdown has not begun. */
+  private state: 'starting' | 'running' | 'stopping' = 'starting';
   private readonly telemetry: SelfTelemetry;
 
   constructor(
@@ -82,14 +84,27 @@ export class Service {
       await this.shutdown();
       throw err;
     }
+    this.state = 'running';
     this.logger.info('everything is ready', {
       pipelines: this.config.pipelines.map((p) => p.id).join(','),
     });
   }
 
+  /** For extensions: true when every pipeline runs and each component says it is healthy. */
+  health(): true | string {
+    if (this.state === 'starting') return 'the pipelines are starting';
+    if (this.state === 'stopping') return 'shutting down';
+    for (const { id, component } of this.started) {
+      const h = component.healthy?.() ?? true;
+      if (h !== true) return `${id}: ${h}`;
+    }
+    return true;
+  }
+
   /** Runs every used component's preflight check, so a missing privilege starts nothing. */
   private preflight(): void {
     const used = new Map<string, ComponentConfig>();
+    for (const id of this.config.serviceExtensions) used.set(`extensions.${id}`, this.config.extensions.get(id)!);
     for (const p of this.config.pipelines) {
       for (const id of p.receivers) used.set(`receivers.${id}`, this.config.receivers.get(id)!);
       for (const id of p.processors) used.set(`processors.${id}`, this.config.processors.get(id)!);
@@ -116,6 +131,7 @@ export class Service {
           logger: this.logger.child(`${kind}.${c.id}`),
           resource: this.resource,
           meter: this.telemetry.meter,
+          host: this,
         },
         c.config,
         next,
@@ -158,7 +174,16 @@ export class Service {
         if (!used) this.logger.info('not used by any pipeline, so not started', { component: `${kind}.${id}` });
       }
     }
+    for (const id of this.config.extensions.keys()) {
+      if (!this.config.serviceExtensions.includes(id))
+        this.logger.info('not listed in service.extensions, so not started', { component: `extensions.${id}` });
+    }
+    const extensions = this.config.serviceExtensions.map((id) => ({
+      id: `extensions.${id}`,
+      component: make('extensions', this.config.extensions.get(id)!, nothing),
+    }));
     return [
+      ...extensions,
       ...[...exporters].map(([id, component]) => ({ id: `exporters.${id}`, component })),
       ...[...processors].map(([id, component]) => ({ id: `processors.${id}`, component })),
       ...receivers,
@@ -190,8 +215,9 @@ export class Service {
     }, Object.values(counters));
   }
 
-  /** Stops receivers first (they push their last data), then processors, then exporters. */
+  /** Stops receivers first (they push their last data), then processors, exporters, extensions. */
   shutdown(): Promise<void> {
+    this.state = 'stopping';
     this.stopping ??= (async () => {
       for (const { id, component } of this.started.reverse()) {
         try {

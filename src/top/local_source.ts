@@ -74,6 +74,7 @@ export function localAgentConfig(
     receiver: [erase(dropReasonReceiverFactory)],
     processor: [erase(k8sAttributesProcessorFactory)],
     exporter: [erase(topExporterFactory(onMetrics))],
+    extension: [],
   };
   return parseConfig(localConfig(opts, env), registry, env);
 }

@@ -170,7 +170,46 @@ for (const [key, value, expectText] of [
 add('unknown receiver type', withValue('receivers.hostmetrics', {}), "unknown receiver type 'hostmetrics'");
 add('unknown exporter type', withValue('exporters.kafka', {}), "unknown exporter type 'kafka'");
 add('unknown processor type', withValue('processors.transform', {}), "unknown processor type 'transform'");
-add('unknown extension type', withValue('extensions.health_check', {}), "unknown extension type 'health_check'");
+add('unknown extension type', withValue('extensions.zpages', {}), "unknown extension type 'zpages'");
+// The health_check extension.
+const HC = 'extensions.health_check';
+for (const [key, v] of [
+  ['endpoint', 'localhost'],
+  ['endpoint', 13133],
+  ['endpoint', 'localhost:0'],
+  ['endpoint', 'localhost:70000'],
+  ['path', 'health'],
+  ['path', ''],
+  ['path', 5],
+  ['response_body', 'ok'],
+  ['response_body.healthy', 1],
+  ['response_body.ready', 'yes'],
+  ['check_collector_pipeline', true],
+  ['check_collector_pipeline.interval', 'often'],
+  ['check_collector_pipeline.exporter_failure_threshold', -1],
+  ['tls', 'on'],
+  ['tls.cert_file', 5],
+  ['tls.min_version', '1.4'],
+  ['healthcheck_path', '/'],
+] as const) {
+  add(`health_check ${key}=${JSON.stringify(v)}`, withValue(`${HC}.${key}`, v), `${HC}.${key}`);
+}
+add(
+  'service extension listed twice',
+  {
+    ...withValue(HC, {}),
+    service: { ...(base().service as Config), extensions: ['health_check', 'health_check'] },
+  },
+  "service.extensions[1]: 'health_check' is listed twice",
+);
+add(
+  'service extension of another name',
+  {
+    ...withValue(HC, {}),
+    service: { ...(base().service as Config), extensions: ['health_check/other'] },
+  },
+  "service.extensions[0]: references extension 'health_check/other', which is not configured under extensions; configured: health_check",
+);
 // Processors.
 const B = 'processors.batch';
 for (const [key, v] of [

@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 
 import { registry } from '../../src/components.js';
+import type { HealthCheckConfig } from '../../src/extensions/healthcheck/config.js';
 import type { Endpoint } from '../../src/service/schema.js';
 import { type AgentConfig, parseConfig } from '../../src/service/config.js';
 import { parseDockerfile } from './dockerfile.js';
@@ -232,12 +233,17 @@ describe('Kubernetes manifests', () => {
       expect(config.telemetry.metrics.level).not.toBe('none');
       // The kubelet and Prometheus come from outside the pod.
       expect(allInterfaces(prometheus.host) && allInterfaces(telemetry.host)).toBe(true);
+      const health = config.extensions.get('health_check')!.config as HealthCheckConfig;
+      expect(config.serviceExtensions).toContain('health_check');
+      expect(allInterfaces(health.endpoint.host)).toBe(true);
+      expect(health.tls).toBeUndefined();
       const ports = new Map<string, number>(agent['ports'].map((p: K8sObject) => [p['name'], p['containerPort']]));
-      expect([...ports.values()].sort()).toEqual([prometheus.port, telemetry.port].sort());
+      expect([...ports.values()].sort()).toEqual([prometheus.port, telemetry.port, health.endpoint.port].sort());
       for (const probe of [agent['livenessProbe'], agent['readinessProbe']]) {
         const port = probe.httpGet.port;
-        expect(typeof port === 'number' ? port : ports.get(port)).toBeOneOf([prometheus.port, telemetry.port]);
-        expect(probe.httpGet.path).toBe('/metrics');
+        expect(typeof port === 'number' ? port : ports.get(port)).toBe(health.endpoint.port);
+        expect(probe.httpGet.path).toBe(health.path);
+        expect(probe.httpGet.scheme ?? 'HTTP').toBe('HTTP');
       }
       expect(ds['spec'].template.metadata.annotations).toEqual({
         'prometheus.io/scrape': 'true',
@@ -327,6 +333,7 @@ describe('Kubernetes manifests', () => {
         const listening = [
           hostPort(settings('exporters', 'prometheus').endpoint).port,
           hostPort(config.telemetry.metrics.address).port,
+          (config.extensions.get('health_check')!.config as HealthCheckConfig).endpoint.port,
           hostPort(collectorConfig['receivers'].otlp.protocols.grpc.endpoint).port,
           health.port,
           collectorTelemetry.port,

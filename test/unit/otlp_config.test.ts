@@ -198,9 +198,9 @@ const expected: Record<string, OtlpConfig | string[]> = {
     'exporters.otlp/bad_collector_keys.retry_on_failure.randomization_factor: must be between 0 and 1, but was 2',
     'exporters.otlp/bad_collector_keys.retry_on_failure.multiplier: must be between 1 and 100, but was 0.5',
     "exporters.otlp/bad_collector_keys.sending_queue.sizer: must be one of 'requests', 'items', but was \"bytes\"",
-    'exporters.otlp/bad_collector_keys.sending_queue.storage: not supported: would keep the queue in a storage extension (such as file_storage) across restarts; dropreason has no extensions, and needs none here: its counts are cumulative, so the first export after a restart carries every total again',
+    'exporters.otlp/bad_collector_keys.sending_queue.storage: not supported: would keep the queue in a storage extension (such as file_storage) across restarts; dropreason has no storage extensions, and needs none here: its counts are cumulative, so the first export after a restart carries every total again',
     "exporters.otlp/bad_collector_keys.balancer_name: must be one of 'round_robin', 'pick_first', but was \"grpclb\"",
-    'exporters.otlp/bad_collector_keys.auth: not supported: would take credentials from an authenticator extension (bearertokenauth, oauth2client...); dropreason has no extensions: put the credential in headers, e.g. authorization: "Bearer ${file:/var/run/secrets/token}"',
+    'exporters.otlp/bad_collector_keys.auth: not supported: would take credentials from an authenticator extension (bearertokenauth, oauth2client...); dropreason has no authenticator extensions: put the credential in headers, e.g. authorization: "Bearer ${file:/var/run/secrets/token}"',
   ],
   'otlp/bad_across_keys': [
     'exporters.otlp/bad_across_keys.tls.ca_pem: give ca_file or ca_pem, not both',

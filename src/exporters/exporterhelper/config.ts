@@ -99,7 +99,7 @@ export const retryOnFailure = checked(
 export type RetryConfig = NonNullable<ReturnType<typeof retryOnFailure.parse>>;
 
 const NO_STORAGE =
-  'would keep the queue in a storage extension (such as file_storage) across restarts; dropreason has no extensions, and needs none here: its counts are cumulative, so the first export after a restart carries every total again';
+  'would keep the queue in a storage extension (such as file_storage) across restarts; dropreason has no storage extensions, and needs none here: its counts are cumulative, so the first export after a restart carries every total again';
 
 export const sendingQueue = checked(
   object(

@@ -189,9 +189,9 @@ const fields = {
   read_buffer_size: optional(integer({ min: 0, max: 1 << 30, description: BUFFER_NOTE })),
   write_buffer_size: optional(integer({ min: 0, max: 1 << 30, description: BUFFER_NOTE })),
   auth: refused(
-    'would take credentials from an authenticator extension (bearertokenauth, oauth2client...); dropreason has no extensions: put the credential in headers, e.g. authorization: "Bearer ${file:/var/run/secrets/token}"',
+    'would take credentials from an authenticator extension (bearertokenauth, oauth2client...); dropreason has no authenticator extensions: put the credential in headers, e.g. authorization: "Bearer ${file:/var/run/secrets/token}"',
   ),
-  middlewares: refused('would run middleware extensions around each request; dropreason has no extensions'),
+  middlewares: refused('would run middleware extensions around each request; dropreason has no middleware extensions'),
 };
 
 export const configSchema = object(fields, { description: 'Sends the metrics to a backend over OTLP/gRPC.' });

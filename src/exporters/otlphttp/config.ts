@@ -128,7 +128,7 @@ const fields = {
     "would send through an HTTP proxy; Node's HTTP client has none built in, so dropreason connects to the endpoint directly",
   ),
   auth: refused(
-    'would take credentials from an authenticator extension (bearertokenauth, oauth2client...); dropreason has no extensions: put the credential in headers, e.g. Authorization: "Bearer ${file:/var/run/secrets/token}"',
+    'would take credentials from an authenticator extension (bearertokenauth, oauth2client...); dropreason has no authenticator extensions: put the credential in headers, e.g. Authorization: "Bearer ${file:/var/run/secrets/token}"',
   ),
 };
 

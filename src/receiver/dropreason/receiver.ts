@@ -39,6 +39,8 @@ export class DropReasonReceiver implements Component {
   /** Entries in the kernel drop map at the last read. */
   private mapEntries = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** When the drop maps were last read successfully (ms since the epoch). */
+  private lastRead: number | undefined;
   private collecting: Promise<void> | undefined;
 
   constructor(
@@ -114,6 +116,18 @@ export class DropReasonReceiver implements Component {
     }
   }
 
+  /** Healthy while the drop maps were read within the last 3 collection intervals. */
+  healthy(now = Date.now()): true | string {
+    if (!this.program) return 'not started';
+    if (this.lastRead === undefined) return 'has not read the drop maps yet';
+    const ago = now - this.lastRead;
+    const interval = this.config.collection_interval;
+    if (ago > 3 * interval) {
+      return `last read the drop maps ${(ago / 1000).toFixed(1)}s ago, more than 3 collection intervals (${interval / 1000}s each)`;
+    }
+    return true;
+  }
+
   private exclude(): ReadonlySet<string> {
     return new Set(this.config.exclude_reasons);
   }
@@ -141,6 +155,7 @@ export class DropReasonReceiver implements Component {
     try {
       const t0 = process.hrtime.bigint();
       const snapshot = await this.program.read();
+      this.lastRead = Date.now();
       await this.resolveLocations(snapshot.counters.map((c) => c.location));
       const totals = aggregateDrops(snapshot, this.names, this.exclude(), (a) => this.symbols.name(a));
       this.telemetry?.recordRead(Number(process.hrtime.bigint() - t0) / 1e9);
@@ -188,6 +203,7 @@ export class DropReasonReceiver implements Component {
     this.program?.close();
     this.program = undefined;
     this.totals = undefined;
+    this.lastRead = undefined;
     this.started = false;
   }
 }

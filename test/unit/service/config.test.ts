@@ -289,8 +289,9 @@ const cases: Record<string, Case> = {
   },
   bad_extensions: {
     errors: [
-      `extensions.health_check: unknown extension type 'health_check'; available extensions: none`,
-      `service.extensions[0]: references extension 'health_check', which is not configured`,
+      `extensions.health_check.endpoint: must be an endpoint host:port with a port from 1 to 65535, but was "localhost"`,
+      `extensions.zpages: unknown extension type 'zpages'; available extensions: health_check`,
+      `service.extensions[1]: references extension 'pprof', which is not configured under extensions; configured: none`,
     ],
   },
 };

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import type { Component, Factory, MetricsConsumer, ResourceMetrics } from '../../../src/service/component.js';
+import type { Component, Factory, Host, MetricsConsumer, ResourceMetrics } from '../../../src/service/component.js';
 import { type Registry, parseConfig } from '../../../src/service/config.js';
 import { boolean, object, string } from '../../../src/service/schema.js';
 import { Service } from '../../../src/service/service.js';
@@ -15,18 +15,24 @@ interface FakeConfig {
   fail_shutdown: boolean;
   fail_preflight: boolean;
   tag: string;
+  unhealthy: string;
 }
 const fakeSchema = object({
   fail_start: boolean({ default: false }),
   fail_shutdown: boolean({ default: false }),
   fail_preflight: boolean({ default: false }),
   tag: string({ default: '' }),
+  unhealthy: string({ default: '' }),
 });
 
 /** What the fakes did, in order: `start exporters.sink/a`, `consume exporters.sink/a <- x`, ... */
 class Journal {
   readonly events: string[] = [];
   readonly created: string[] = [];
+  /** What the service's health was when each extension started. */
+  readonly healthAtStart: Array<true | string> = [];
+  /** The host each extension was given, to ask its health later. */
+  readonly hosts: Host[] = [];
   /** Data each exporter received, by component id. */
   readonly received = new Map<string, string[]>();
 }
@@ -68,6 +74,25 @@ function fakeRegistry(journal: Journal): Registry {
           await base.start();
           // A receiver pushes as soon as it runs; its consumers must be ready by then.
           await next.consume(data(config.tag || settings.id));
+        },
+        shutdown: base.shutdown,
+        healthy: () => config.unhealthy || true,
+      };
+    },
+  };
+  const watcher: Factory<FakeConfig, Component> = {
+    type: 'watcher',
+    kind: 'extension',
+    configSchema: fakeSchema,
+    create(settings, config) {
+      journal.created.push(settings.id);
+      const base = lifecycle(settings.id, config, journal);
+      const host = settings.host!;
+      journal.hosts.push(host);
+      return {
+        async start() {
+          await base.start();
+          journal.healthAtStart.push(host.health());
         },
         shutdown: base.shutdown,
       };
@@ -112,6 +137,7 @@ function fakeRegistry(journal: Journal): Registry {
     receiver: [erase(source)],
     processor: [erase(tagger as Factory<FakeConfig, Component>)],
     exporter: [erase(sink as Factory<FakeConfig, Component>)],
+    extension: [erase(watcher)],
   };
 }
 
@@ -159,6 +185,79 @@ service:
     journal.events.length = 0;
     await service.shutdown();
     expect(journal.events).toEqual([]);
+  });
+
+  it('starts the listed extensions before the pipelines and stops them after; others are not created', async () => {
+    const { journal, service, lines } = setUp(`
+extensions:
+  watcher:
+  watcher/unlisted:
+receivers:
+  source:
+exporters:
+  sink:
+service:
+  extensions: [watcher]
+  pipelines:
+    metrics:
+      receivers: [source]
+      exporters: [sink]
+`);
+    await service.start();
+    expect(journal.created).toEqual(['exporters.sink', 'receivers.source', 'extensions.watcher']);
+    expect(journal.events).toEqual([
+      'start extensions.watcher',
+      'start exporters.sink',
+      'start receivers.source',
+      'consume exporters.sink <- receivers.source',
+    ]);
+    expect(lines.some((l) => l.includes('extensions.watcher/unlisted') && l.includes('not started'))).toBe(true);
+    journal.events.length = 0;
+    await service.shutdown();
+    expect(journal.events).toEqual([
+      'shutdown receivers.source',
+      'shutdown exporters.sink',
+      'shutdown extensions.watcher',
+    ]);
+  });
+
+  it('is healthy only while every pipeline runs and every component says it is healthy', async () => {
+    const healthy = setUp(`
+extensions:
+  watcher:
+receivers:
+  source:
+exporters:
+  sink:
+service:
+  extensions: [watcher]
+  pipelines:
+    metrics:
+      receivers: [source]
+      exporters: [sink]
+`);
+    expect(healthy.service.health()).toBe('the pipelines are starting');
+    await healthy.service.start();
+    expect(healthy.journal.healthAtStart).toEqual(['the pipelines are starting']);
+    expect(healthy.journal.hosts[0]!.health()).toBe(true);
+    await healthy.service.shutdown();
+    expect(healthy.service.health()).toBe('shutting down');
+
+    const sick = setUp(`
+receivers:
+  source:
+    unhealthy: stopped reading
+exporters:
+  sink:
+service:
+  pipelines:
+    metrics:
+      receivers: [source]
+      exporters: [sink]
+`);
+    await sick.service.start();
+    expect(sick.service.health()).toBe('receivers.source: stopped reading');
+    await sick.service.shutdown();
   });
 
   it('shuts down what started when a component fails to start, and names it', async () => {

@@ -59,6 +59,7 @@ function registry() {
     receiver: [source],
     processor: [k8sAttributesProcessorFactory as unknown as Factory<unknown, Component>],
     exporter: [sink as Factory<unknown, Component>],
+    extension: [],
   };
   return { reg, receivers, received };
 }

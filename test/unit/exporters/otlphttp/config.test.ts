@@ -122,9 +122,9 @@ const expected: Record<string, OtlpHttpConfig | string[]> = {
     "exporters.otlphttp/bad_values.headers.bad header: is not a valid name: an HTTP header name holds letters, digits and !#$%&'*+-.^_`|~",
     "exporters.otlphttp/bad_values.compression: 'snappy' is not supported: Node has no snappy codec; use gzip or zstd, which the Collector's receiver also takes",
     'exporters.otlphttp/bad_values.timeout: must be between 1ms and 24h, but was "0s"',
-    'exporters.otlphttp/bad_values.sending_queue.storage: not supported: would keep the queue in a storage extension (such as file_storage) across restarts; dropreason has no extensions, and needs none here: its counts are cumulative, so the first export after a restart carries every total again',
+    'exporters.otlphttp/bad_values.sending_queue.storage: not supported: would keep the queue in a storage extension (such as file_storage) across restarts; dropreason has no storage extensions, and needs none here: its counts are cumulative, so the first export after a restart carries every total again',
     "exporters.otlphttp/bad_values.proxy_url: not supported: would send through an HTTP proxy; Node's HTTP client has none built in, so dropreason connects to the endpoint directly",
-    'exporters.otlphttp/bad_values.auth: not supported: would take credentials from an authenticator extension (bearertokenauth, oauth2client...); dropreason has no extensions: put the credential in headers, e.g. Authorization: "Bearer ${file:/var/run/secrets/token}"',
+    'exporters.otlphttp/bad_values.auth: not supported: would take credentials from an authenticator extension (bearertokenauth, oauth2client...); dropreason has no authenticator extensions: put the credential in headers, e.g. Authorization: "Bearer ${file:/var/run/secrets/token}"',
   ],
   'otlphttp/bad_unknown_key': [
     `exporters.otlphttp/bad_unknown_key.metrics_url: unknown key; accepted keys are: ${KEYS}`,

@@ -4,6 +4,7 @@ import type { NativeBinding } from '../../../../src/native/binding.js';
 import { dropReasonReceiverFactory } from '../../../../src/receiver/dropreason/factory.js';
 import { effectiveCapabilities } from '../../../../src/receiver/dropreason/privileges.js';
 import { DropReasonReceiver } from '../../../../src/receiver/dropreason/receiver.js';
+import { fakeBinding } from '../../fake_binding.js';
 import { settingsFor } from '../../support.js';
 
 const config = {
@@ -34,8 +35,10 @@ describe('DropReasonReceiver lifecycle (no kernel)', () => {
       { consume: async (m) => void consumed.push(m) },
       binding,
     );
+    expect(receiver.healthy()).toBe('not started');
     await receiver.shutdown();
     await receiver.shutdown();
+    expect(receiver.healthy()).toBe('not started');
     expect(loaded).toBe(0);
     expect(consumed).toEqual([]);
   });
@@ -53,5 +56,28 @@ describe('DropReasonReceiver lifecycle (no kernel)', () => {
     expect(() => dropReasonReceiverFactory.preflight?.(config)).toThrow(
       /^missing capability CAP_BPF and CAP_PERFMON: /,
     );
+  });
+});
+
+describe('DropReasonReceiver health (fake kernel)', () => {
+  it('is healthy after a read, and not once 3 collection intervals pass without one', async () => {
+    const receiver = new DropReasonReceiver(
+      settingsFor('receivers.dropreason'),
+      { ...config, interfaces: { ...config.interfaces, enabled: false }, location: false },
+      { consume: async () => {} },
+      () => fakeBinding(),
+    );
+    await receiver.start();
+    try {
+      const now = Date.now();
+      expect(receiver.healthy(now)).toBe(true);
+      expect(receiver.healthy(now + 3 * config.collection_interval - 1000)).toBe(true);
+      expect(receiver.healthy(now + 3 * config.collection_interval + 1000)).toMatch(
+        /^last read the drop maps 3\d\.\ds ago, more than 3 collection intervals \(10s each\)$/,
+      );
+    } finally {
+      await receiver.shutdown();
+    }
+    expect(receiver.healthy()).toBe('not started');
   });
 });
