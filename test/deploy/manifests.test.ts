@@ -265,16 +265,19 @@ describe('Kubernetes manifests', () => {
       expect(pod['hostIPC'] ?? false).toBe(false);
     });
 
-    it('mounts every volume, host paths read-only where they are on the host, among them the BTF', () => {
+    it('mounts every volume, host paths read-only: the BTF where it is on the host, /sys where the receiver reads interfaces', () => {
       const mounts = containers.flatMap((c) => c['volumeMounts'] ?? []) as K8sObject[];
       const volumes = pod['volumes'] as K8sObject[];
       expect(volumes.filter((v) => !mounts.some((m) => m['name'] === v['name']))).toEqual([]);
       expect(mounts.filter((m) => !volumes.some((v) => v['name'] === m['name']))).toEqual([]);
       const hostPaths = volumes.filter((v) => v['hostPath']);
-      expect(hostPaths.map((v) => v['hostPath'].path)).toEqual(['/sys/kernel/btf']);
+      expect(hostPaths.map((v) => v['hostPath'].path)).toEqual(['/sys/kernel/btf', '/sys']);
+      // The host's /sys under the receiver's interfaces.root_path: ROOT/sys/class/net is the node's.
+      const root = settings('receivers', 'dropreason').interfaces.root_path as string;
+      const where = (host: string) => (host === '/sys' ? path.join(root, 'sys') : host);
       for (const v of hostPaths) {
         for (const m of mounts.filter((m) => m['name'] === v['name'])) {
-          expect(m).toMatchObject({ mountPath: v['hostPath'].path, readOnly: true });
+          expect(m).toMatchObject({ mountPath: where(v['hostPath'].path), readOnly: true });
         }
       }
     });
