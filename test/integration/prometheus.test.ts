@@ -2,17 +2,16 @@
  * A real Prometheus server (Debian's package) scrapes the agent; what Prometheus stores
  * must equal the kernel's own counters, in both namings. promtool lints what is served.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { Agent, freePort, isRoot, sleep } from './harness/agent.js';
+import { Agent, freePort, isRoot } from './harness/agent.js';
+import { havePrometheus, PrometheusServer } from './harness/prometheus_server.js';
 import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(new URL(import.meta.url).pathname), 'harness/send.mjs');
-const havePrometheus = fs.existsSync('/usr/bin/prometheus') && fs.existsSync('/usr/bin/promtool');
 const N = 211;
 
 if (!isRoot) console.log('skipping Prometheus tests: they need root to load eBPF and make network namespaces');
@@ -33,15 +32,9 @@ function promtool(text: string): { code: number; output: string } {
   }
 }
 
-class PrometheusServer {
-  private child: ChildProcess | undefined;
-  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dropreason-prom-'));
-  log = '';
-
-  constructor(readonly port: number) {}
-
-  async start(targets: number[]): Promise<void> {
-    const config = `global:
+/** Prometheus scraping the agent's endpoints on these ports every second. */
+function scrapeConfig(targets: number[]): string {
+  return `global:
   scrape_interval: 1s
   scrape_timeout: 1s
 scrape_configs:
@@ -49,60 +42,6 @@ scrape_configs:
     static_configs:
       - targets: [${targets.map((p) => `'127.0.0.1:${p}'`).join(', ')}]
 `;
-    fs.writeFileSync(path.join(this.dir, 'prometheus.yml'), config);
-    this.child = spawn(
-      'prometheus',
-      [
-        `--config.file=${path.join(this.dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${path.join(this.dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${this.port}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    this.child.stdout!.on('data', (d) => (this.log += d));
-    this.child.stderr!.on('data', (d) => (this.log += d));
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        if ((await fetch(`http://127.0.0.1:${this.port}/-/ready`)).ok) return;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline || this.child.exitCode !== null)
-        throw new Error(`prometheus did not start:\n${this.log}`);
-      await sleep(200);
-    }
-  }
-
-  /** The value of an instant query with exactly one result, or undefined. */
-  async query(expr: string): Promise<number | undefined> {
-    const res = await fetch(`http://127.0.0.1:${this.port}/api/v1/query?query=${encodeURIComponent(expr)}`);
-    const body = (await res.json()) as { data: { result: Array<{ value: [number, string] }> } };
-    const result = body.data.result;
-    if (result.length > 1) throw new Error(`${expr} matched ${result.length} series`);
-    return result[0] ? Number(result[0].value[1]) : undefined;
-  }
-
-  /** Polls until the query returns `expected` (or times out) and returns the last value. */
-  async waitFor(expr: string, expected: number): Promise<number | undefined> {
-    const deadline = Date.now() + 30_000;
-    let value: number | undefined;
-    while (Date.now() < deadline) {
-      value = await this.query(expr);
-      if (value === expected) return value;
-      await sleep(500);
-    }
-    return value;
-  }
-
-  async stop(): Promise<void> {
-    if (this.child && this.child.exitCode === null) {
-      const exited = new Promise((resolve) => this.child!.on('exit', resolve));
-      this.child.kill('SIGTERM');
-      await exited;
-    }
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
 }
 
 describe.skipIf(!isRoot || !havePrometheus)('a real Prometheus scraping the agent', () => {
@@ -176,7 +115,7 @@ service:
       otelPort,
     );
     prometheus = new PrometheusServer(promPort);
-    await prometheus.start([otelPort, retinaPort, selfPort, omPort]);
+    await prometheus.start(scrapeConfig([otelPort, retinaPort, selfPort, omPort]));
 
     dropUdpRule(pair, 'OUTPUT', 9);
     pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), '64']);
