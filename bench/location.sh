@@ -19,7 +19,7 @@ NS="drloc-$$"
 [ -x "$BUILD/storm" ] || { echo "build the storm first (bench/run.sh does)" >&2; exit 1; }
 
 config() { # location port
-  sed "s/19464/$2/; s/^    collection_interval:/    location: $1\n    collection_interval:/" bench/config.yaml >"$BUILD/location-$1.yaml"
+  sed "s/19464/$2/; s/^    location: true$/    location: $1/" bench/config.yaml >"$BUILD/location-$1.yaml"
 }
 config true 19501
 config false 19502

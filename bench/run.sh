@@ -182,7 +182,7 @@ AGENT_PID=""
 log "phase 2b: agent with location: false"
 CONFIG_ON=$CONFIG
 CONFIG="$BUILD/config-no-location.yaml"
-sed 's/^    collection_interval:/    location: false\n    collection_interval:/' "$CONFIG_ON" >"$CONFIG"
+sed 's/^    location: true$/    location: false/' "$CONFIG_ON" >"$CONFIG"
 grep -q 'location: false' "$CONFIG" || die "cannot write $CONFIG"
 AGENT_LOG="$BUILD/agent-no-location.log"
 start_agent

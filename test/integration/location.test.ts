@@ -114,8 +114,10 @@ describe.skipIf(!isRoot || !hasBpftrace)('drop locations on the real kernel', ()
     pair = new NetnsPair(tag, 'ipv4').create();
     const port = await freePort();
     let config = basicConfig(port, { netns: pair.netnsPath(ns === 'a' ? pair.a : pair.b), hook: opts.hook });
-    if (opts.location === false)
-      config = config.replace('    collection_interval:', '    location: false\n    collection_interval:');
+    config = config.replace(
+      '    collection_interval:',
+      `    location: ${opts.location ?? true}\n    collection_interval:`,
+    );
     agent = await Agent.start(config, port);
     kernel = await KernelLocations.start();
 

@@ -27,7 +27,7 @@ const DROPREASON_DEFAULTS = {
   btf_path: undefined,
   interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
   netns: undefined,
-  location: true,
+  location: false,
 };
 
 /** The parts of an AgentConfig a user wrote, as plain data. */
@@ -98,7 +98,7 @@ const cases: Record<string, Case> = {
             btf_path: '/var/lib/btf/vmlinux',
             interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
             netns: '/run/netns/blue',
-            location: true,
+            location: false,
           },
         },
         'dropreason/unused': { type: 'dropreason', kind: 'receiver', config: DROPREASON_DEFAULTS },

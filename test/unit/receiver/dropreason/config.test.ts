@@ -19,7 +19,7 @@ const DEFAULTS: DropReasonConfig = {
   interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
   btf_path: undefined,
   netns: undefined,
-  location: true,
+  location: false,
 };
 
 const expected: Record<string, DropReasonConfig | string[]> = {
@@ -35,7 +35,7 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     interfaces: { enabled: true, include: ['eth[0-9]+', 'ens.*'], exclude: ['eth9'], root_path: '/host' },
     btf_path: '/var/lib/btf/vmlinux-6.1',
     netns: '/run/netns/blue',
-    location: true,
+    location: false,
   },
   'dropreason/tracepoint': { ...DEFAULTS, collection_interval: 100, hook: 'tracepoint' },
   'dropreason/no_interfaces': {
@@ -46,7 +46,7 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     ...DEFAULTS,
     interfaces: { enabled: true, include: [], exclude: ['.*(lo|cbr0|lxc|azv).*'], root_path: undefined },
   },
-  'dropreason/no_location': { ...DEFAULTS, location: false },
+  'dropreason/with_location': { ...DEFAULTS, location: true },
   'dropreason/bad_interval_too_short': [
     `${at('dropreason/bad_interval_too_short')}.collection_interval: must be between 100ms and 24h, but was "50ms"`,
   ],

@@ -18,7 +18,7 @@ const config = {
   interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
   btf_path: undefined,
   netns: undefined,
-  location: true,
+  location: false,
 };
 
 describe('DropReasonReceiver lifecycle (no kernel)', () => {
