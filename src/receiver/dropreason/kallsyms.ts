@@ -1,13 +1,12 @@
 /**
  * Names a kernel code address (kfree_skb's location argument) by the function that holds
  * it, from /proc/kallsyms: the nearest text symbol at or below the address, without the
- * offset, as bpftrace's ksym() does. Names are cached for good; the file is read whole
- * (about 5 MB, kept only while it is scanned for the names asked for) only when addresses
- * not seen before come up: a node's few dozen drop sites cost a read or two. Reads in
- * place and one pass over the text, not a line stream: that took 0.4 s here, and many
- * times that under emulation, inside the collection that needed it.
+ * offset, as bpftrace's ksym() does. Names are cached for good; the file is read, as a
+ * stream that keeps nothing but the names asked for, only when addresses not seen before
+ * come up: a node's few dozen drop sites cost a read or two.
  */
 import fs from 'node:fs';
+import readline from 'node:readline';
 
 export const KALLSYMS_PATH = '/proc/kallsyms';
 
@@ -25,54 +24,30 @@ export function addressText(address: bigint): string {
 }
 
 /**
- * For each wanted address, the name of the nearest text symbol at or below it in the text
- * of a kallsyms file (lines "ffffffff81fbdf90 T nft_do_chain\t[nf_tables]"). Addresses no
+ * For each wanted address, the name of the nearest text symbol at or below it among the
+ * lines of a kallsyms file ("ffffffff81fbdf90 T nft_do_chain\t[nf_tables]"). Addresses no
  * symbol covers, or only a zero address covers (kptr_restrict hides addresses), are left out.
  */
-export function nearestSymbols(text: string, wanted: readonly bigint[]): Map<bigint, string> {
+export async function nearestSymbols(
+  lines: Iterable<string> | AsyncIterable<string>,
+  wanted: readonly bigint[],
+): Promise<Map<bigint, string>> {
   const targets = wanted.map((a) => ({ address: a, hex: hex16(a), best: '', name: '' }));
-  for (let start = 0; start < text.length;) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
+  for await (const line of lines) {
     // "<address> <type> <name>[\t[module]]"
-    const space = text.indexOf(' ', start);
-    if (space > start && space < end && TEXT_TYPES.has(text[space + 1]!)) {
-      const at = text.slice(start, space).padStart(16, '0');
-      if (at !== ZERO) {
-        for (const t of targets) {
-          if (at <= t.hex && at > t.best) {
-            t.best = at;
-            const tab = text.indexOf('\t', space + 3);
-            t.name = text.slice(space + 3, tab < 0 || tab > end ? end : tab);
-          }
-        }
+    const first = line.indexOf(' ');
+    if (first < 0 || !TEXT_TYPES.has(line[first + 1] ?? '')) continue;
+    const at = line.slice(0, first).padStart(16, '0');
+    if (/^0+$/.test(at)) continue;
+    for (const t of targets) {
+      if (at <= t.hex && at > t.best) {
+        t.best = at;
+        const tab = line.indexOf('\t', first + 3);
+        t.name = line.slice(first + 3, tab < 0 ? undefined : tab);
       }
     }
-    start = end + 1;
   }
   return new Map(targets.filter((t) => t.name).map((t) => [t.address, t.name]));
-}
-
-const ZERO = '0'.repeat(16);
-
-/**
- * The whole of a /proc file. The kernel hands kallsyms out a page per read (about 1,300
- * reads for its 5 MB): each through the thread pool took 0.4 s here, against 0.1 s for the
- * same reads done in place, so they are done in place, in the rare collection that meets
- * a new drop site.
- */
-function readProcFile(file: string): string {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buffer = Buffer.allocUnsafe(1 << 16);
-    const chunks: Buffer[] = [];
-    for (let n; (n = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0;) {
-      chunks.push(Buffer.from(buffer.subarray(0, n)));
-    }
-    return Buffer.concat(chunks).toString('utf8');
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 export class KernelSymbols {
@@ -80,8 +55,9 @@ export class KernelSymbols {
   private reads = 0;
 
   constructor(
-    /** Reads the symbol list; /proc/kallsyms by default, a fixture in tests. */
-    private readonly read: () => Promise<string> = async () => readProcFile(KALLSYMS_PATH),
+    /** Opens the symbol list; /proc/kallsyms by default, a fixture in tests. */
+    private readonly open: () => AsyncIterable<string> = () =>
+      readline.createInterface({ input: fs.createReadStream(KALLSYMS_PATH), crlfDelay: Infinity }),
   ) {}
 
   /** Times the symbol list was read. */
@@ -97,7 +73,7 @@ export class KernelSymbols {
     const unknown = [...new Set(addresses)].filter((a) => a !== 0n && !this.names.has(a));
     if (unknown.length === 0) return [];
     this.reads++;
-    const found = nearestSymbols(await this.read(), unknown);
+    const found = await nearestSymbols(this.open(), unknown);
     const unresolved: bigint[] = [];
     for (const a of unknown) {
       const name = found.get(a);

@@ -14,8 +14,8 @@ const KALLSYMS = [
 ];
 
 describe('nearestSymbols', () => {
-  it('names each address by the nearest text symbol at or below it, without the module', () => {
-    const found = nearestSymbols(KALLSYMS.join('\n'), [
+  it('names each address by the nearest text symbol at or below it, without the module', async () => {
+    const found = await nearestSymbols(KALLSYMS, [
       0xffff_ffff_820a_7b2dn, // inside __udp4_lib_rcv
       0xffff_ffff_820a_7a70n, // its first byte
       0xffff_ffff_820b_0010n, // past data: still the text before it
@@ -33,16 +33,18 @@ describe('nearestSymbols', () => {
     ]);
   });
 
-  it('leaves out addresses below every symbol, and zero addresses (kptr_restrict)', () => {
+  it('leaves out addresses below every symbol, and zero addresses (kptr_restrict)', async () => {
     const hidden = KALLSYMS.map((l) => `0000000000000000${l.slice(16)}`);
-    expect(nearestSymbols(hidden.join('\n'), [0xffff_ffff_820a_7b2dn])).toEqual(new Map());
-    expect(nearestSymbols(KALLSYMS.join('\n'), [0x1000n])).toEqual(new Map());
+    expect(await nearestSymbols(hidden, [0xffff_ffff_820a_7b2dn])).toEqual(new Map());
+    expect(await nearestSymbols(KALLSYMS, [0x1000n])).toEqual(new Map());
   });
 });
 
 describe('KernelSymbols', () => {
   it('reads the list only for addresses not seen before, and keeps the hex form of unknown ones', async () => {
-    const symbols = new KernelSymbols(async () => KALLSYMS.join('\n'));
+    const symbols = new KernelSymbols(async function* () {
+      yield* KALLSYMS;
+    });
     const a = 0xffff_ffff_820a_7b2dn;
     expect(await symbols.resolve([a, a, 0n, 0x1000n])).toEqual([0x1000n]);
     expect(symbols.name(a)).toBe('__udp4_lib_rcv');
