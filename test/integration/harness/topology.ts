@@ -25,13 +25,18 @@ export class NetnsPair {
     tag: string,
     readonly family: Family = 'ipv4',
   ) {
-    const n = (process.pid + counter++) % 250;
+    // Each pair its own /30 of 198.18.0.0/16 or /64 of 2001:db8::/32, chosen from the pid so
+    // that test files running side by side (each agent counts drops node-wide) do not share
+    // addresses. The IPv6 group is never 0: the agent writes a zero group as "::", and a test
+    // spelling it "0" would look for a series that does not exist.
+    const slot = 1 + ((process.pid * 8 + counter++) % 16383);
     this.a = `dr-${tag}-${process.pid}-${counter}-a`;
     this.b = `dr-${tag}-${process.pid}-${counter}-b`;
     this.vethA = `drva${process.pid % 10000}${counter}`.slice(0, 15);
     this.vethB = `drvb${process.pid % 10000}${counter}`.slice(0, 15);
-    this.addrA = family === 'ipv4' ? `198.18.${n}.1` : `2001:db8:${n.toString(16)}::1`;
-    this.addrB = family === 'ipv4' ? `198.18.${n}.2` : `2001:db8:${n.toString(16)}::2`;
+    const [net, host] = [slot >> 6, (slot & 63) * 4];
+    this.addrA = family === 'ipv4' ? `198.18.${net}.${host + 1}` : `2001:db8:${slot.toString(16)}::1`;
+    this.addrB = family === 'ipv4' ? `198.18.${net}.${host + 2}` : `2001:db8:${slot.toString(16)}::2`;
   }
 
   /** iptables or ip6tables, for this pair's family. */
