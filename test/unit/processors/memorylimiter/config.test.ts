@@ -7,7 +7,7 @@ import {
   softLimitBytes,
 } from '../../../../src/processors/memorylimiter/config.js';
 import { packageRoot } from '../../../../src/native/binding.js';
-import { parseEntry, readComponentConfigs } from '../../componentconfig.js';
+import { configTableTests, readComponentConfigs } from '../../componentconfig.js';
 
 const configs = readComponentConfigs(path.join(packageRoot, 'src/processors/memorylimiter/testdata/config.yaml'));
 const KEYS = 'check_interval, limit_mib, spike_limit_mib, limit_percentage, spike_limit_percentage';
@@ -39,17 +39,7 @@ const expected: Record<string, MemoryLimiterConfig | string[]> = {
 };
 
 describe('memory_limiter processor config (testdata/config.yaml)', () => {
-  it('has an expectation for every entry', () => {
-    expect([...configs.keys()]).toEqual(Object.keys(expected));
-  });
-
-  for (const [id, want] of Object.entries(expected)) {
-    it(id, () => {
-      const got = parseEntry(configSchema, 'processors', id, configs.get(id));
-      if (Array.isArray(want)) expect(got).toEqual({ value: undefined, errors: want });
-      else expect(got).toEqual({ value: want, errors: [] });
-    });
-  }
+  configTableTests(configSchema, 'processors', configs, expected);
 });
 
 describe('softLimitBytes', () => {

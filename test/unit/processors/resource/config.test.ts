@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe } from 'vitest';
 
 import { configSchema } from '../../../../src/processors/resource/config.js';
 import { packageRoot } from '../../../../src/native/binding.js';
-import { parseEntry, readComponentConfigs } from '../../componentconfig.js';
+import { configTableTests, readComponentConfigs } from '../../componentconfig.js';
 
 const configs = readComponentConfigs(path.join(packageRoot, 'src/processors/resource/testdata/config.yaml'));
 const NONE = {
@@ -50,15 +50,5 @@ const expected: Record<string, unknown> = {
 };
 
 describe('resource processor config (testdata/config.yaml)', () => {
-  it('has an expectation for every entry', () => {
-    expect([...configs.keys()]).toEqual(Object.keys(expected));
-  });
-
-  for (const [id, want] of Object.entries(expected)) {
-    it(id, () => {
-      const got = parseEntry(configSchema, 'processors', id, configs.get(id));
-      if (Array.isArray(want)) expect(got).toEqual({ value: undefined, errors: want });
-      else expect(got).toEqual({ value: want, errors: [] });
-    });
-  }
+  configTableTests(configSchema, 'processors', configs, expected);
 });
