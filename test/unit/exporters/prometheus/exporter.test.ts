@@ -17,36 +17,12 @@ import {
   wantsOpenMetrics,
 } from '../../../../src/exporters/prometheus/exporter.js';
 import { prometheusExporterFactory } from '../../../../src/exporters/prometheus/factory.js';
-import { packageRoot } from '../../../../src/native/binding.js';
 import { collect, dropCounters, recordingLogger, settingsFor } from '../../support.js';
-
-const config = (overrides: Partial<PrometheusConfig> = {}): PrometheusConfig => ({
-  endpoint: { host: '127.0.0.1', port: 0 },
-  namespace: undefined,
-  const_labels: {},
-  metric_expiration: 300_000,
-  naming: 'otel',
-  retina_context: undefined,
-  send_timestamps: false,
-  enable_open_metrics: false,
-  add_metric_suffixes: true,
-  resource_to_telemetry_conversion: { enabled: false },
-  tls: undefined,
-  ...overrides,
-});
-
-const golden = (name: string) =>
-  fs.readFileSync(path.join(packageRoot, 'src/exporters/prometheus/testdata', name), 'utf8');
-
-const DROPS: Array<[string, string, number, number]> = [
-  ['NO_SOCKET', 'ingress', 42, 2520],
-  ['IPTABLE_RULE_DROP', 'egress', 7, 420],
-  ['UNKNOWN_DROP', 'unknown', 1, 1500],
-];
+import { DROPS, exporterConfig, golden } from './fixtures.js';
 
 const running: PrometheusExporter[] = [];
 function exporter(overrides: Partial<PrometheusConfig> = {}): PrometheusExporter {
-  const e = new PrometheusExporter(settingsFor('exporters.prometheus'), config(overrides));
+  const e = new PrometheusExporter(settingsFor('exporters.prometheus'), exporterConfig(overrides));
   running.push(e);
   return e;
 }
@@ -63,7 +39,7 @@ function url(e: PrometheusExporter, pathname: string): string {
 
 describe('PrometheusExporter lifecycle', () => {
   it('is created by its factory without listening', () => {
-    const e = prometheusExporterFactory.create(settingsFor('exporters.prometheus'), config(), {
+    const e = prometheusExporterFactory.create(settingsFor('exporters.prometheus'), exporterConfig(), {
       consume: async () => {},
     }) as PrometheusExporter;
     expect(e.address()).toBeUndefined();
@@ -106,7 +82,7 @@ describe('PrometheusExporter lifecycle', () => {
 
   it('logs the URL it serves', async () => {
     const { logger, lines } = recordingLogger();
-    const e = new PrometheusExporter(settingsFor('exporters.prometheus', logger), config());
+    const e = new PrometheusExporter(settingsFor('exporters.prometheus', logger), exporterConfig());
     running.push(e);
     await e.start();
     expect(lines.join('')).toContain('serving Prometheus metrics url=http://127.0.0.1:');

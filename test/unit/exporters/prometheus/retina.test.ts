@@ -11,6 +11,7 @@ import { retinaPodLabels, retinaRemoteLabels } from '../../../../src/exporters/p
 import { DROP_COUNT, POD_DROP_COUNT } from '../../../../src/receiver/dropreason/metadata.generated.js';
 import { InterfaceTable } from '../../../../src/receiver/dropreason/interfaces.js';
 import { collect, settingsFor } from '../../support.js';
+import { exporterConfig } from './fixtures.js';
 
 /** The resource the k8sattributes processor leaves on a pod's data. */
 const WEB = {
@@ -60,22 +61,7 @@ const outsideEnd = (prefix: string, ip: string) => ({
 });
 
 /** An exporter's config with naming retina on a free port, the rest as the defaults. */
-function retinaConfig(config: Partial<PrometheusConfig>): PrometheusConfig {
-  return {
-    endpoint: { host: '127.0.0.1', port: 0 },
-    namespace: undefined,
-    const_labels: {},
-    metric_expiration: 300_000,
-    naming: 'retina',
-    retina_context: undefined,
-    send_timestamps: false,
-    enable_open_metrics: false,
-    add_metric_suffixes: true,
-    resource_to_telemetry_conversion: { enabled: false },
-    tls: undefined,
-    ...config,
-  };
-}
+const retinaConfig = (config: Partial<PrometheusConfig>) => exporterConfig({ naming: 'retina', ...config });
 
 describe('Retina remote context', () => {
   it('makes the pod the source of an egress drop and the peer pod its destination', () => {

@@ -4,8 +4,6 @@
  * `# HELP` and `# TYPE` per family, counters end in `_total`, label values escape
  * backslash, double quote and newline.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
@@ -16,18 +14,9 @@ import {
   type LabelCache,
   serialize,
 } from '../../../../src/exporters/prometheus/serializer.js';
-import { packageRoot } from '../../../../src/native/binding.js';
 import { DROP_BYTES, DROP_COUNT, metadata } from '../../../../src/receiver/dropreason/metadata.generated.js';
 import { BYTES_DESCRIPTION, COUNT_DESCRIPTION, collect, dropCounters } from '../../support.js';
-
-const golden = (name: string) =>
-  fs.readFileSync(path.join(packageRoot, 'src/exporters/prometheus/testdata', name), 'utf8');
-
-const DROPS: Array<[string, string, number, number]> = [
-  ['NO_SOCKET', 'ingress', 42, 2520],
-  ['IPTABLE_RULE_DROP', 'egress', 7, 420],
-  ['UNKNOWN_DROP', 'unknown', 1, 1500],
-];
+import { DROPS, golden } from './fixtures.js';
 
 describe('serialize: golden files', () => {
   it('uses the descriptions the receiver publishes', () => {
