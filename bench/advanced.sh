@@ -137,9 +137,7 @@ begin_run "$BUILD/advanced-tracing-progs.txt"
 
 # ---------------------------------------------------------------- 1. baseline
 log "phase 1/4: baseline storm over $FLOWS flows, nothing attached"
-PHASE="baseline, before"
-with_attempts "$PHASE" baseline
-BASE1_PPS=$PPS BASE1_PPS_CPU=$PPS_CPU BASE1_SHARE=$SHARE BASE1_OTHERS=$OTHERS
+baseline_phase 1 "baseline, before"
 
 # ---------------------------------------------------------------- 2. agent
 log "phase 2/4: agent in advanced mode"
@@ -241,14 +239,10 @@ fi
 
 # ---------------------------------------------------------------- 4. baseline again
 log "phase 4/4: baseline storm again"
-PHASE="baseline, after"
-with_attempts "$PHASE" baseline
-BASE2_PPS=$PPS BASE2_PPS_CPU=$PPS_CPU BASE2_SHARE=$SHARE BASE2_OTHERS=$OTHERS
+baseline_phase 2 "baseline, after"
 T_RUN1=$(now)
 
 # ---------------------------------------------------------------- results
-BASE_PPS=$(calc %.3f "($BASE1_PPS + $BASE2_PPS) / 2")
-BASE_PPS_CPU=$(calc %.3f "($BASE1_PPS_CPU + $BASE2_PPS_CPU) / 2")
 AGENT_PCT=$(calc %.3f "$AGENT_PPS / $BASE_PPS * 100")
 AGENT_PCT_CPU=$(calc %.3f "$AGENT_PPS_CPU / $BASE_PPS_CPU * 100")
 COST_RATIO=$(calc %.4f "$OUR_NS / $REF_NS")

@@ -356,6 +356,47 @@ baseline() {
   OTHERS=$(others_during "$T_STORM0" "$T_STORM1")
 }
 
+# A baseline phase: one storm with nothing attached, its attempts. Sets BASE<n>_PPS,
+# BASE<n>_PPS_CPU, BASE<n>_SHARE, BASE<n>_OTHERS; after the second, BASE_PPS and
+# BASE_PPS_CPU, the means of both.
+baseline_phase() { # n phase
+  PHASE=$2
+  with_attempts "$PHASE" baseline
+  printf -v "BASE$1_PPS" %s "$PPS"
+  printf -v "BASE$1_PPS_CPU" %s "$PPS_CPU"
+  printf -v "BASE$1_SHARE" %s "$SHARE"
+  printf -v "BASE$1_OTHERS" %s "$OTHERS"
+  if [ "$1" = 2 ]; then
+    BASE_PPS=$(calc %.3f "($BASE1_PPS + $BASE2_PPS) / 2")
+    BASE_PPS_CPU=$(calc %.3f "($BASE1_PPS_CPU + $BASE2_PPS_CPU) / 2")
+  fi
+}
+
+# One storm timing TIMED_PROG with BPF statistics on, leaving TIMED_PROGS out of the
+# others; for the with_attempts of per_drop_phase.
+timed_storm() {
+  # shellcheck disable=SC2086 # program ids, one word each
+  quiet_wait "$PHASE" $TIMED_PROGS
+  sysctl -qw kernel.bpf_stats_enabled=1
+  read -r RT0 RC0 <<<"$(prog_stats "$TIMED_PROG")"
+  storm
+  read -r RT1 RC1 <<<"$(prog_stats "$TIMED_PROG")"
+  sysctl -qw kernel.bpf_stats_enabled=0
+  # shellcheck disable=SC2086
+  OTHERS=$(others_during "$T_STORM0" "$T_STORM1" $TIMED_PROGS)
+}
+
+# The run time per drop of one program over a storm. Sets TIMED_RUNS, TIMED_NS, OTHERS.
+per_drop_phase() { # phase program [its sibling programs...]
+  PHASE=$1 TIMED_PROG=$2
+  shift
+  TIMED_PROGS="$*"
+  with_attempts "$PHASE" timed_storm
+  TIMED_RUNS=$((RC1 - RC0))
+  [ "$TIMED_RUNS" -gt 0 ] || die "program $TIMED_PROG did not run during the storm in phase $PHASE (run_cnt did not move)"
+  TIMED_NS=$(calc %.3f "$((RT1 - RT0)) / $TIMED_RUNS")
+}
+
 # The end of a results file: the notes, if any, and how long the run took.
 results_end() {
   if [ "${#NOTES[@]}" -gt 0 ]; then

@@ -109,9 +109,7 @@ begin_run "$BUILD/tracing-progs.txt"
 
 # ---------------------------------------------------------------- 1. baseline
 log "phase 1/5: baseline storm, nothing attached"
-PHASE="baseline, before"
-with_attempts "$PHASE" baseline
-BASE1_PPS=$PPS BASE1_PPS_CPU=$PPS_CPU BASE1_SHARE=$SHARE BASE1_OTHERS=$OTHERS
+baseline_phase 1 "baseline, before"
 
 # ---------------------------------------------------------------- 2. agent
 log "phase 2/5: agent"
@@ -188,22 +186,9 @@ AGENT_LOG="$BUILD/agent-no-location.log"
 start_agent
 CONFIG=$CONFIG_ON
 
-location_off_storm() {
-  quiet_wait "$PHASE" $AGENT_PROGS
-  sysctl -qw kernel.bpf_stats_enabled=1
-  read -r RT0 RC0 <<<"$(prog_stats "$OUR_PROG")"
-  storm
-  read -r RT1 RC1 <<<"$(prog_stats "$OUR_PROG")"
-  sysctl -qw kernel.bpf_stats_enabled=0
-  OTHERS=$(others_during "$T_STORM0" "$T_STORM1" $AGENT_PROGS)
-}
-
-PHASE="with the agent, location: false"
-with_attempts "$PHASE" location_off_storm
-OFF_RUNS=$((RC1 - RC0))
-[ "$OFF_RUNS" -gt 0 ] || die "the agent's program did not run during the storm (run_cnt did not move)"
-OFF_NS=$(calc %.3f "$((RT1 - RT0)) / $OFF_RUNS")
-OFF_OTHERS=$OTHERS
+# shellcheck disable=SC2086 # program ids, one word each
+per_drop_phase "with the agent, location: false" "$OUR_PROG" $AGENT_PROGS
+OFF_RUNS=$TIMED_RUNS OFF_NS=$TIMED_NS OFF_OTHERS=$OTHERS
 stop_pid "$AGENT_PID" TERM
 AGENT_PID=""
 
@@ -231,35 +216,17 @@ $(tail -20 "$FLOOR_LOG")"
 done
 [ -n "$FLOOR_PROG" ] || die "the floor program did not attach within 30 s; its output: $FLOOR_LOG"
 
-floor_storm() {
-  quiet_wait "$PHASE" "$FLOOR_PROG"
-  sysctl -qw kernel.bpf_stats_enabled=1
-  read -r RT0 RC0 <<<"$(prog_stats "$FLOOR_PROG")"
-  storm
-  read -r RT1 RC1 <<<"$(prog_stats "$FLOOR_PROG")"
-  sysctl -qw kernel.bpf_stats_enabled=0
-  OTHERS=$(others_during "$T_STORM0" "$T_STORM1" "$FLOOR_PROG")
-}
-
-PHASE="floor"
-with_attempts "$PHASE" floor_storm
-FLOOR_RUNS=$((RC1 - RC0))
-[ "$FLOOR_RUNS" -gt 0 ] || die "the floor program did not run during the storm (run_cnt did not move)"
-FLOOR_NS=$(calc %.3f "$((RT1 - RT0)) / $FLOOR_RUNS")
-FLOOR_OTHERS=$OTHERS
+per_drop_phase floor "$FLOOR_PROG"
+FLOOR_RUNS=$TIMED_RUNS FLOOR_NS=$TIMED_NS FLOOR_OTHERS=$OTHERS
 stop_pid "$FLOOR_PID" TERM
 FLOOR_PID=""
 
 # ---------------------------------------------------------------- 5. baseline again
 log "phase 5/5: baseline storm again"
-PHASE="baseline, after"
-with_attempts "$PHASE" baseline
-BASE2_PPS=$PPS BASE2_PPS_CPU=$PPS_CPU BASE2_SHARE=$SHARE BASE2_OTHERS=$OTHERS
+baseline_phase 2 "baseline, after"
 T_RUN1=$(now)
 
 # ---------------------------------------------------------------- results
-BASE_PPS=$(calc %.3f "($BASE1_PPS + $BASE2_PPS) / 2")
-BASE_PPS_CPU=$(calc %.3f "($BASE1_PPS_CPU + $BASE2_PPS_CPU) / 2")
 AGENT_PCT=$(calc %.3f "$AGENT_PPS / $BASE_PPS * 100")
 AGENT_PCT_CPU=$(calc %.3f "$AGENT_PPS_CPU / $BASE_PPS_CPU * 100")
 BT_PCT=$(calc %.3f "$BT_PPS / $BASE_PPS * 100")
