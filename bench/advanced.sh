@@ -75,13 +75,6 @@ NS_TX="drbench-tx-$$"
 NS_RX="drbench-rx-$$"
 POD_LABEL="k8s_pod_ip=\"$SRC_ADDR\""
 
-AGENT_PID=""
-BPFTRACE_PID=""
-WATCH_PID=""
-NETNS_MADE=""
-OLD_BPF_STATS=""
-NOTES=()
-
 # shellcheck source=bench/lib.sh
 . "$BENCH/lib.sh"
 
@@ -101,7 +94,7 @@ scrape() { # file: the agent's /metrics into it
 scrape_sums() { # file
   awk -v bc="$METRIC_COUNT{" -v bb="$METRIC_BYTES{" \
     -v pc="$POD_COUNT{" -v pb="$POD_BYTES{" -v pod="$POD_LABEL" '
-    # The basic series of the storm's drops, over their locations.
+    # The basic series of the storm drops, over their locations.
     function basic(prefix) {
       return index($0, prefix) == 1 && index($1, "direction=\"egress\"") && index($1, "reason=\"IPTABLE_RULE_DROP\"")
     }

@@ -1,12 +1,14 @@
 # Shell functions shared by the drop-storm benchmarks (bench/run.sh, bench/advanced.sh).
 # Sourced, not run. They use the caller's settings: ROOT, BENCH, CONFIG, NS_TX, NS_RX,
 # SRC_ADDR, BUILD, DST_ADDR,
-# DST_PORT, STORM_*, QUIET_*, ATTEMPTS, WATCH_FILE, the *_PID variables, NETNS_MADE,
-# OLD_BPF_STATS and NOTES; the caller defines ipt_counters (the DROP rule's counters).
+# DST_PORT, STORM_*, QUIET_*, ATTEMPTS and WATCH_FILE; the caller defines ipt_counters (the DROP rule's counters).
 # STORM_EXTRA holds further arguments for bench/storm.c (FLOWS, PORTS); none by default.
 # shellcheck shell=bash disable=SC2154,SC2034
 
 STORM_EXTRA=()
+# What cleanup undoes, set as each is made.
+AGENT_PID="" BPFTRACE_PID="" WATCH_PID="" FLOOR_PID="" NETNS_MADE="" OLD_BPF_STATS=""
+NOTES=()
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -42,7 +44,7 @@ cleanup() {
   set +e
   stop_pid "$WATCH_PID" TERM
   stop_pid "$BPFTRACE_PID" INT
-  stop_pid "${FLOOR_PID:-}" TERM
+  stop_pid "$FLOOR_PID" TERM
   stop_pid "$AGENT_PID" TERM
   if [ -n "$NETNS_MADE" ]; then
     # Deleting the namespaces removes the veth pair and the iptables rule inside them.

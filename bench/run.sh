@@ -73,13 +73,6 @@ DST_PORT=9
 NS_TX="drbench-tx-$$"
 NS_RX="drbench-rx-$$"
 
-AGENT_PID=""
-BPFTRACE_PID=""
-WATCH_PID=""
-NETNS_MADE=""
-OLD_BPF_STATS=""
-NOTES=()
-
 # shellcheck source=bench/lib.sh
 . "$BENCH/lib.sh"
 
