@@ -1,4 +1,4 @@
-import { tlsSchema } from './tls.js';
+import { tlsSchema } from '../../confighttp/tls.js';
 import {
   boolean,
   checked,

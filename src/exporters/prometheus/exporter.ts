@@ -2,18 +2,17 @@
  * Serves the latest metrics it was given at GET /metrics: OpenMetrics text when enabled
  * and asked for, gzip when the scraper accepts it, over HTTPS with tls.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 
+import { HttpServer } from '../../confighttp/server.js';
 import type { Component, CreateSettings, MetricsConsumer, ResourceMetrics } from '../../service/component.js';
 import { Accumulator } from './accumulator.js';
 import type { PrometheusConfig } from './config.js';
 import { RETINA_NAMES, RETINA_POINT_LABELS, retinaPodLabels, retinaRemoteLabels } from './retina.js';
 import { allResourceLabels, type LabelCache, serialize, type SerializeOptions } from './serializer.js';
-import { serverTlsOptions } from './tls.js';
 
 const gzip = promisify(zlib.gzip);
 
@@ -40,8 +39,7 @@ export function acceptsGzip(acceptEncoding: string | undefined): boolean {
 }
 
 export class PrometheusExporter implements Component, MetricsConsumer {
-  private server: http.Server | https.Server | undefined;
-  private starting: Promise<void> | undefined;
+  private readonly server: HttpServer;
   private readonly accumulator: Accumulator;
   private readonly labelCache: LabelCache = new WeakMap();
   private readonly gaugeNames: ReadonlyMap<string, string> | undefined;
@@ -52,6 +50,17 @@ export class PrometheusExporter implements Component, MetricsConsumer {
   ) {
     this.accumulator = new Accumulator(config.metric_expiration);
     if (config.naming === 'retina') this.gaugeNames = RETINA_NAMES;
+    this.server = new HttpServer(
+      {
+        endpoint: config.endpoint,
+        tls: config.tls,
+        path: '/metrics',
+        serving: 'serving Prometheus metrics',
+        ref: true,
+      },
+      (req, res) => void this.handle(req, res),
+      settings.logger,
+    );
   }
 
   async consume(metrics: ResourceMetrics[]): Promise<void> {
@@ -60,36 +69,11 @@ export class PrometheusExporter implements Component, MetricsConsumer {
 
   /** The bound address, once started (useful with port 0). */
   address(): AddressInfo | undefined {
-    return (this.server?.address() as AddressInfo | null) ?? undefined;
+    return this.server.address();
   }
 
   start(): Promise<void> {
-    this.starting ??= this.listen().catch((err: unknown) => {
-      this.starting = undefined;
-      throw err;
-    });
-    return this.starting;
-  }
-
-  private async listen(): Promise<void> {
-    const { host, port } = this.config.endpoint;
-    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
-    const tls = this.config.tls;
-    const server = tls ? https.createServer(serverTlsOptions(tls), handler) : http.createServer(handler);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.message;
-        reject(new Error(`cannot listen on ${host || '*'}:${port}: ${why} (${err.code ?? 'error'})`));
-      });
-      server.listen(port, host || undefined, () => resolve());
-    });
-    server.on('error', (err) => this.settings.logger.error('server error', { error: err.message }));
-    this.server = server;
-    const bound = (server.address() as AddressInfo).port;
-    const scheme = tls ? 'https' : 'http';
-    this.settings.logger.info('serving Prometheus metrics', {
-      url: `${scheme}://${hostForUrl(host)}:${bound}/metrics`,
-    });
+    return this.server.start();
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -144,18 +128,7 @@ export class PrometheusExporter implements Component, MetricsConsumer {
       : { resourceLabels: retinaPodLabels, pointLabels: RETINA_POINT_LABELS };
   }
 
-  async shutdown(): Promise<void> {
-    await this.starting?.catch(() => {});
-    const server = this.server;
-    this.server = undefined;
-    this.starting = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+  shutdown(): Promise<void> {
+    return this.server.shutdown();
   }
-}
-
-function hostForUrl(host: string): string {
-  if (!host) return '0.0.0.0';
-  return host.includes(':') ? `[${host}]` : host;
 }

@@ -1,4 +1,4 @@
-import { tlsSchema } from '../../exporters/prometheus/tls.js';
+import { tlsSchema } from '../../confighttp/tls.js';
 import {
   boolean,
   checked,

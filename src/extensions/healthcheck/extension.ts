@@ -3,11 +3,10 @@
  * its path answers 200 while the service reports every pipeline started and healthy, and
  * 503 with the reason otherwise, with a JSON body like the Collector's.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { serverTlsOptions } from '../../exporters/prometheus/tls.js';
+import { HttpServer } from '../../confighttp/server.js';
 import type { Component, CreateSettings, Host } from '../../service/component.js';
 import type { HealthCheckConfig } from './config.js';
 
@@ -20,49 +19,30 @@ export function statusBody(health: true | string, upSince: Date, now: Date): str
 }
 
 export class HealthCheckExtension implements Component {
-  private server: http.Server | undefined;
-  private starting: Promise<void> | undefined;
+  private readonly server: HttpServer;
   private upSince = new Date();
 
   constructor(
-    private readonly settings: CreateSettings,
+    settings: CreateSettings,
     private readonly config: HealthCheckConfig,
     private readonly host: Host,
-  ) {}
+  ) {
+    this.server = new HttpServer(
+      { endpoint: config.endpoint, tls: config.tls, path: config.path, serving: 'serving health checks', ref: false },
+      (req, res) => this.handle(req, res),
+      settings.logger,
+    );
+  }
 
   /** The bound address, once started (useful with port 0). */
   address(): AddressInfo | undefined {
-    return (this.server?.address() as AddressInfo | null) ?? undefined;
+    return this.server.address();
   }
 
-  start(): Promise<void> {
-    this.starting ??= this.listen().catch((err: unknown) => {
-      this.starting = undefined;
-      throw err;
-    });
-    return this.starting;
-  }
-
-  private async listen(): Promise<void> {
-    const { host, port } = this.config.endpoint;
-    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res);
-    const tls = this.config.tls;
-    const server = tls ? https.createServer(serverTlsOptions(tls), handler) : http.createServer(handler);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.message;
-        reject(new Error(`cannot listen on ${host || '*'}:${port}: ${why} (${err.code ?? 'error'})`));
-      });
-      server.listen(port, host || undefined, () => resolve());
-    });
-    server.on('error', (err) => this.settings.logger.error('server error', { error: err.message }));
-    server.unref();
-    this.server = server;
-    this.upSince = new Date();
-    const bound = (server.address() as AddressInfo).port;
-    this.settings.logger.info('serving health checks', {
-      url: `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host || '0.0.0.0'}:${bound}${this.config.path}`,
-    });
+  async start(): Promise<void> {
+    const fresh = this.server.address() === undefined;
+    await this.server.start();
+    if (fresh) this.upSince = new Date();
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -85,13 +65,7 @@ export class HealthCheckExtension implements Component {
       .end(body);
   }
 
-  async shutdown(): Promise<void> {
-    await this.starting?.catch(() => {});
-    const server = this.server;
-    this.server = undefined;
-    this.starting = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+  shutdown(): Promise<void> {
+    return this.server.shutdown();
   }
 }

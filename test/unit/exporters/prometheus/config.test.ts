@@ -83,7 +83,7 @@ const expected: Record<string, PrometheusConfig | string[]> = {
     'exporters.prometheus/bad_tls.tls.cert_file: exactly one of cert_file or cert_pem is required to serve TLS',
     'exporters.prometheus/bad_tls.tls.key_file: exactly one of key_file or key_pem is required to serve TLS',
     'exporters.prometheus/bad_tls.tls.max_version: must not be below min_version (1.3), but was 1.2',
-    'exporters.prometheus/bad_tls.tls.reload_interval: is not supported: the certificate and key are read when the exporter starts; restart the agent to load new ones',
+    'exporters.prometheus/bad_tls.tls.reload_interval: is not supported: the certificate and key are read when the component starts; restart the agent to load new ones',
   ],
   'prometheus/bad_flags': [
     'exporters.prometheus/bad_flags.send_timestamps: must be true or false, but was "yes"',

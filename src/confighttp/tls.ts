@@ -1,12 +1,12 @@
 /**
- * Server TLS for the /metrics endpoint, with the Collector's keys (configtls server
- * settings): the certificate and key as files or PEM text, a client CA for mutual TLS,
- * and the protocol versions.
+ * Server TLS for the endpoints dropreason serves (/metrics, health checks), with the
+ * Collector's keys (configtls server settings): the certificate and key as files or PEM
+ * text, a client CA for mutual TLS, and the protocol versions.
  */
 import fs from 'node:fs';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 
-import { checked, duration, join, object, oneOf, optional, type Parsed, string } from '../../service/schema.js';
+import { checked, duration, join, object, oneOf, optional, type Parsed, string } from '../service/schema.js';
 
 const VERSIONS = ['1.0', '1.1', '1.2', '1.3'] as const;
 type Version = (typeof VERSIONS)[number];
@@ -35,12 +35,12 @@ const fields = {
   reload_interval: optional(
     duration({
       description:
-        'Not supported: the certificate and key are read when the exporter starts; restart the agent (or roll the DaemonSet) to load new ones.',
+        'Not supported: the certificate and key are read when the component starts; restart the agent (or roll the DaemonSet) to load new ones.',
     }),
   ),
 };
 
-export const tlsSchema = checked(object(fields, { description: 'Serves /metrics over HTTPS.' }), (c, path, issues) => {
+export const tlsSchema = checked(object(fields, { description: 'Serves over HTTPS.' }), (c, path, issues) => {
   const at = (key: string, message: string) => issues.push({ path: join(path, key), message });
   if ((c.cert_file === undefined) === (c.cert_pem === undefined)) {
     at('cert_file', 'exactly one of cert_file or cert_pem is required to serve TLS');
@@ -54,7 +54,7 @@ export const tlsSchema = checked(object(fields, { description: 'Serves /metrics 
   if (c.reload_interval !== undefined) {
     at(
       'reload_interval',
-      'is not supported: the certificate and key are read when the exporter starts; restart the agent to load new ones',
+      'is not supported: the certificate and key are read when the component starts; restart the agent to load new ones',
     );
   }
 });
