@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { Agent, basicConfig, freePort, isRoot, loadedPrograms, sleep } from './harness/agent.js';
+import { Agent, basicConfig, freePort, isRoot, loadedPrograms, programsHeldBy, sleep } from './harness/agent.js';
 import { dropUdpRule, type Family, NetnsPair, ruleCounters, sh, snmpCounter, udpNoPorts } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
@@ -164,10 +164,10 @@ describe.skipIf(!isRoot).each(['ipv4', 'ipv6'] as const)('drops on the real kern
   it('detaches everything on SIGINT and SIGTERM', async () => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       const port = await freePort();
-      const before = loadedPrograms();
       agent = await Agent.start(basicConfig(port), port);
-      // Another agent may run on the machine: ours are the programs that appeared with it.
-      const ours = [...loadedPrograms()].filter(([id]) => !before.has(id));
+      // Other agents may run on the machine: ours are the programs this one holds.
+      const held = programsHeldBy(agent.pid);
+      const ours = [...loadedPrograms()].filter(([id]) => held.has(id));
       // The counter, and on kernels that allow them the function hooks.
       expect(ours.map(([, name]) => name)).toContain('dr_kfree_skb_btf');
       expect(await agent.stop(signal)).toBe(0);

@@ -10,6 +10,7 @@ import {
   freePort,
   isRoot,
   loadedPrograms,
+  programsLeftBehind,
   removePublicCopy,
   runCli,
   writeConfig,
@@ -54,7 +55,7 @@ describe.skipIf(!isRoot)('start-up failures', () => {
       /^dropreason: receivers\.dropreason: missing capability CAP_BPF and CAP_PERFMON: /,
     );
     expect(r.stderr).not.toContain('everything is ready');
-    expect([...loadedPrograms().keys()].filter((id) => !before.has(id))).toEqual([]);
+    expect(programsLeftBehind(before)).toEqual([]);
   });
 
   it('names the missing capabilities when root has lost them', async () => {
@@ -101,7 +102,7 @@ describe.skipIf(!isRoot)('start-up failures', () => {
     expect(errorLine(r.stderr)).toBe(
       `dropreason: exporters.prometheus: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)`,
     );
-    expect([...loadedPrograms().keys()].filter((id) => !before.has(id))).toEqual([]);
+    expect(programsLeftBehind(before)).toEqual([]);
   });
 
   it('shuts the started exporter down again when the receiver cannot start', async () => {

@@ -296,3 +296,38 @@ export function loadedPrograms(): Map<number, string> {
   }>;
   return new Map(progs.filter((p) => p.name?.startsWith('dr_')).map((p) => [p.id, p.name!]));
 }
+
+/** The program ids the process holds, through program or link file descriptors. */
+export function programsHeldBy(pid: number | string): Set<number> {
+  const ids = new Set<number>();
+  const dir = `/proc/${pid}/fdinfo`;
+  let fds: string[];
+  try {
+    fds = fs.readdirSync(dir);
+  } catch {
+    return ids; // the process has gone
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^prog_id:\s+(\d+)/m.exec(fs.readFileSync(`${dir}/${fd}`, 'utf8'));
+      if (m) ids.add(Number(m[1]));
+    } catch {
+      // the descriptor closed while it was read
+    }
+  }
+  return ids;
+}
+
+/**
+ * Our programs loaded since `before` that no running process holds: what a process that
+ * has exited left behind. Programs other tests' agents load meanwhile are held by them.
+ */
+export function programsLeftBehind(before: Map<number, string>): number[] {
+  const fresh = [...loadedPrograms().keys()].filter((id) => !before.has(id));
+  const held = new Set<number>();
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    for (const id of programsHeldBy(pid)) held.add(id);
+  }
+  const still = loadedPrograms(); // one freed while the holders were read is gone, not left
+  return fresh.filter((id) => !held.has(id) && still.has(id));
+}
