@@ -265,7 +265,7 @@ export class Agent {
    * collections and returns the settled value, so an overcount is seen, not hidden.
    */
   async settle(name: string, labels: Record<string, string>, atLeast: number, intervalMs = 500): Promise<number> {
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 60_000;
     while ((await this.value(name, labels)) < atLeast && Date.now() < deadline) await sleep(100);
     await sleep(intervalMs * 2 + 200);
     return this.value(name, labels);
@@ -275,7 +275,7 @@ export class Agent {
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     if (!this.child || this.child.exitCode !== null) return this.child?.exitCode ?? null;
     this.child.kill(signal);
-    const timer = setTimeout(() => this.child?.kill('SIGKILL'), 15_000);
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), 60_000);
     const code = await this.exited!;
     clearTimeout(timer);
     return code;
