@@ -13,23 +13,18 @@ import type { MetricData, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 
 import type { Component, CreateSettings, MetricsConsumer, ResourceMetrics } from '../../service/component.js';
 import { formatDuration } from '../../service/duration.js';
-import {
-  AttributeBuilder,
-  CLUSTER_NAMESPACE,
-  noObjects,
-  noOwners,
-  type ObjectLookup,
-  type OwnerLookup,
-} from './attributes.js';
-import {
-  type ExtractFrom,
-  type K8sAttributesConfig,
-  OTEL_ANNOTATION_PREFIX,
-  POD_IP_ATTRIBUTE,
-  watchSelectors,
-} from './config.js';
+import { AttributeBuilder, noObjects, noOwners, type ObjectLookup, type OwnerLookup } from './attributes.js';
+import { type K8sAttributesConfig, OTEL_ANNOTATION_PREFIX, POD_IP_ATTRIBUTE, watchSelectors } from './config.js';
 import { type KubeConfigProvider, loadKubeConfig } from './kube.js';
-import { ObjectWatch, type ObjectWatches, objectWatches, type ObjectWatchSettings } from './object_watch.js';
+import {
+  exactKeys,
+  keyPatterns,
+  ObjectWatch,
+  type ObjectWatches,
+  objectWatches,
+  objectWatchSettings,
+  type Rules,
+} from './object_watch.js';
 import { type AnyWatcher, PodWatch, type PodWatches, podWatches, type PodWatchSettings } from './pod_watch.js';
 import { canonicalAddress, type PodRecord } from './records.js';
 import type { Backoff } from './watcher.js';
@@ -55,54 +50,6 @@ const defaults: Dependencies = {
   watches: podWatches,
   objectWatches,
 };
-
-/**
- * What the Namespace and Node watches must hold, from the config; undefined for a watch
- * no configured key needs. As the Collector does: every Namespace when a rule reads from
- * namespace, else the kube-system Namespace alone for k8s.cluster.uid; the Nodes when a
- * rule reads from node or k8s.node.uid is listed, only this node when it is known.
- */
-export function objectWatchSettings(
-  config: K8sAttributesConfig,
-  node: string | undefined,
-): { namespaces: ObjectWatchSettings | undefined; nodes: ObjectWatchSettings | undefined } {
-  const { extract } = config;
-  const api = { auth_type: config.auth_type, kube_config_path: config.kube_config_path, context: config.context };
-  const keep = (from: ExtractFrom) => {
-    const labels = extract.labels.filter((r) => r.from === from);
-    const annotations = extract.annotations.filter((r) => r.from === from);
-    return {
-      any: labels.length + annotations.length > 0,
-      keep: {
-        labels: exactKeys(labels),
-        annotations: exactKeys(annotations),
-        labelPatterns: keyPatterns(labels),
-        annotationPatterns: keyPatterns(annotations),
-      },
-    };
-  };
-  const ns = keep('namespace');
-  const nd = keep('node');
-  let namespaces: ObjectWatchSettings | undefined;
-  if (ns.any) namespaces = { api, resource: 'namespaces', fieldSelector: undefined, keep: ns.keep };
-  else if (extract.metadata.includes('k8s.cluster.uid')) {
-    namespaces = { api, resource: 'namespaces', fieldSelector: `metadata.name=${CLUSTER_NAMESPACE}`, keep: ns.keep };
-  }
-  const nodes: ObjectWatchSettings | undefined =
-    nd.any || extract.metadata.includes('k8s.node.uid')
-      ? {
-          api,
-          resource: 'nodes',
-          fieldSelector: node !== undefined ? `metadata.name=${node}` : undefined,
-          keep: nd.keep,
-        }
-      : undefined;
-  return { namespaces, nodes };
-}
-
-type Rules = K8sAttributesConfig['extract']['labels'];
-const exactKeys = (rules: Rules) => rules.flatMap((r) => (r.key !== undefined ? [r.key] : []));
-const keyPatterns = (rules: Rules) => rules.flatMap((r) => (r.key_regex !== undefined ? [r.key_regex] : []));
 
 export class K8sAttributesProcessor implements Component, MetricsConsumer {
   private readonly deps: Dependencies;

@@ -11,13 +11,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 
 import { AttributeBuilder, noOwners, type ObjectLookup } from '../../../../src/processors/k8sattributes/attributes.js';
 import { configSchema, type K8sAttributesConfig } from '../../../../src/processors/k8sattributes/config.js';
-import { ObjectWatches } from '../../../../src/processors/k8sattributes/object_watch.js';
+import { ObjectWatches, objectWatchSettings } from '../../../../src/processors/k8sattributes/object_watch.js';
 import { PodWatches } from '../../../../src/processors/k8sattributes/pod_watch.js';
-import {
-  type Dependencies,
-  K8sAttributesProcessor,
-  objectWatchSettings,
-} from '../../../../src/processors/k8sattributes/processor.js';
+import { type Dependencies, K8sAttributesProcessor } from '../../../../src/processors/k8sattributes/processor.js';
 import type { MetaRecord, PodRecord } from '../../../../src/processors/k8sattributes/records.js';
 import type { ConfigIssue } from '../../../../src/service/schema.js';
 import { type Certificates, FakeApiServer, makeCertificates } from '../../../k8s/fake_api_server.js';
