@@ -335,8 +335,10 @@ describe('k8sattributes with Namespaces and Nodes, against the API server', () =
       filter: { node: 'node-a' },
       extract: EXTRACT,
       wait_for_metadata: true,
-      wait_for_metadata_timeout: '500ms',
+      wait_for_metadata_timeout: '2s',
     });
-    await expect(p.start()).rejects.toThrow(/did not sync within 500ms: no list of nodes \(HTTP 403/);
+    await expect(p.start()).rejects.toThrow(
+      /did not sync within 2s: no list of (namespaces, )?nodes \(HTTP 403: injected failure 403\)/,
+    );
   });
 });
