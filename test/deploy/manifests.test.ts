@@ -52,8 +52,11 @@ function watchedResources(): { paths: Set<string>; lists: Set<string> } {
   for (const m of source.matchAll(/'\/api(?:s\/([a-z0-9.-]+))?\/v[0-9a-z]+\/([a-z]+)'/g))
     paths.add(`${m[1] ?? ''}/${m[2]}`);
   const lists = new Set<string>();
-  for (const m of source.matchAll(/\.(?:list|read)(?:Namespaced([A-Z]\w*?)|([A-Z]\w*?)ForAllNamespaces)\(/g)) {
-    lists.add(`${(m[1] ?? m[2])!.toLowerCase()}s`);
+  // Namespaced kinds: listNamespacedPod, listPodForAllNamespaces; cluster kinds: listNode.
+  for (const m of source.matchAll(
+    /\.(?:list|read)(?:Namespaced([A-Z]\w*?)|([A-Z]\w*?)ForAllNamespaces|(?!All\()([A-Z]\w*?))\(/g,
+  )) {
+    lists.add(`${(m[1] ?? m[2] ?? m[3])!.toLowerCase()}s`);
   }
   return { paths, lists };
 }

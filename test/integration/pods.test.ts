@@ -7,7 +7,9 @@
  * OTLP side (decoded by a gRPC server with the official protos), from one agent run. The
  * processors list their metadata as a Collector config does (no k8s.workload.* keys):
  * Retina's workload labels must still come from the owner chain, and an end no pod owns
- * must read "unknown", as Retina writes it.
+ * must read "unknown", as Retina writes it; and no Namespace or Node is read, since no key
+ * needs one. A second agent adds the pods' Namespace and Node labels, annotations and uids
+ * (k8s.node.uid, k8s.cluster.uid), watching every Namespace and this node's Node only.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,8 +40,16 @@ async function until(check: () => Promise<boolean> | boolean, timeoutMs = 20_000
   while (!(await check()) && Date.now() < deadline) await sleep(250);
 }
 
-/** The two pods of the pair, and one on another node that must not be watched. */
+/** The two pods of the pair, and one on another node that must not be watched; their namespaces and nodes. */
 function registerPods(api: FakeApiServer, pair: NetnsPair): void {
+  api.addNamespace('kube-system');
+  api.addNamespace('shop', { labels: { team: 'checkout' }, annotations: { 'example.com/owner': 'ops-shop' } });
+  api.addNamespace('data', { labels: { team: 'storage' }, annotations: { 'example.com/owner': 'ops-data' } });
+  api.addNode('node-a', {
+    labels: { 'topology.kubernetes.io/zone': 'zone-a', 'topology.kubernetes.io/region': 'region-1' },
+    annotations: { 'example.com/rack': 'r7' },
+  });
+  api.addNode('node-b', { labels: { 'topology.kubernetes.io/zone': 'zone-b' } });
   api.addReplicaSet('shop', 'web-7d9f8', 'web');
   api.addPod({
     name: 'web-7d9f8-x2k4p',
@@ -172,6 +182,9 @@ describe.skipIf(!isRoot)('pod-level drops with Kubernetes attributes', () => {
     // The node's processor watches this node's pods only; the peers' one every pod.
     const selectors = new Set(api.requestsFor('pods').map((r) => r.query['fieldSelector'] ?? 'all'));
     expect(selectors).toEqual(new Set(['spec.nodeName=node-a', 'all']));
+    // No key reads a Namespace or a Node: neither is listed nor watched.
+    expect(api.requestsFor('namespaces')).toEqual([]);
+    expect(api.requestsFor('nodes')).toEqual([]);
 
     // web (A) sends to db (B): dropped on the way out of A, and on the way into B.
     dropUdpRule(pair, 'OUTPUT', 9);
@@ -302,4 +315,111 @@ describe.skipIf(!isRoot)('pod-level drops with Kubernetes attributes', () => {
     // The OTLP pipeline has no peer enrichment: no peer pod names there.
     expect(dbPoints('dropreason.pod.drop.count')[0]!.attributes).not.toHaveProperty('peer.k8s.pod.name');
   }, 300_000); // the agent, the Kubernetes client and four endpoints: slow under the kernel matrix's emulation
+
+  it("adds the Namespace's and the Node's labels, annotations and uids to each pod's drops", async () => {
+    pair = new NetnsPair('podmeta');
+    pair.create();
+    api = await FakeApiServer.start();
+    registerPods(api, pair);
+    const clusterUid = api.get('namespaces', '', 'kube-system')!.metadata.uid!;
+    const nodeUid = api.get('nodes', '', 'node-a')!.metadata.uid!;
+    const port = await freePort();
+    agent = await Agent.start(
+      `receivers:
+  dropreason:
+    mode: advanced
+    collection_interval: 500ms
+processors:
+  k8sattributes:
+    auth_type: kubeConfig
+    kube_config_path: ${api.kubeconfigPath}
+    filter:
+      node: node-a
+    extract:
+      metadata: [k8s.pod.name, k8s.namespace.name, k8s.node.uid, k8s.cluster.uid]
+      labels:
+        - key: team
+          from: namespace
+        - key_regex: topology\\.kubernetes\\.io/(.*)
+          tag_name: topology.$1
+          from: node
+      annotations:
+        - key: example.com/owner
+          from: namespace
+          tag_name: owner
+        - key: example.com/rack
+          from: node
+    wait_for_metadata: true
+exporters:
+  prometheus:
+    endpoint: 127.0.0.1:${port}
+    # Every resource attribute a label, owner and topology.* included (by default only k8s.*).
+    resource_to_telemetry_conversion:
+      enabled: true
+service:
+  pipelines:
+    metrics:
+      receivers: [dropreason]
+      processors: [k8sattributes]
+      exporters: [prometheus]
+`,
+      port,
+    );
+    // Every Namespace (a rule reads from namespace); this node's Node only.
+    expect(new Set(api.requestsFor('namespaces').map((r) => r.query['fieldSelector'] ?? 'all'))).toEqual(
+      new Set(['all']),
+    );
+    expect(new Set(api.requestsFor('nodes').map((r) => r.query['fieldSelector'] ?? 'all'))).toEqual(
+      new Set(['metadata.name=node-a']),
+    );
+
+    dropUdpRule(pair, 'OUTPUT', 9);
+    dropUdpRule(pair, 'INPUT', 10);
+    pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), '40']);
+    pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '10', String(N + 2), '40']);
+    const out = ruleCounters(pair, pair.a, 'OUTPUT');
+    const inp = ruleCounters(pair, pair.b, 'INPUT');
+    expect([out.packets, inp.packets]).toEqual([N, N + 2]);
+
+    const node = {
+      k8s_node_uid: nodeUid,
+      k8s_cluster_uid: clusterUid,
+      topology_zone: 'zone-a',
+      topology_region: 'region-1',
+      k8s_node_annotations_example_com_rack: 'r7',
+    };
+    const web = {
+      reason: 'IPTABLE_RULE_DROP',
+      direction: 'egress',
+      k8s_pod_name: 'web-7d9f8-x2k4p',
+      k8s_namespace_name: 'shop',
+      k8s_namespace_labels_team: 'checkout',
+      owner: 'ops-shop',
+      ...node,
+    };
+    const db = {
+      reason: 'IPTABLE_RULE_DROP',
+      direction: 'ingress',
+      k8s_pod_name: 'db-0',
+      k8s_namespace_name: 'data',
+      k8s_namespace_labels_team: 'storage',
+      owner: 'ops-data',
+      ...node,
+    };
+    let samples = await agent.scrape();
+    await until(async () => {
+      samples = await agent!.scrape();
+      return series(samples, 'dropreason_pod_drop_count_total', db)[0]?.[1] === inp.packets;
+    });
+    // Two more collections, so that an overcount is seen, not hidden.
+    await sleep(1_200);
+    samples = await agent.scrape();
+    const values = (name: string, labels: Record<string, string>) => series(samples, name, labels).map(([, v]) => v);
+    expect(values('dropreason_pod_drop_count_total', web)).toEqual([out.packets]);
+    expect(values('dropreason_pod_drop_bytes_total', web)).toEqual([out.bytes]);
+    expect(values('dropreason_pod_drop_count_total', db)).toEqual([inp.packets]);
+    expect(values('dropreason_pod_drop_bytes_total', db)).toEqual([inp.bytes]);
+    // node-b's labels were never read: only this node's Node is watched.
+    expect([...samples.keys()].some((k) => k.includes('zone-b'))).toBe(false);
+  }, 300_000);
 });

@@ -171,6 +171,49 @@ describe('fake API server', () => {
       expect(s.requests.map((r) => r.path)).toEqual(['/api/v1/pods', '/api/v1/pods']);
     }));
 
+  it('serves Namespaces and Nodes as cluster objects: listed, selected by name, watched', () =>
+    withServer(async (s, kc) => {
+      s.addNamespace('shop', { labels: { team: 'checkout' } });
+      s.addNode('node-a');
+      s.addNode('node-b');
+      s.addPod({ name: 'web', namespace: 'shop' });
+      const api = kc.makeApiClient(CoreV1Api);
+      const namespaces = await api.listNamespace();
+      expect(
+        namespaces.items.map((n) => [n.metadata?.name, n.metadata?.namespace, n.metadata?.labels?.['team']]),
+      ).toEqual([['shop', undefined, 'checkout']]);
+      expect(namespaces.kind).toBe('NamespaceList');
+      const nodes = await api.listNode({ fieldSelector: 'metadata.name=node-b' });
+      expect(nodes.items.map((n) => n.metadata?.name)).toEqual(['node-b']);
+      // The namespaced pod path is still pods.
+      expect((await api.listNamespacedPod({ namespace: 'shop' })).items.map((p) => p.metadata?.name)).toEqual(['web']);
+
+      const w = await watch(kc, '/api/v1/nodes', {
+        resourceVersion: nodes.metadata!.resourceVersion!,
+        fieldSelector: 'metadata.name=node-a',
+      });
+      s.change('nodes', '', 'node-b', (n) => (n.metadata.labels = { zone: 'b' }));
+      s.change('nodes', '', 'node-a', (n) => (n.metadata.labels = { zone: 'a' }));
+      s.delete('nodes', '', 'node-a');
+      await until(() => w.events.length === 2, 'two events');
+      expect(w.events.map((e) => `${e.type} ${e.name}`)).toEqual(['MODIFIED node-a', 'DELETED node-a']);
+      w.abort();
+    }));
+
+  it('holds requests unanswered until released', () =>
+    withServer(async (s, kc) => {
+      const release = s.holdRequests((r) => r.path === '/api/v1/nodes');
+      const api = kc.makeApiClient(CoreV1Api);
+      let answered = false;
+      const held = api.listNode().then((l) => ((answered = true), l));
+      await until(() => s.requestsFor('nodes').length === 1, 'the request');
+      // Other requests are answered meanwhile.
+      await expect(api.listNamespace()).resolves.toBeDefined();
+      expect(answered).toBe(false);
+      release();
+      expect((await held).kind).toBe('NodeList');
+    }));
+
   it('writes a kubeconfig file next to its certificates', () =>
     withServer(async (s) => {
       expect(path.dirname(s.kubeconfigPath)).toBe(certificates.dir);

@@ -2,10 +2,10 @@
  * A fake Kubernetes API server on the wire, for tests that run the real
  * @kubernetes/client-node against it: HTTPS with a CA made for the run (openssl), a
  * kubeconfig that trusts it, bearer-token auth, and the list and watch protocol for pods,
- * ReplicaSets and Jobs:
+ * ReplicaSets, Jobs, and the cluster-scoped Namespaces and Nodes:
  *
  * - GET /api/v1/pods, /apis/apps/v1/replicasets, /apis/batch/v1/jobs (and the namespaced
- *   forms) list objects with the list's resourceVersion, `fieldSelector` (spec.nodeName,
+ *   forms), /api/v1/namespaces and /api/v1/nodes list objects with the list's resourceVersion, `fieldSelector` (spec.nodeName,
  *   metadata.name, metadata.namespace; = == !=), `labelSelector` (k=v, k!=v, k, !k) and
  *   pages (`limit` / `continue`, a consistent snapshot as the real server keeps).
  * - `?watch=true&resourceVersion=N` streams NDJSON events after N: ADDED, MODIFIED,
@@ -15,7 +15,8 @@
  *
  * Faults on demand: expireWatches() (410 to open watches, history dropped, so they must
  * relist), dropWatchConnections() (sockets destroyed mid-stream), failRequests() (HTTP
- * errors), and closeWatches() (a clean end of stream, as the server's own timeout does).
+ * errors), closeWatches() (a clean end of stream, as the server's own timeout does), and
+ * holdRequests() (requests left unanswered until released, as an API server that hangs).
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -27,7 +28,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 
-export type ResourceKind = 'pods' | 'replicasets' | 'jobs';
+export type ResourceKind = 'pods' | 'replicasets' | 'jobs' | 'namespaces' | 'nodes';
+
+/** Objects that belong to no namespace: stored and served without metadata.namespace. */
+const CLUSTER_SCOPED: ReadonlySet<ResourceKind> = new Set(['namespaces', 'nodes']);
 
 /** Any Kubernetes object, as JSON. */
 export type KubeObject = Record<string, unknown> & {
@@ -67,13 +71,18 @@ const KINDS: Record<ResourceKind, { apiVersion: string; kind: string; listKind: 
   pods: { apiVersion: 'v1', kind: 'Pod', listKind: 'PodList' },
   replicasets: { apiVersion: 'apps/v1', kind: 'ReplicaSet', listKind: 'ReplicaSetList' },
   jobs: { apiVersion: 'batch/v1', kind: 'Job', listKind: 'JobList' },
+  namespaces: { apiVersion: 'v1', kind: 'Namespace', listKind: 'NamespaceList' },
+  nodes: { apiVersion: 'v1', kind: 'Node', listKind: 'NodeList' },
 };
 
 const ROUTE = /^\/(?:api\/v1|apis\/apps\/v1|apis\/batch\/v1)(?:\/namespaces\/([^/]+))?\/(pods|replicasets|jobs)$/;
+const CLUSTER_ROUTE = /^\/api\/v1\/(namespaces|nodes)$/;
 const GROUP_OF: Record<ResourceKind, string> = {
   pods: '/api/v1',
   replicasets: '/apis/apps/v1',
   jobs: '/apis/batch/v1',
+  namespaces: '/api/v1',
+  nodes: '/api/v1',
 };
 
 export interface Certificates {
@@ -130,10 +139,19 @@ export class FakeApiServer {
     pods: new Map(),
     replicasets: new Map(),
     jobs: new Map(),
+    namespaces: new Map(),
+    nodes: new Map(),
   };
-  private readonly history: Record<ResourceKind, WatchEvent[]> = { pods: [], replicasets: [], jobs: [] };
+  private readonly history: Record<ResourceKind, WatchEvent[]> = {
+    pods: [],
+    replicasets: [],
+    jobs: [],
+    namespaces: [],
+    nodes: [],
+  };
   /** Watches from a resourceVersion below this get 410 Gone: the history before it is gone. */
-  private compactedAt: Record<ResourceKind, number> = { pods: 0, replicasets: 0, jobs: 0 };
+  private compactedAt: Record<ResourceKind, number> = { pods: 0, replicasets: 0, jobs: 0, namespaces: 0, nodes: 0 };
+  private held: Array<{ match: (r: RecordedRequest) => boolean; waiting: Array<() => void> }> = [];
   private revision = 1000;
   private readonly watches = new Set<OpenWatch>();
   private readonly snapshots = new Map<string, { items: KubeObject[]; rv: number; offset: number }>();
@@ -195,7 +213,12 @@ export class FakeApiServer {
 
   /** Creates or replaces an object; its watchers see ADDED or MODIFIED. */
   apply(kind: ResourceKind, object: KubeObject): KubeObject {
-    const key = `${object.metadata.namespace}/${object.metadata.name}`;
+    if (CLUSTER_SCOPED.has(kind)) {
+      const metadata: Partial<KubeObject['metadata']> = { ...object.metadata };
+      delete metadata.namespace;
+      object = { ...object, metadata: metadata as KubeObject['metadata'] };
+    }
+    const key = `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
     const previous = this.objects[kind].get(key);
     const rv = ++this.revision;
     const stored: KubeObject = structuredClone({
@@ -239,6 +262,57 @@ export class FakeApiServer {
 
   count(kind: ResourceKind): number {
     return this.objects[kind].size;
+  }
+
+  /** A Namespace (cluster-scoped: get, change and delete it with namespace ''). */
+  addNamespace(
+    name: string,
+    meta: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+  ): KubeObject {
+    return this.apply('namespaces', {
+      metadata: {
+        name,
+        namespace: '',
+        labels: { 'kubernetes.io/metadata.name': name, ...meta.labels },
+        ...(meta.annotations ? { annotations: meta.annotations } : {}),
+      },
+      spec: { finalizers: ['kubernetes'] },
+      status: { phase: 'Active' },
+    });
+  }
+
+  /** A Node (cluster-scoped: get, change and delete it with namespace ''), with a real one's fields. */
+  addNode(
+    name: string,
+    meta: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+  ): KubeObject {
+    return this.apply('nodes', {
+      metadata: {
+        name,
+        namespace: '',
+        labels: {
+          'kubernetes.io/hostname': name,
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': 'amd64',
+          ...meta.labels,
+        },
+        annotations: { 'node.alpha.kubernetes.io/ttl': '0', ...meta.annotations },
+      },
+      spec: { podCIDR: '10.244.0.0/24', podCIDRs: ['10.244.0.0/24'] },
+      status: {
+        addresses: [
+          { type: 'InternalIP', address: '192.168.0.10' },
+          { type: 'Hostname', address: name },
+        ],
+        capacity: { cpu: '4', memory: '16393364Ki', pods: '110' },
+        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }],
+        nodeInfo: {
+          kubeletVersion: 'v1.31.0',
+          osImage: 'Debian GNU/Linux 12',
+          containerRuntimeVersion: 'containerd://1.7',
+        },
+      },
+    });
   }
 
   addPod(spec: PodSpec): KubeObject {
@@ -336,12 +410,26 @@ export class FakeApiServer {
     for (let i = 0; i < times; i++) this.failures.push({ status, match });
   }
 
+  /**
+   * Leaves the requests that match unanswered (not even headers) until the returned
+   * function is called, as an API server that hangs; they are then answered as usual.
+   */
+  holdRequests(match: (r: RecordedRequest) => boolean): () => void {
+    const hold = { match, waiting: [] as Array<() => void> };
+    this.held.push(hold);
+    return () => {
+      this.held = this.held.filter((h) => h !== hold);
+      for (const go of hold.waiting.splice(0)) go();
+    };
+  }
+
   openWatches(kind?: ResourceKind): number {
     return [...this.watches].filter((w) => !kind || w.kind === kind).length;
   }
 
   /** Requests for one resource kind, lists and watches. */
   requestsFor(kind: ResourceKind): RecordedRequest[] {
+    // /api/v1/namespaces/<ns>/pods ends with /pods, never with /namespaces.
     return this.requests.filter((r) => r.path.endsWith(`/${kind}`));
   }
 
@@ -368,6 +456,17 @@ export class FakeApiServer {
       watch: query['watch'] === 'true' || query['watch'] === '1',
     };
     this.requests.push(request);
+    const hold = this.held.find((h) => h.match(request));
+    if (hold) {
+      hold.waiting.push(() => this.answer(req, res, url, request));
+      return;
+    }
+    this.answer(req, res, url, request);
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse, url: URL, request: RecordedRequest): void {
+    if (res.destroyed) return;
+    const query = request.query;
     if (req.headers.authorization !== `Bearer ${this.token}`) return status(res, 401, 'Unauthorized', 'Unauthorized');
     const failure = this.failures.findIndex((f) => f.match(request));
     if (failure >= 0) {
@@ -375,12 +474,13 @@ export class FakeApiServer {
       this.failures.splice(failure, 1);
       return status(res, code, 'InternalError', `injected failure ${code}`);
     }
-    const route = ROUTE.exec(url.pathname);
+    const clusterRoute = CLUSTER_ROUTE.exec(url.pathname);
+    const route = clusterRoute ? [url.pathname, undefined, clusterRoute[1]] : ROUTE.exec(url.pathname);
     if (!route || req.method !== 'GET')
       return status(res, 404, 'NotFound', `the server could not find ${url.pathname}`);
     const kind = route[2] as ResourceKind;
     if (!url.pathname.startsWith(GROUP_OF[kind])) return status(res, 404, 'NotFound', `no ${kind} in that API group`);
-    const namespace = route[1];
+    const namespace = route[1] ?? undefined;
     let selects: (o: KubeObject) => boolean;
     try {
       selects = selector(query['fieldSelector'], query['labelSelector']);

@@ -13,8 +13,8 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 
-import { type ExtractRule, type MetadataName, OTEL_ANNOTATION_PREFIX } from './config.js';
-import { type Owner, type OwnedRecord, type PodRecord, wholeKey } from './records.js';
+import { type ExtractFrom, type ExtractRule, type MetadataName, OTEL_ANNOTATION_PREFIX } from './config.js';
+import { type MetaRecord, type Owner, type OwnedRecord, type PodRecord, wholeKey } from './records.js';
 
 /** The controller at the top of a pod's owner chain: always on a known pod's resource. */
 export const WORKLOAD_KIND = 'k8s.workload.kind';
@@ -27,6 +27,17 @@ export interface OwnerLookup {
 }
 
 export const noOwners: OwnerLookup = { replicaSet: () => undefined, job: () => undefined };
+
+/** The Namespaces and Nodes known, by name; the kube-system Namespace names the cluster. */
+export interface ObjectLookup {
+  namespace(name: string): MetaRecord | undefined;
+  node(name: string): MetaRecord | undefined;
+}
+
+export const noObjects: ObjectLookup = { namespace: () => undefined, node: () => undefined };
+
+/** The namespace whose uid is k8s.cluster.uid, as the Collector reads it. */
+export const CLUSTER_NAMESPACE = 'kube-system';
 
 export interface Workload {
   kind: string;
@@ -73,13 +84,16 @@ interface Rule {
   prefix: string;
 }
 
-function rules(from: readonly ExtractRule[], prefix: string): Rule[] {
-  return from.map((r) => ({
-    key: r.key,
-    pattern: r.key_regex !== undefined ? wholeKey(r.key_regex) : undefined,
-    tag: r.tag_name,
-    prefix,
-  }));
+function rules(all: readonly ExtractRule[], from: ExtractFrom, what: 'labels' | 'annotations'): Rule[] {
+  const prefix = `k8s.${from}.${what}.`;
+  return all
+    .filter((r) => r.from === from)
+    .map((r) => ({
+      key: r.key,
+      pattern: r.key_regex !== undefined ? wholeKey(r.key_regex) : undefined,
+      tag: r.tag_name,
+      prefix,
+    }));
 }
 
 function apply(rules: readonly Rule[], values: Record<string, string> | undefined, out: Attributes): void {
@@ -96,11 +110,17 @@ function apply(rules: readonly Rule[], values: Record<string, string> | undefine
   }
 }
 
+interface Rules {
+  labels: Rule[];
+  annotations: Rule[];
+}
+
 /** Builds the attributes the config asks for; one per processor, reused for every pod. */
 export class AttributeBuilder {
   private readonly metadata: ReadonlySet<MetadataName>;
-  private readonly labels: Rule[];
-  private readonly annotations: Rule[];
+  private readonly pod: Rules;
+  private readonly namespace: Rules;
+  private readonly node: Rules;
   private readonly otelAnnotations: boolean;
 
   constructor(
@@ -110,13 +130,18 @@ export class AttributeBuilder {
     otelAnnotations = false,
   ) {
     this.metadata = new Set(metadata);
-    this.labels = rules(labels, 'k8s.pod.labels.');
-    this.annotations = rules(annotations, 'k8s.pod.annotations.');
+    const by = (from: ExtractFrom): Rules => ({
+      labels: rules(labels, from, 'labels'),
+      annotations: rules(annotations, from, 'annotations'),
+    });
+    this.pod = by('pod');
+    this.namespace = by('namespace');
+    this.node = by('node');
     this.otelAnnotations = otelAnnotations;
   }
 
   /** The resource attributes of a pod's data. */
-  resource(pod: PodRecord, owners: OwnerLookup): Attributes {
+  resource(pod: PodRecord, owners: OwnerLookup, objects: ObjectLookup = noObjects): Attributes {
     const m = this.metadata;
     const out: Attributes = {};
     const ownerKind = pod.owner?.kind;
@@ -147,8 +172,20 @@ export class AttributeBuilder {
     // names the top of the owner chain for every kind of owner.
     out[WORKLOAD_KIND] = w.kind;
     out[WORKLOAD_NAME] = w.name;
-    apply(this.labels, pod.labels, out);
-    apply(this.annotations, pod.annotations, out);
+    const node = pod.node ? objects.node(pod.node) : undefined;
+    if (m.has('k8s.node.uid') && node?.uid) out['k8s.node.uid'] = node.uid;
+    const cluster = m.has('k8s.cluster.uid') ? objects.namespace(CLUSTER_NAMESPACE) : undefined;
+    if (cluster?.uid) out['k8s.cluster.uid'] = cluster.uid;
+    // Namespace, then node, then pod: a pod's own label wins a tag_name they share.
+    const namespace = objects.namespace(pod.metadata.namespace);
+    for (const [rules, object] of [
+      [this.namespace, namespace],
+      [this.node, node],
+      [this.pod, pod],
+    ] as const) {
+      apply(rules.labels, object?.labels, out);
+      apply(rules.annotations, object?.annotations, out);
+    }
     if (this.otelAnnotations && pod.annotations) {
       for (const [k, v] of Object.entries(pod.annotations)) {
         if (k.startsWith(OTEL_ANNOTATION_PREFIX)) out[k.slice(OTEL_ANNOTATION_PREFIX.length)] = v;

@@ -44,6 +44,8 @@ export const METADATA = [
   'k8s.replicaset.uid',
   'k8s.workload.kind',
   'k8s.workload.name',
+  'k8s.node.uid',
+  'k8s.cluster.uid',
 ] as const;
 export type MetadataName = (typeof METADATA)[number];
 
@@ -70,10 +72,6 @@ const NOT_HERE: Record<string, string> = {
   'container.image.name': NO_CONTAINER,
   'container.image.tag': NO_CONTAINER,
   'container.image.repo_digests': NO_CONTAINER,
-  'k8s.node.uid':
-    "is the uid of the pod's Node object; dropreason reads no Node objects (k8s.node.name is the pod's spec.nodeName)",
-  'k8s.cluster.uid':
-    "is the uid of the kube-system namespace; dropreason reads no Namespace objects. Name the cluster with a resource processor or the Prometheus exporter's const_labels",
 };
 
 const metadataName: Schema<MetadataName> = {
@@ -95,24 +93,22 @@ export const OTEL_ANNOTATION_PREFIX = 'resource.opentelemetry.io/';
 /** The one association the receiver's data supports: the pod's address on its resource. */
 export const POD_IP_ATTRIBUTE = 'k8s.pod.ip';
 
-/** `from` of a label or annotation rule: the Collector also reads namespaces and nodes; we read pods. */
-const fromPod: Schema<'pod'> = {
+/** Where a label or annotation rule reads: the pod, its Namespace object or its Node object. */
+export const EXTRACT_FROM = ['pod', 'namespace', 'node'] as const;
+export type ExtractFrom = (typeof EXTRACT_FROM)[number];
+
+const fromSchema: Schema<ExtractFrom> = {
   parse(value, path, issues) {
-    if (value === null || value === undefined || value === '' || value === 'pod') return 'pod';
-    if (value === 'namespace' || value === 'node') {
-      issues.push({
-        path,
-        message: `'${value}' would read the ${value === 'node' ? "pod's Node" : "pod's Namespace"} object's ${'labels or annotations'}; dropreason watches pods and their owners only, so only 'pod' is accepted`,
-      });
-      return undefined;
-    }
-    issues.push({ path, message: `must be 'pod', but was ${describe(value)}` });
+    if (value === null || value === undefined || value === '') return 'pod';
+    if (typeof value === 'string' && (EXTRACT_FROM as readonly string[]).includes(value)) return value as ExtractFrom;
+    issues.push({ path, message: `must be one of ${EXTRACT_FROM.join(', ')}, but was ${describe(value)}` });
     return undefined;
   },
   doc: () => ({
-    type: "'pod'",
+    type: EXTRACT_FROM.map((f) => `'${f}'`).join(', '),
     default: 'pod',
-    description: "Where the label or annotation is read; the Collector's 'namespace' and 'node' are refused.",
+    description:
+      "Where the label or annotation is read: the pod, the pod's Namespace object or the pod's Node object. namespace makes the processor watch every Namespace, node the Nodes (only this node's with filter.node or filter.node_from_env_var).",
   }),
 };
 
@@ -141,17 +137,17 @@ function extractRules(what: 'labels' | 'annotations') {
     checked(
       object({
         /** The label or annotation key, exactly. */
-        key: optional(string({ nonEmpty: true, description: `The pod ${one} key, exactly.` })),
+        key: optional(string({ nonEmpty: true, description: `The ${one} key, exactly.` })),
         /** Every key matching this regular expression (whole). */
         key_regex: optional(keyRegex),
-        /** Attribute name; default `k8s.pod.<labels|annotations>.<key>`. */
+        /** Attribute name; default `k8s.<from>.<labels|annotations>.<key>`. */
         tag_name: optional(
           string({
             nonEmpty: true,
-            description: `Resource attribute name; default \`k8s.pod.${what}.<key>\`. With key_regex, $1 or $<name> stand for its groups.`,
+            description: `Resource attribute name; default \`k8s.pod.${what}.<key>\`, \`k8s.namespace.${what}.<key>\` or \`k8s.node.${what}.<key>\` by from. With key_regex, $1 or $<name> stand for its groups.`,
           }),
         ),
-        from: fromPod,
+        from: fromSchema,
       }),
       (r, path, issues) => {
         if ((r.key === undefined) === (r.key_regex === undefined)) {
@@ -161,7 +157,7 @@ function extractRules(what: 'labels' | 'annotations') {
     ),
     {
       default: [],
-      description: `Pod ${what} to add as resource attributes, each \`{key | key_regex, tag_name, from: pod}\`; tag_name defaults to \`k8s.pod.${what}.<key>\`.`,
+      description: `${what[0]!.toUpperCase()}${what.slice(1)} of the pod, its namespace or its node to add as resource attributes, each \`{key | key_regex, tag_name, from: pod | namespace | node}\`; tag_name defaults to \`k8s.<from>.${what}.<key>\`.`,
     },
   );
 }
@@ -364,7 +360,7 @@ const fields = {
       metadata: list(metadataName, {
         default: [...DEFAULT_METADATA],
         description:
-          "Resource attributes to add from the pod and its owners (default: the Collector's, less its container keys). The Collector's container keys, k8s.node.uid and k8s.cluster.uid are refused, saying why. k8s.workload.kind and k8s.workload.name, added whatever this lists (Retina naming reads them), name the controller at the top of the owner chain: Deployment (through the ReplicaSet), CronJob (through the Job), StatefulSet, DaemonSet, Job, ReplicaSet, another owner kind, or Pod for a pod without owner.",
+          "Resource attributes to add from the pod and its owners (default: the Collector's, less its container keys). The Collector's container keys are refused, saying why. k8s.node.uid (the uid of the pod's Node object) makes the processor watch Nodes (only this node's with filter.node or filter.node_from_env_var); k8s.cluster.uid (the uid of the kube-system Namespace, as the Collector names a cluster) watches the kube-system Namespace, or every Namespace when a rule reads from namespace. k8s.workload.kind and k8s.workload.name, added whatever this lists (Retina naming reads them), name the controller at the top of the owner chain: Deployment (through the ReplicaSet), CronJob (through the Job), StatefulSet, DaemonSet, Job, ReplicaSet, another owner kind, or Pod for a pod without owner.",
       }),
       labels: extractRules('labels'),
       annotations: extractRules('annotations'),

@@ -85,6 +85,8 @@ export interface ApiLists {
   pods(selectors: Selectors, page: Page): Promise<ListPage>;
   replicaSets(page: Page): Promise<ListPage>;
   jobs(page: Page): Promise<ListPage>;
+  namespaces(selectors: Selectors, page: Page): Promise<ListPage>;
+  nodes(selectors: Selectors, page: Page): Promise<ListPage>;
 }
 
 interface Page {
@@ -97,7 +99,7 @@ export interface Selectors {
   labelSelector?: string;
 }
 
-/** Cluster-wide list calls through the client's generated APIs. */
+/** Cluster-wide list calls through the client's generated APIs (Namespaces and Nodes are cluster objects). */
 export function apiLists(kc: KubeConfig): ApiLists {
   const { AppsV1Api, BatchV1Api, CoreV1Api } = k8sClient();
   const core = kc.makeApiClient(CoreV1Api);
@@ -107,6 +109,8 @@ export function apiLists(kc: KubeConfig): ApiLists {
     pods: (selectors, page) => core.listPodForAllNamespaces({ ...selectors, ...page }),
     replicaSets: (page) => apps.listReplicaSetForAllNamespaces(page),
     jobs: (page) => batch.listJobForAllNamespaces(page),
+    namespaces: (selectors, page) => core.listNamespace({ ...selectors, ...page }),
+    nodes: (selectors, page) => core.listNode({ ...selectors, ...page }),
   };
 }
 
@@ -114,4 +118,6 @@ export const PATHS = {
   pods: '/api/v1/pods',
   replicaSets: '/apis/apps/v1/replicasets',
   jobs: '/apis/batch/v1/jobs',
+  namespaces: '/api/v1/namespaces',
+  nodes: '/api/v1/nodes',
 } as const;

@@ -11,7 +11,14 @@ import type { Logger } from '../../service/logger.js';
 import type { OwnerLookup } from './attributes.js';
 import { type ApiLists, apiLists, PATHS } from './kube.js';
 import { PodCache } from './pod_cache.js';
-import { type KeptKeys, type OwnedRecord, type PodRecord, toOwnedRecord, toPodRecord } from './records.js';
+import {
+  type KeptKeys,
+  type MetaRecord,
+  type OwnedRecord,
+  type PodRecord,
+  toOwnedRecord,
+  toPodRecord,
+} from './records.js';
 import { type Backoff, Watcher } from './watcher.js';
 
 /** Everything that decides what a PodWatch holds; equal settings share one. */
@@ -44,7 +51,7 @@ const SWEEP_INTERVAL_MS = 30_000;
 /** How long pods wait for the first list of ReplicaSets and Jobs at most. */
 const OWNERS_HEAD_START_MS = 2_000;
 
-export type AnyWatcher = Watcher<PodRecord> | Watcher<OwnedRecord>;
+export type AnyWatcher = Watcher<PodRecord> | Watcher<OwnedRecord> | Watcher<MetaRecord>;
 
 export class PodWatch {
   readonly cache: PodCache;
@@ -147,16 +154,16 @@ export class PodWatch {
   }
 }
 
-/** The PodWatches in use, by their settings, with the number of processors using each. */
-export class PodWatches {
-  private readonly inUse = new Map<string, { watch: PodWatch; users: number }>();
+/** Watches in use, by their settings, with the number of processors using each. */
+export class SharedWatches<S, W extends { start(): void; stop(): Promise<void> }> {
+  private readonly inUse = new Map<string, { watch: W; users: number }>();
 
   /**
-   * The running PodWatch for these settings: the one in use, or one made by `make` and
+   * The running watch for these settings: the one in use, or one made by `make` and
    * started. `make` is only called when none is in use, so its errors (an unreadable
    * kubeconfig) reach the processor that asked.
    */
-  acquire(settings: PodWatchSettings, make: () => PodWatch): { watch: PodWatch; shared: boolean } {
+  acquire(settings: S, make: () => W): { watch: W; shared: boolean } {
     const key = JSON.stringify(settings);
     const entry = this.inUse.get(key);
     if (entry) {
@@ -170,7 +177,7 @@ export class PodWatches {
   }
 
   /** A processor is done with a watch; the last one stops it. */
-  async release(watch: PodWatch): Promise<void> {
+  async release(watch: W): Promise<void> {
     for (const [key, entry] of this.inUse) {
       if (entry.watch !== watch) continue;
       if (--entry.users > 0) return;
@@ -181,11 +188,14 @@ export class PodWatches {
     }
   }
 
-  /** PodWatches in use. */
+  /** Watches in use. */
   get size(): number {
     return this.inUse.size;
   }
 }
+
+/** The PodWatches in use. */
+export class PodWatches extends SharedWatches<PodWatchSettings, PodWatch> {}
 
 /** The PodWatches of this process, shared by every k8sattributes processor. */
 export const podWatches = new PodWatches();

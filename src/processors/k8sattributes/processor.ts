@@ -13,9 +13,18 @@ import type { MetricData, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 
 import type { Component, CreateSettings, MetricsConsumer, ResourceMetrics } from '../../service/component.js';
 import { formatDuration } from '../../service/duration.js';
-import { AttributeBuilder, noOwners, type OwnerLookup } from './attributes.js';
+import { AttributeBuilder, noObjects, noOwners, type ObjectLookup, type OwnerLookup } from './attributes.js';
 import { type K8sAttributesConfig, OTEL_ANNOTATION_PREFIX, POD_IP_ATTRIBUTE, watchSelectors } from './config.js';
 import { type KubeConfigProvider, loadKubeConfig } from './kube.js';
+import {
+  exactKeys,
+  keyPatterns,
+  ObjectWatch,
+  type ObjectWatches,
+  objectWatches,
+  objectWatchSettings,
+  type Rules,
+} from './object_watch.js';
 import { type AnyWatcher, PodWatch, type PodWatches, podWatches, type PodWatchSettings } from './pod_watch.js';
 import { canonicalAddress, type PodRecord } from './records.js';
 import type { Backoff } from './watcher.js';
@@ -30,9 +39,17 @@ export interface Dependencies {
   backoff?: Backoff;
   /** Where processors with the same settings find the watch they share. */
   watches: PodWatches;
+  /** The same for the Namespace and Node watches. */
+  objectWatches: ObjectWatches;
 }
 
-const defaults: Dependencies = { kubeConfig: loadKubeConfig, env: process.env, now: Date.now, watches: podWatches };
+const defaults: Dependencies = {
+  kubeConfig: loadKubeConfig,
+  env: process.env,
+  now: Date.now,
+  watches: podWatches,
+  objectWatches,
+};
 
 export class K8sAttributesProcessor implements Component, MetricsConsumer {
   private readonly deps: Dependencies;
@@ -43,6 +60,10 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer {
   private readonly excluded: RegExp[];
   /** The shared watch this processor uses while it runs. */
   private watch: PodWatch | undefined;
+  /** The shared Namespace and Node watches, when a configured key needs them. */
+  private namespaces: ObjectWatch | undefined;
+  private nodes: ObjectWatch | undefined;
+  private objects: ObjectLookup = noObjects;
   private starting: Promise<void> | undefined;
   private toldNoApi = false;
 
@@ -88,9 +109,9 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer {
     }
     const node = this.nodeName();
     const { extract } = config;
-    const exact = (rules: typeof extract.labels) => rules.flatMap((r) => (r.key !== undefined ? [r.key] : []));
-    const patterns = (rules: typeof extract.labels) =>
-      rules.flatMap((r) => (r.key_regex !== undefined ? [r.key_regex] : []));
+    const fromPod = (rules: Rules) => rules.filter((r) => r.from === 'pod');
+    const exact = (rules: Rules) => exactKeys(fromPod(rules));
+    const patterns = (rules: Rules) => keyPatterns(fromPod(rules));
     const otel = extract.otel_annotations ? [`${OTEL_ANNOTATION_PREFIX.replaceAll('.', '\\.')}.+`] : [];
     // Peers may be on any node: then the pods of every node are watched.
     const { fieldSelector, labelSelector } = watchSelectors(config.filter, config.peer_enrichment ? undefined : node);
@@ -109,16 +130,30 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer {
       jobs: true,
       graceMs: config.pod_delete_grace_period,
     };
-    const { watch, shared } = this.deps.watches.acquire(
-      watchSettings,
-      () =>
-        new PodWatch(watchSettings, {
-          kubeConfig: this.deps.kubeConfig(config),
-          logger: settings.logger,
-          now: this.deps.now,
-          backoff: this.deps.backoff,
-        }),
-    );
+    let kubeConfig: ReturnType<KubeConfigProvider> | undefined;
+    const deps = () => ({
+      kubeConfig: (kubeConfig ??= this.deps.kubeConfig(config)),
+      logger: settings.logger,
+      now: this.deps.now,
+      backoff: this.deps.backoff,
+    });
+    // Namespaces and Nodes first, as the Collector starts them before the pods.
+    const objects = objectWatchSettings(config, node);
+    if (objects.namespaces) {
+      const s = objects.namespaces;
+      this.namespaces = this.deps.objectWatches.acquire(s, () => new ObjectWatch(s, deps())).watch;
+    }
+    if (objects.nodes) {
+      const s = objects.nodes;
+      this.nodes = this.deps.objectWatches.acquire(s, () => new ObjectWatch(s, deps())).watch;
+    }
+    const namespaces = this.namespaces;
+    const nodes = this.nodes;
+    this.objects = {
+      namespace: namespaces ? (name) => namespaces.get(name) : () => undefined,
+      node: nodes ? (name) => nodes.get(name) : () => undefined,
+    };
+    const { watch, shared } = this.deps.watches.acquire(watchSettings, () => new PodWatch(watchSettings, deps()));
     this.watch = watch;
     if (shared) settings.logger.debug('sharing the Kubernetes watch of another processor with the same settings');
     if (config.wait_for_metadata) await this.waitForMetadata(watch);
@@ -133,7 +168,10 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer {
   }
 
   private async waitForMetadata(watch: PodWatch): Promise<void> {
-    const watchers: AnyWatcher[] = watch.watchers;
+    const watchers: AnyWatcher[] = [
+      ...[this.namespaces, this.nodes].flatMap((w) => (w ? [w.watcher] : [])),
+      ...watch.watchers,
+    ];
     const timeoutMs = this.config.wait_for_metadata_timeout;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -153,8 +191,15 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer {
   /** Gives the shared watch back: the last processor using it stops it. */
   async shutdown(): Promise<void> {
     const watch = this.watch;
+    const objects = [this.namespaces, this.nodes].filter((w): w is ObjectWatch => w !== undefined);
     this.watch = undefined;
-    if (watch) await this.deps.watches.release(watch);
+    this.namespaces = undefined;
+    this.nodes = undefined;
+    this.objects = noObjects;
+    await Promise.all([
+      ...(watch ? [this.deps.watches.release(watch)] : []),
+      ...objects.map((w) => this.deps.objectWatches.release(w)),
+    ]);
     this.starting = undefined;
   }
 
@@ -189,7 +234,7 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer {
         const pod = this.named(address);
         if (pod) {
           if (!this.keeps(pod.metadata.namespace)) continue;
-          resource = rm.resource.merge(resourceFromAttributes(this.builder.resource(pod, owners)));
+          resource = rm.resource.merge(resourceFromAttributes(this.builder.resource(pod, owners, this.objects)));
         }
       }
       const scopeMetrics = peers ? rm.scopeMetrics.map((sm) => this.withPeers(sm, peers, owners)) : rm.scopeMetrics;

@@ -154,3 +154,21 @@ export function toOwnedRecord(raw: unknown): OwnedRecord {
   const o = raw as ApiObject;
   return { metadata: meta(o), owner: controller(o) };
 }
+
+/** A Namespace or a Node: its uid and the configured labels and annotations. */
+export interface MetaRecord {
+  metadata: RecordMeta;
+  uid: string;
+  labels: Record<string, string> | undefined;
+  annotations: Record<string, string> | undefined;
+}
+
+export function toMetaRecord(raw: unknown, keep: KeptKeys): MetaRecord {
+  const o = raw as ApiObject;
+  return {
+    metadata: meta(o),
+    uid: o.metadata?.uid ?? '',
+    labels: pick(o.metadata?.labels, keep.labels, keep.labelPatterns),
+    annotations: pick(o.metadata?.annotations, keep.annotations, keep.annotationPatterns),
+  };
+}

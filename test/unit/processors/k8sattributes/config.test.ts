@@ -38,10 +38,10 @@ const DEFAULTS: K8sAttributesConfig = {
 const KEYS =
   'auth_type, kube_config_path, context, passthrough, filter, exclude, extract, pod_association, wait_for_metadata, wait_for_metadata_timeout, pod_delete_grace_period, peer_enrichment, include_namespaces, exclude_namespaces';
 const METADATA_RULE =
-  'must be one of k8s.pod.name, k8s.namespace.name, k8s.pod.uid, k8s.pod.start_time, k8s.pod.ip, k8s.pod.hostname, k8s.node.name, k8s.deployment.name, k8s.deployment.uid, k8s.statefulset.name, k8s.statefulset.uid, k8s.daemonset.name, k8s.daemonset.uid, k8s.job.name, k8s.job.uid, k8s.cronjob.name, k8s.replicaset.name, k8s.replicaset.uid, k8s.workload.kind, k8s.workload.name, but was';
+  'must be one of k8s.pod.name, k8s.namespace.name, k8s.pod.uid, k8s.pod.start_time, k8s.pod.ip, k8s.pod.hostname, k8s.node.name, k8s.deployment.name, k8s.deployment.uid, k8s.statefulset.name, k8s.statefulset.uid, k8s.daemonset.name, k8s.daemonset.uid, k8s.job.name, k8s.job.uid, k8s.cronjob.name, k8s.replicaset.name, k8s.replicaset.uid, k8s.workload.kind, k8s.workload.name, k8s.node.uid, k8s.cluster.uid, but was';
 const NO_CONTAINER =
   "names a container, found by the data's container.id or k8s.container.name; dropreason's data is per pod address, never per container, so there is no container to name";
-const rule = (r: { key?: string; key_regex?: string; tag_name?: string }) => ({
+const rule = (r: { key?: string; key_regex?: string; tag_name?: string; from?: 'pod' | 'namespace' | 'node' }) => ({
   key: undefined,
   key_regex: undefined,
   tag_name: undefined,
@@ -141,17 +141,35 @@ const expected: Record<string, K8sAttributesConfig | string[]> = {
   ],
   'k8sattributes/bad_metadata': [
     `${P}/bad_metadata.extract.metadata[1]: "container.id" ${NO_CONTAINER}`,
-    `${P}/bad_metadata.extract.metadata[2]: "k8s.cluster.uid" is the uid of the kube-system namespace; dropreason reads no Namespace objects. Name the cluster with a resource processor or the Prometheus exporter's const_labels`,
-    `${P}/bad_metadata.extract.metadata[3]: "k8s.node.uid" is the uid of the pod's Node object; dropreason reads no Node objects (k8s.node.name is the pod's spec.nodeName)`,
-    `${P}/bad_metadata.extract.metadata[4]: ${METADATA_RULE} "k8s.pod.colour"`,
+    `${P}/bad_metadata.extract.metadata[2]: ${METADATA_RULE} "k8s.cluster.name"`,
+    `${P}/bad_metadata.extract.metadata[3]: ${METADATA_RULE} "k8s.pod.colour"`,
   ],
+  'k8sattributes/namespace_node': {
+    ...DEFAULTS,
+    filter: { ...NO_FILTER, node_from_env_var: 'K8S_NODE_NAME' },
+    extract: {
+      metadata: ['k8s.namespace.name', 'k8s.pod.name', 'k8s.node.name', 'k8s.node.uid', 'k8s.cluster.uid'],
+      annotations: [
+        rule({ tag_name: 'a1', key: 'annotation-one', from: 'pod' }),
+        rule({ tag_name: 'a2', key: 'annotation-two', from: 'namespace' }),
+        rule({ tag_name: 'a3', key: 'annotation-three', from: 'node' }),
+      ],
+      labels: [
+        rule({ tag_name: 'l1', key: 'label1', from: 'pod' }),
+        rule({ tag_name: 'l2', key: 'label2', from: 'namespace' }),
+        rule({ key_regex: 'topology\\.kubernetes\\.io/.*', from: 'node' }),
+        rule({ key: 'team' }),
+      ],
+      otel_annotations: false,
+    },
+  },
   'k8sattributes/bad_labels': [
     `${P}/bad_labels.extract.labels[0].key: must not be empty`,
     `${P}/bad_labels.extract.labels[1]: give key or key_regex, exactly one`,
-    `${P}/bad_labels.extract.labels[2].from: 'namespace' would read the pod's Namespace object's labels or annotations; dropreason watches pods and their owners only, so only 'pod' is accepted`,
+    `${P}/bad_labels.extract.labels[2].from: must be one of pod, namespace, node, but was "cluster"`,
     `${P}/bad_labels.extract.labels[3]: give key or key_regex, exactly one`,
     `${P}/bad_labels.extract.labels[4].key_regex: must be a regular expression, but "app.(*": Invalid regular expression: /^(?:app.(*)$/: Nothing to repeat`,
-    `${P}/bad_labels.extract.labels[5].from: 'node' would read the pod's Node object's labels or annotations; dropreason watches pods and their owners only, so only 'pod' is accepted`,
+    `${P}/bad_labels.extract.labels[5].from: must be one of pod, namespace, node, but was "Node"`,
     `${P}/bad_labels.extract.annotations: must be a list, but was "owner"`,
   ],
   'k8sattributes/bad_pod_association_connection': [
