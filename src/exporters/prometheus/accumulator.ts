@@ -7,6 +7,8 @@ import type { Attributes } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { MetricData, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 
+import { compareStrings } from '../../service/order.js';
+
 interface Series {
   resource: Resource;
   scope: ScopeMetrics['scope'];
@@ -24,7 +26,7 @@ const keys = new WeakMap<Attributes, string>();
 function attributesKey(a: Attributes): string {
   let key = keys.get(a);
   if (key === undefined) {
-    key = JSON.stringify(Object.entries(a).sort(([x], [y]) => x.localeCompare(y)));
+    key = JSON.stringify(Object.entries(a).sort(([x], [y]) => compareStrings(x, y)));
     keys.set(a, key);
   }
   return key;
