@@ -8,6 +8,7 @@
 //
 // Each flow counts 3 drops per collection, so every series changes every time.
 import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
 
 import { Accumulator } from '../dist/exporters/prometheus/accumulator.js';
 import { serialize } from '../dist/exporters/prometheus/serializer.js';
