@@ -94,7 +94,7 @@ scrape() { # file: the agent's /metrics into it
 scrape_sums() { # file
   awk -v bc="$METRIC_COUNT{" -v bb="$METRIC_BYTES{" \
     -v pc="$POD_COUNT{" -v pb="$POD_BYTES{" -v pod="$POD_LABEL" '
-    # The basic series of the storm drops, over their locations.
+    # The basic series of the drops of the storm, over their locations.
     function basic(prefix) {
       return index($0, prefix) == 1 && index($1, "direction=\"egress\"") && index($1, "reason=\"IPTABLE_RULE_DROP\"")
     }

@@ -2,6 +2,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
+import { compareStrings } from '../../service/order.js';
 import { DROP_BYTES, DROP_COUNT } from '../../receiver/dropreason/metadata.generated.js';
 
 export interface DropRow {
@@ -34,7 +35,7 @@ export function dropRows(metrics: ResourceMetrics[]): DropRow[] {
       }
     }
   }
-  return [...rows.values()].sort((a, b) => b.packets - a.packets || a.reason.localeCompare(b.reason));
+  return [...rows.values()].sort((a, b) => b.packets - a.packets || compareStrings(a.reason, b.reason));
 }
 
 /** Fills in each row's rate from the previous push's rows. */

@@ -52,8 +52,11 @@ export interface Transport {
   target: string;
   /** Fields of the start line: TLS, compression... */
   describe: Record<string, string>;
-  /** Builds the client; may read TLS files, so it runs at start, not in a constructor. */
-  makeSender(): MetricsSender;
+  /**
+   * Builds the client; may read TLS files, so it runs at start, not in a constructor. A
+   * promise when the client's module is loaded on first use (its dependencies are heavy).
+   */
+  makeSender(): MetricsSender | Promise<MetricsSender>;
   classify(error: Error): Failure;
 }
 
@@ -165,7 +168,7 @@ export class QueuedExporter<C extends SendingConfig = SendingConfig> implements 
   async start(): Promise<void> {
     if (this.stopping) await this.stopping;
     if (this.running) return;
-    this.sender = this.transport.makeSender();
+    this.sender = await this.transport.makeSender();
     this.running = true;
     this.settings.logger.info(`sending metrics over ${this.transport.protocol}`, {
       endpoint: this.transport.target,

@@ -3,10 +3,13 @@
  * (exporterhelper) over the gRPC client in client.ts.
  */
 import type { CreateSettings } from '../../service/component.js';
-import { type Clock, QueuedExporter, systemClock } from '../exporterhelper/exporter.js';
-import { grpcSender, type SenderFactory } from './client.js';
+import { type Clock, type MetricsSender, QueuedExporter, systemClock } from '../exporterhelper/exporter.js';
 import type { OtlpConfig } from './config.js';
 import { grpcFailure } from './retry.js';
+
+/** Builds the sender; the default loads client.ts (gRPC, the OTLP serializers) only then. */
+export type SenderFactory = (config: OtlpConfig) => MetricsSender | Promise<MetricsSender>;
+const grpcSender: SenderFactory = async (config) => (await import('./client.js')).grpcSender(config);
 
 export { countDataPoints, type Clock, type OtlpExporterStats } from '../exporterhelper/exporter.js';
 

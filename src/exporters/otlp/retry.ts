@@ -2,9 +2,34 @@
  * Which failed gRPC exports are worth retrying. Pure functions, so they are unit-tested
  * without a network.
  */
-import { status } from '@grpc/grpc-js';
-
 import type { Failure } from '../exporterhelper/exporter.js';
+
+/**
+ * The gRPC status codes by number (the gRPC spec's; the same as @grpc/grpc-js's `status`,
+ * which test/unit checks), here so that classifying needs no gRPC module loaded.
+ */
+const CODE_NAMES = [
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+] as const;
+export const status = Object.fromEntries(CODE_NAMES.map((name, code) => [name, code])) as {
+  readonly [N in (typeof CODE_NAMES)[number]]: number;
+};
 
 /**
  * gRPC codes a later try may fix: the backend is down, overloaded, or the request ran
@@ -30,7 +55,7 @@ export function grpcCode(error: unknown): number | undefined {
 /** The status name (`UNAVAILABLE`), or undefined for errors that are not gRPC statuses. */
 export function grpcCodeName(error: unknown): string | undefined {
   const code = grpcCode(error);
-  return code === undefined ? undefined : (status[code] ?? `code ${code}`);
+  return code === undefined ? undefined : (CODE_NAMES[code] ?? `code ${code}`);
 }
 
 /**

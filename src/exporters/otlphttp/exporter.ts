@@ -3,9 +3,13 @@
  * (exporterhelper) over the HTTP client in client.ts.
  */
 import type { CreateSettings } from '../../service/component.js';
-import { type Clock, QueuedExporter, systemClock } from '../exporterhelper/exporter.js';
-import { httpFailure, httpSender, type HttpSenderFactory } from './client.js';
+import { type Clock, type MetricsSender, QueuedExporter, systemClock } from '../exporterhelper/exporter.js';
 import { metricsUrl, type OtlpHttpConfig } from './config.js';
+import { httpFailure } from './retry.js';
+
+/** Builds the sender; the default loads client.ts (the OTLP serializers) only then. */
+export type HttpSenderFactory = (config: OtlpHttpConfig) => MetricsSender | Promise<MetricsSender>;
+const httpSender: HttpSenderFactory = async (config) => (await import('./client.js')).httpSender(config);
 
 export class OtlpHttpExporter extends QueuedExporter<OtlpHttpConfig> {
   constructor(

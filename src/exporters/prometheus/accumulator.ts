@@ -7,6 +7,8 @@ import type { Attributes } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { MetricData, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 
+import { compareStrings } from '../../service/order.js';
+
 interface Series {
   resource: Resource;
   scope: ScopeMetrics['scope'];
@@ -24,14 +26,22 @@ const keys = new WeakMap<Attributes, string>();
 function attributesKey(a: Attributes): string {
   let key = keys.get(a);
   if (key === undefined) {
-    key = JSON.stringify(Object.entries(a).sort(([x], [y]) => x.localeCompare(y)));
+    key = JSON.stringify(Object.entries(a).sort(([x], [y]) => compareStrings(x, y)));
     keys.set(a, key);
   }
   return key;
 }
 
+/** A resource's series, by metric name, then by the key of their attributes. */
+type ResourceSeries = Map<string, Map<string, Series>>;
+
 export class Accumulator {
-  private readonly series = new Map<string, Series>();
+  /**
+   * By resource key, metric name, attributes key: maps in maps, so each lookup hashes a
+   * key string made (and hashed) once, not a new string joining all three.
+   */
+  private readonly series = new Map<string, ResourceSeries>();
+  private count = 0;
 
   constructor(
     private readonly expirationMs: number,
@@ -42,11 +52,25 @@ export class Accumulator {
     const at = this.now();
     for (const rm of metrics) {
       const resourceKey = attributesKey(rm.resource.attributes);
+      let byMetric = this.series.get(resourceKey);
+      if (!byMetric) this.series.set(resourceKey, (byMetric = new Map()));
       for (const scope of rm.scopeMetrics) {
         for (const metric of scope.metrics) {
+          let byPoint = byMetric.get(metric.descriptor.name);
+          if (!byPoint) byMetric.set(metric.descriptor.name, (byPoint = new Map()));
           for (const point of metric.dataPoints) {
-            const key = `${resourceKey}\u0000${metric.descriptor.name}\u0000${attributesKey(point.attributes)}`;
-            this.series.set(key, { resource: rm.resource, scope: scope.scope, metric, point, updatedAt: at });
+            const key = attributesKey(point.attributes);
+            const s = byPoint.get(key);
+            if (s) {
+              s.resource = rm.resource;
+              s.scope = scope.scope;
+              s.metric = metric;
+              s.point = point;
+              s.updatedAt = at;
+            } else {
+              byPoint.set(key, { resource: rm.resource, scope: scope.scope, metric, point, updatedAt: at });
+              this.count++;
+            }
           }
         }
       }
@@ -60,19 +84,26 @@ export class Accumulator {
       Resource,
       Map<string, { scope: ScopeMetrics['scope']; metrics: Map<MetricData, MetricData> }>
     >();
-    for (const [key, s] of this.series) {
-      if (s.updatedAt < cutoff) {
-        this.series.delete(key);
-        continue;
+    for (const [resourceKey, byMetric] of this.series) {
+      for (const [name, byPoint] of byMetric) {
+        for (const [key, s] of byPoint) {
+          if (s.updatedAt < cutoff) {
+            byPoint.delete(key);
+            this.count--;
+            continue;
+          }
+          let scopes = byResource.get(s.resource);
+          if (!scopes) byResource.set(s.resource, (scopes = new Map()));
+          const scopeKey = `${s.scope.name}@${s.scope.version ?? ''}`;
+          let scope = scopes.get(scopeKey);
+          if (!scope) scopes.set(scopeKey, (scope = { scope: s.scope, metrics: new Map() }));
+          let metric = scope.metrics.get(s.metric);
+          if (!metric) scope.metrics.set(s.metric, (metric = { ...s.metric, dataPoints: [] } as MetricData));
+          (metric.dataPoints as unknown[]).push(s.point);
+        }
+        if (byPoint.size === 0) byMetric.delete(name);
       }
-      let scopes = byResource.get(s.resource);
-      if (!scopes) byResource.set(s.resource, (scopes = new Map()));
-      const scopeKey = `${s.scope.name}@${s.scope.version ?? ''}`;
-      let scope = scopes.get(scopeKey);
-      if (!scope) scopes.set(scopeKey, (scope = { scope: s.scope, metrics: new Map() }));
-      let metric = scope.metrics.get(s.metric);
-      if (!metric) scope.metrics.set(s.metric, (metric = { ...s.metric, dataPoints: [] } as MetricData));
-      (metric.dataPoints as unknown[]).push(s.point);
+      if (byMetric.size === 0) this.series.delete(resourceKey);
     }
     return [...byResource].map(([resource, scopes]) => ({
       resource,
@@ -81,6 +112,6 @@ export class Accumulator {
   }
 
   get size(): number {
-    return this.series.size;
+    return this.count;
   }
 }

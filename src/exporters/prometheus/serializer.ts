@@ -3,7 +3,10 @@
  * ResourceMetrics. A pure function: the exporter only serves its output.
  */
 import type { Attributes } from '@opentelemetry/api';
-import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+
+import { compareStrings } from '../../service/order.js';
+import { GAUGE, SUM } from '../../service/data_types.js';
 
 export interface SerializeOptions {
   /** Prefix for every metric name. */
@@ -105,7 +108,7 @@ export function formatValue(v: number): string {
 function formatLabels(attributes: Attributes): string {
   const parts = Object.entries(attributes)
     .filter(([, v]) => v !== undefined && v !== null)
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => compareStrings(a, b))
     .map(([k, v]) => `${sanitizeLabel(k)}="${escapeLabelValue(String(v))}"`);
   return parts.length ? `{${parts.join(',')}}` : '';
 }
@@ -118,8 +121,8 @@ export function prometheusName(
 ): { name: string; type: Family['type'] } | undefined {
   const renamed = gaugeNames?.get(metric.descriptor.name);
   if (renamed) return { name: namespace ? `${sanitizeName(namespace)}_${renamed}` : renamed, type: 'gauge' };
-  const counter = metric.dataPointType === DataPointType.SUM && metric.isMonotonic;
-  if (metric.dataPointType !== DataPointType.SUM && metric.dataPointType !== DataPointType.GAUGE) return undefined;
+  const counter = metric.dataPointType === SUM && metric.isMonotonic;
+  if (metric.dataPointType !== SUM && metric.dataPointType !== GAUGE) return undefined;
   return { name: derivedName(metric.descriptor.name, counter, namespace), type: counter ? 'counter' : 'gauge' };
 }
 

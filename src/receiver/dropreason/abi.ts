@@ -42,19 +42,27 @@ export interface DropCounter {
   bytes: number;
 }
 
-/** Sums the per-CPU {count, bytes} slots of entry `i`. */
+/**
+ * Sums the per-CPU {count, bytes} slots of entry `i`. Each u64 is read as two u32 halves
+ * summed apart, without BigInt: exact while a total is below 2^53, as Number(bigint) is.
+ */
 function sumValue(dump: MapDump, i: number): { count: number; bytes: number } {
-  let count = 0n;
-  let bytes = 0n;
+  let countLow = 0;
+  let countHigh = 0;
+  let bytesLow = 0;
+  let bytesHigh = 0;
+  const values = dump.values;
   const base = i * dump.valueStride;
   const slots = dump.perCpu ? dump.valueStride / alignedSize(dump.valueSize) : 1;
   const step = alignedSize(dump.valueSize);
   for (let cpu = 0; cpu < slots; cpu++) {
     const off = base + cpu * step;
-    count += dump.values.readBigUInt64LE(off);
-    bytes += dump.values.readBigUInt64LE(off + 8);
+    countLow += values.readUInt32LE(off);
+    countHigh += values.readUInt32LE(off + 4);
+    bytesLow += values.readUInt32LE(off + 8);
+    bytesHigh += values.readUInt32LE(off + 12);
   }
-  return { count: Number(count), bytes: Number(bytes) };
+  return { count: countHigh * 2 ** 32 + countLow, bytes: bytesHigh * 2 ** 32 + bytesLow };
 }
 
 function alignedSize(size: number): number {

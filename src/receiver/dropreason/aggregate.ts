@@ -1,5 +1,6 @@
 import os from 'node:os';
 
+import { compareStrings } from '../../service/order.js';
 import { directionName, Origin, type Direction } from './abi.js';
 import type { DropSnapshot } from './drop_program.js';
 import { hookReason } from './hook_reasons.js';
@@ -64,9 +65,9 @@ export function aggregateDrops(
   for (const o of snapshot.overflow) add(OVERFLOW_REASON, directionName(o.direction), o.count, o.bytes);
   return [...totals.values()].sort(
     (a, b) =>
-      a.reason.localeCompare(b.reason) ||
-      a.direction.localeCompare(b.direction) ||
-      (a.error ?? '').localeCompare(b.error ?? '') ||
-      (a.location ?? '').localeCompare(b.location ?? ''),
+      compareStrings(a.reason, b.reason) ||
+      compareStrings(a.direction, b.direction) ||
+      compareStrings(a.error ?? '', b.error ?? '') ||
+      compareStrings(a.location ?? '', b.location ?? ''),
   );
 }

@@ -65,6 +65,11 @@ function attributesOf(
 
 export class FlowTable {
   private readonly series = new Map<string, Series>();
+  /**
+   * The resource of each local address, made once: a new one at every collection would
+   * make exporters key its attributes again (they cache keys by attributes object).
+   */
+  private readonly resources = new Map<string, { base: Resource; resource: Resource }>();
 
   constructor(
     private readonly names: ReasonNames,
@@ -122,6 +127,15 @@ export class FlowTable {
     return s;
   }
 
+  private resourceOf(local: string, base: Resource): Resource {
+    let r = this.resources.get(local);
+    if (r?.base !== base) {
+      r = { base, resource: base.merge(resourceFromAttributes({ 'k8s.pod.ip': local })) };
+      this.resources.set(local, r);
+    }
+    return r.resource;
+  }
+
   /** Forgets idle series, then builds one ResourceMetrics per local address. */
   resourceMetrics(base: Resource, nowMs: number): ResourceMetrics[] {
     const byLocal = new Map<string, Series[]>();
@@ -134,12 +148,13 @@ export class FlowTable {
       if (list) list.push(s);
       else byLocal.set(s.local, [s]);
     }
+    for (const local of this.resources.keys()) if (!byLocal.has(local)) this.resources.delete(local);
     const end = hrTime(nowMs);
     const points = (series: Series[], pick: (s: Series) => number) =>
       series.map((s) => ({ attributes: s.attributes, start: s.start, value: pick(s) }));
     return [...byLocal].map(([local, series]) => ({
       // Drops with no IP header, or no room in the kernel map, belong to the node.
-      resource: local ? base.merge(resourceFromAttributes({ 'k8s.pod.ip': local })) : base,
+      resource: local ? this.resourceOf(local, base) : base,
       scopeMetrics: [
         {
           scope: SCOPE,

@@ -4,8 +4,9 @@
  * and per-pod series (flows.ts) are both built here.
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import { AggregationTemporality, DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
+import type { MetricData } from '@opentelemetry/sdk-metrics';
 
+import { CUMULATIVE, SUM } from '../../service/data_types.js';
 import { metadata } from './metadata.generated.js';
 
 /** The instrumentation scope of the receiver's data. */
@@ -29,8 +30,8 @@ export function cumulativeSum(name: SumName, points: SumPoint[], end: HrTime): M
   const meta = metadata.metrics[name];
   return {
     descriptor: { name, description: meta.description, unit: meta.unit, valueType: 1 /* INT */ },
-    aggregationTemporality: AggregationTemporality.CUMULATIVE,
-    dataPointType: DataPointType.SUM,
+    aggregationTemporality: CUMULATIVE,
+    dataPointType: SUM,
     isMonotonic: true,
     dataPoints: points.map((p) => ({ attributes: p.attributes, startTime: p.start, endTime: end, value: p.value })),
   };

@@ -129,6 +129,18 @@ describe('decodeMetricsMap', () => {
     expect(c?.bytes).toBe(3_298_534_883_328_000);
   });
 
+  it('sums the low 32 bits of each CPU past 2^32 exactly', () => {
+    const low = 2n ** 32n - 1n;
+    const slots: Array<[bigint, bigint]> = [
+      [low, low],
+      [low, 2n ** 40n + low],
+      [1n, 2n ** 52n],
+    ];
+    const [c] = decodeMetricsMap(metricsDump([{ reason: 3, returnValue: 0, direction: 1, origin: 0, slots }], 3));
+    expect(c?.count).toBe(Number(low * 2n + 1n));
+    expect(c?.bytes).toBe(Number(low * 2n + 2n ** 40n + 2n ** 52n));
+  });
+
   it('reads one slot per key when the map is not per-CPU', () => {
     const dump = metricsDump([{ reason: 2, returnValue: 0, direction: 1, origin: 0, slots: [[3n, 180n]] }], 1, false);
     expect(decodeMetricsMap(dump)).toEqual([
