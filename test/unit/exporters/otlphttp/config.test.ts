@@ -111,7 +111,7 @@ const expected: Record<string, OtlpHttpConfig | string[]> = {
     idle_conn_timeout: 90_000,
   },
   'otlphttp/bad_no_endpoint': [
-    'exporters.otlphttp/bad_no_endpoint.endpoint: is required: give endpoint (the base URL, such as https://otlp.example.com:4318) or metrics_endpoint',
+    'exporters.otlphttp/bad_no_endpoint.endpoint: is required: give endpoint (the base URL, such as https://otlp.example.com:4318), metrics_endpoint or logs_endpoint',
   ],
   'otlphttp/bad_urls': [
     `exporters.otlphttp/bad_urls.endpoint: ${URL_RULE} "example.com:4318"`,

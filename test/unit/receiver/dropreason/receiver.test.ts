@@ -19,6 +19,8 @@ const config = {
   btf_path: undefined,
   netns: undefined,
   location: false,
+  samples_per_second: 10,
+  samples_per_reason_per_second: undefined,
 };
 
 describe('DropReasonReceiver lifecycle (no kernel)', () => {
