@@ -207,9 +207,10 @@ export class QueuedExporter<C extends SendingConfig = SendingConfig, T = Resourc
     if (enabled) {
       const size = sizer === 'requests' ? 1 : batch.points;
       while (this.queued() > 0 && this.queued() + size > queue_size) {
-        // The data is cumulative: every batch carries the totals since the start, so the
+        // Metrics are cumulative: every batch carries the totals since the start, so the
         // newest batch holds everything an older one held. Dropping the oldest loses a
         // point in the series' history, never a count; the next export has the right totals.
+        // Logs (samples of drops) are not: the oldest samples are lost, and counted so.
         const [oldest] = this.queue.splice(this.inFlight ? 1 : 0, 1);
         this.drop(oldest!, 'dropped');
         if (!this.queueFullLogged) {
