@@ -82,7 +82,7 @@ counted() { # port -> the agent's IPTABLE_RULE_DROP count
 sample_lines() { grep -c ' drop IPTABLE_RULE_DROP ' "$BUILD/samples-on.log" || true; }
 
 HZ=$(getconf CLK_TCK)
-echo "| attached first | samples on: ns per drop | samples off: ns per drop | on − off | program runs | drops/s | samples (budget) | counted on/off = rule | sampling agent CPU |"
+echo "| attached first | samples on: ns per run | samples off: ns per run | on − off | program runs | drops/s | samples (budget) | counted on/off = rule | agent CPU on / off |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for _ in $(seq "$ROUNDS"); do
   for order in "on off" "off on"; do
@@ -95,11 +95,11 @@ for _ in $(seq "$ROUNDS"); do
     sysctl -qw kernel.bpf_stats_enabled=1
     read -r on_t0 on_c0 <<<"$(stats "${id[on]}")"
     read -r off_t0 off_c0 <<<"$(stats "${id[off]}")"
-    cpu0=$(cpu_ticks "${pid[on]}")
+    cpu0=$(cpu_ticks "${pid[on]}"); cpuoff0=$(cpu_ticks "${pid[off]}")
     t0=$(date +%s%N)
     ip netns exec "$NS" "$BUILD/storm" 127.0.0.2 9 "$STORM_SECONDS" 1 64 16 >/dev/null
     t1=$(date +%s%N)
-    cpu1=$(cpu_ticks "${pid[on]}")
+    cpu1=$(cpu_ticks "${pid[on]}"); cpuoff1=$(cpu_ticks "${pid[off]}")
     read -r on_t1 on_c1 <<<"$(stats "${id[on]}")"
     read -r off_t1 off_c1 <<<"$(stats "${id[off]}")"
     sysctl -qw kernel.bpf_stats_enabled=0
@@ -109,9 +109,10 @@ for _ in $(seq "$ROUNDS"); do
     budget=$((PER_SECOND * (STORM_SECONDS + 5)))
     awk -v f="$first" -v a=$((on_t1 - on_t0)) -v b=$((on_c1 - on_c0)) \
       -v c=$((off_t1 - off_t0)) -v d=$((off_c1 - off_c0)) -v dr="$drops" -v ns=$((t1 - t0)) \
-      -v s="$samples" -v bu="$budget" -v on="$on" -v off="$off" -v cpu=$((cpu1 - cpu0)) -v hz="$HZ" \
-      'BEGIN { printf "| %s | %.1f | %.1f | %+.1f | %d | %.0f | %d (≤ %d) | %d/%d = %d | %.2f%% |\n",
-               f, a / b, c / d, a / b - c / d, b, dr / (ns / 1e9), s, bu, on, off, dr, 100 * cpu / hz / (ns / 1e9) }'
+      -v s="$samples" -v bu="$budget" -v on="$on" -v off="$off" -v cpu=$((cpu1 - cpu0)) -v cpuoff=$((cpuoff1 - cpuoff0)) -v hz="$HZ" \
+      'BEGIN { printf "| %s | %.1f | %.1f | %+.1f | %d | %.0f | %d (≤ %d) | %d/%d = %d | %.2f%% / %.2f%% |\n",
+               f, a / b, c / d, a / b - c / d, b, dr / (ns / 1e9), s, bu, on, off, dr,
+               100 * cpu / hz / (ns / 1e9), 100 * cpuoff / hz / (ns / 1e9) }'
     kill "$p1" "$p2"
     wait "$p1" "$p2" 2>/dev/null || true
     PIDS=()

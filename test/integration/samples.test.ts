@@ -11,11 +11,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { Agent, freePort, isRoot, sleep, sumSeries, parseMetrics } from './harness/agent.js';
 import { logRecords, OtlpServer } from './harness/otlp_server.js';
-import { dropUdpRule, type Family, NetnsPair, ruleCounters } from './harness/topology.js';
+import { dropUdpRule, type Family, NetnsPair, ruleCounters, sh } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
 const N = 300;
@@ -59,6 +59,11 @@ describe.skipIf(!isRoot)('samples of drops as OTLP logs on the real kernel', () 
   let pair: NetnsPair | undefined;
   let agent: Agent | undefined;
   let server: OtlpServer | undefined;
+
+  beforeAll(() => {
+    // The classic tracepoint needs tracefs.
+    sh('sh', ['-c', '[ -e /sys/kernel/tracing/events ] || mount -t tracefs tracefs /sys/kernel/tracing']);
+  });
 
   afterEach(async () => {
     await agent?.stop();
