@@ -20,6 +20,10 @@ const volatile __u32 filter_netns_ino = 0;
 const volatile __u32 advanced_enabled = 0;
 /* Count each drop by its location too (kfree_skb's location argument); 0 keeps it 0. */
 const volatile __u32 location_enabled = 0;
+/* Samples of dropped packets: at most sample_limit per epoch, sample_reason_limit per reason. */
+const volatile __u32 samples_enabled = 0;
+const volatile __u32 sample_limit = 0;
+const volatile __u32 sample_reason_limit = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -76,6 +80,36 @@ struct {
 	__type(key, __u32);
 	__type(value, struct metrics_value);
 } overflow_map SEC(".maps");
+
+/* Samples of dropped packets, as struct drop_sample. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SAMPLE_RING_BYTES);
+} drop_samples SEC(".maps");
+
+/* What each budget slot has given in its epoch; user space never writes it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SAMPLE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sample_budget);
+} sample_budget SEC(".maps");
+
+/* The current budget epoch: user space adds one every second. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} sample_epoch SEC(".maps");
+
+/* Samples the budget refused, by budget slot; SAMPLE_LOST_SLOT: lost to a full ring buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SAMPLE_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} sample_refused SEC(".maps");
 
 /*
  * The skb a netfilter function is working on, and the reason to give it if it is dropped.
@@ -373,6 +407,124 @@ static __always_inline bool count_fast(struct fast_value *v, __u64 location, __u
 	return false;
 }
 
+/* The budget slot of a reason. */
+static __always_inline __u32 sample_slot(__u32 reason, __u16 origin)
+{
+	if (origin == ORIGIN_KERNEL && reason < FAST_REASONS)
+		return reason;
+	if (origin == ORIGIN_HOOK && reason < FAST_REASONS - 1)
+		return SAMPLE_HOOK_SLOT + reason;
+	return SAMPLE_OTHER_SLOT;
+}
+
+static __always_inline bool spent(struct sample_budget *b, __u32 epoch, __u32 limit)
+{
+	return b->epoch == epoch && b->taken >= limit;
+}
+
+static __always_inline void take(struct sample_budget *b, __u32 epoch)
+{
+	/* Two CPUs may both pass the check and both take: user space drops the excess. */
+	if (b->epoch != epoch) {
+		b->epoch = epoch;
+		b->taken = 0;
+	}
+	__sync_fetch_and_add(&b->taken, 1);
+}
+
+static __always_inline void count_refused(__u32 slot)
+{
+	__u64 *n = bpf_map_lookup_elem(&sample_refused, &slot);
+	if (n)
+		(*n)++;
+}
+
+/* Addresses, protocol and ports from the skb's headers, as on the wire. */
+static __always_inline void read_packet(struct sk_buff *skb, struct drop_sample *s)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 proto = BPF_CORE_READ(skb, protocol);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	__u16 l4;
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
+			return;
+		s->family = 2;
+		s->protocol = ip.protocol;
+		__builtin_memcpy(s->saddr, &ip.saddr, 4);
+		__builtin_memcpy(s->daddr, &ip.daddr, 4);
+		l4 = nh + ip.ihl * 4;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
+			return;
+		s->family = 10;
+		s->protocol = ip6.nexthdr;
+		__builtin_memcpy(s->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(s->daddr, &ip6.daddr, 16);
+		l4 = nh + sizeof(ip6);
+	} else {
+		return;
+	}
+	if (s->protocol != IPPROTO_TCP && s->protocol != IPPROTO_UDP)
+		return;
+	__be16 ports[2];
+	/* transport_header is ~0 until the stack sets it; elsewhere it is the truth. */
+	if (bpf_probe_read_kernel(ports, sizeof(ports), head + (th != 0xffff ? th : l4)))
+		return;
+	s->sport = bpf_ntohs(ports[0]);
+	s->dport = bpf_ntohs(ports[1]);
+}
+
+/*
+ * A sample of this drop, if the budget allows. The budget is checked first: once it is
+ * spent, a drop costs two array lookups and a per-CPU increment here.
+ */
+static __always_inline void sample_drop(struct sk_buff *skb, const struct metrics_key *key, __u64 location,
+					__u32 len)
+{
+	__u32 zero = 0, slot = sample_slot(key->reason, key->origin), all = SAMPLE_GLOBAL_SLOT;
+	__u32 *epoch = bpf_map_lookup_elem(&sample_epoch, &zero);
+	struct sample_budget *mine = bpf_map_lookup_elem(&sample_budget, &slot);
+	struct sample_budget *global = bpf_map_lookup_elem(&sample_budget, &all);
+
+	if (!epoch || !mine || !global)
+		return;
+	__u32 e = *epoch;
+	if (spent(mine, e, sample_reason_limit) || spent(global, e, sample_limit)) {
+		count_refused(slot);
+		return;
+	}
+	struct drop_sample *s = bpf_ringbuf_reserve(&drop_samples, sizeof(*s), 0);
+	if (!s) {
+		count_refused(SAMPLE_LOST_SLOT);
+		return;
+	}
+	take(mine, e);
+	take(global, e);
+	__builtin_memset(s, 0, sizeof(*s));
+	s->timestamp = bpf_ktime_get_ns();
+	s->location = location;
+	s->epoch = e;
+	s->reason = key->reason;
+	s->origin = key->origin;
+	s->direction = key->direction;
+	s->len = len;
+
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	struct sock *sk = BPF_CORE_READ(skb, sk);
+	s->ifindex = dev ? BPF_CORE_READ(dev, ifindex) : BPF_CORE_READ(skb, skb_iif);
+	if (sk)
+		s->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	else if (dev)
+		s->netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	read_packet(skb, s);
+	bpf_ringbuf_submit(s, 0);
+}
+
 static __always_inline int handle_kfree_skb(struct sk_buff *skb, __u32 reason, __u64 location,
 					    const struct skb_facts *f)
 {
@@ -396,6 +548,8 @@ static __always_inline int handle_kfree_skb(struct sk_buff *skb, __u32 reason, _
 		if (slot->skb == (__u64)skb || is_netfilter_reason(reason))
 			slot->skb = 0;
 	}
+	if (samples_enabled)
+		sample_drop(skb, &key, location, f->len);
 	if (advanced_enabled) {
 		struct adv_key k = {
 			.reason = key.reason,

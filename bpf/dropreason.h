@@ -83,4 +83,44 @@ struct adv_key {
 	__u64 location;       /* as in struct metrics_key */
 };
 
+/*
+ * Samples of dropped packets, sent to user space through the drop_samples ring buffer
+ * under a budget. Each sample is charged to its reason's slot of sample_budget and to the
+ * global slot; a slot gives at most its limit per epoch. User space starts a new epoch
+ * every second (sample_epoch); a slot whose epoch is older is spent nothing.
+ */
+#define SAMPLE_RING_BYTES (256 * 1024)
+/* Budget slots: kernel reasons below FAST_REASONS by value, then hook reasons, then the rest. */
+#define SAMPLE_HOOK_SLOT FAST_REASONS
+#define SAMPLE_OTHER_SLOT (2 * FAST_REASONS - 1)
+#define SAMPLE_GLOBAL_SLOT (2 * FAST_REASONS)
+#define SAMPLE_SLOTS (SAMPLE_GLOBAL_SLOT + 1)
+/* sample_refused's last slot counts samples lost in delivery (the ring buffer was full). */
+#define SAMPLE_LOST_SLOT SAMPLE_GLOBAL_SLOT
+
+struct sample_budget {
+	__u32 epoch; /* the epoch `taken` counts in */
+	__u32 taken;
+};
+
+struct drop_sample {
+	__u64 timestamp; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 location;  /* kfree_skb's location argument, whatever location_enabled says */
+	__u32 epoch;     /* the budget epoch it was taken in */
+	__u32 reason;    /* raw reason code, meaning set by origin */
+	__u16 origin;    /* enum drop_origin */
+	__u8 direction;  /* enum drop_direction */
+	__u8 family;     /* 2 (AF_INET), 10 (AF_INET6), or 0 when the skb held no IP header */
+	__u8 protocol;   /* IPPROTO_*, 0 if unknown */
+	__u8 pad;
+	__u16 pad2;
+	__u32 len;       /* skb->len */
+	__u32 ifindex;   /* the device the skb was on (or arrived from); 0 if none */
+	__u32 netns;     /* inode of the network namespace of its socket or device; 0 if none */
+	__u16 sport;     /* host byte order; 0 when not TCP or UDP */
+	__u16 dport;
+	__u8 saddr[16];  /* IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+};
+
 #endif

@@ -1,12 +1,14 @@
 // A thin node-addon-api binding over the system libbpf. It knows nothing about drops:
-// open an object, set read-only constants, load, attach, read maps, read BTF enums,
-// close. Blocking kernel work (load, attach, map reads, BTF parsing) runs in AsyncWorkers.
+// open an object, set read-only constants, load, attach, read maps and ring buffers, read
+// BTF enums, close. Blocking kernel work (load, attach, map and ring reads, BTF parsing) runs in AsyncWorkers.
 // Every error names its step, the errno name and libbpf's own message.
 #include <napi.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+
+#include <linux/bpf.h>
 
 #include <cerrno>
 #include <cstdarg>
@@ -198,6 +200,33 @@ iterate:
   }
 }
 
+// A map type by the name libbpf gives it ("ringbuf", "hash"...); false if none has it.
+bool MapTypeByName(const std::string& name, enum bpf_map_type* out) {
+  for (int t = 0;; t++) {
+    const char* s = libbpf_bpf_map_type_str(static_cast<enum bpf_map_type>(t));
+    if (!s) return false;
+    if (name == s) {
+      *out = static_cast<enum bpf_map_type>(t);
+      return true;
+    }
+  }
+}
+
+// The reader of one BPF ring buffer. The mutex keeps close() from freeing it while a
+// worker consumes it.
+struct Ring {
+  std::mutex mutex;
+  ring_buffer* rb = nullptr;
+  std::vector<std::vector<uint8_t>> records;
+
+  static int Take(void* ctx, void* data, size_t size) {
+    auto* ring = static_cast<Ring*>(ctx);
+    auto* bytes = static_cast<uint8_t*>(data);
+    ring->records.emplace_back(bytes, bytes + size);
+    return 0;
+  }
+};
+
 class BpfObject : public Napi::ObjectWrap<BpfObject> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -215,6 +244,8 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
                            InstanceMethod("programInfo", &BpfObject::ProgramInfo),
                            InstanceMethod("updateElem", &BpfObject::UpdateElem),
                            InstanceMethod("deleteKeys", &BpfObject::DeleteKeys),
+                           InstanceMethod("setMapDefinition", &BpfObject::SetMapDefinition),
+                           InstanceMethod("consumeRing", &BpfObject::ConsumeRing),
                            InstanceMethod("close", &BpfObject::Close),
                        });
   }
@@ -246,6 +277,12 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
 
  private:
   void Release() {
+    for (auto& kv : rings_) {
+      std::lock_guard<std::mutex> lock(kv.second->mutex);
+      ring_buffer__free(kv.second->rb);
+      kv.second->rb = nullptr;
+    }
+    rings_.clear();
     for (auto& kv : links_) bpf_link__destroy(kv.second);
     links_.clear();
     if (obj_) bpf_object__close(obj_);
@@ -612,6 +649,97 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     return out;
   }
 
+  // setMapDefinition(map, type, keySize, valueSize, maxEntries): before load only.
+  Napi::Value SetMapDefinition(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    bpf_map* map = FindMap(env, info[0]);
+    if (!map) return env.Undefined();
+    if (info.Length() < 5 || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsNumber() ||
+        !info[4].IsNumber()) {
+      Napi::TypeError::New(env,
+                           "setMapDefinition(map, type, keySize, valueSize, maxEntries): expected a string and "
+                           "three numbers")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    std::string type_name = info[1].As<Napi::String>();
+    enum bpf_map_type type;
+    if (!MapTypeByName(type_name, &type)) {
+      Napi::TypeError::New(env, "setMapDefinition: no map type named '" + type_name + "'")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int err = bpf_map__set_type(map, type);
+    if (!err) err = bpf_map__set_key_size(map, info[2].As<Napi::Number>().Uint32Value());
+    if (!err) err = bpf_map__set_value_size(map, info[3].As<Napi::Number>().Uint32Value());
+    if (!err) err = bpf_map__set_max_entries(map, info[4].As<Napi::Number>().Uint32Value());
+    if (err) {
+      Failure f;
+      f.Set("set map definition", err, bpf_map__name(map));
+      f.ToError(env).ThrowAsJavaScriptException();
+    }
+    return env.Undefined();
+  }
+
+  // consumeRing(map): Promise<Buffer[]>. Takes every record waiting in a ring buffer map,
+  // on the thread pool, without waiting for more. One call at a time per map.
+  Napi::Value ConsumeRing(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    bpf_map* map = FindMap(env, info[0]);
+    if (!map) return env.Undefined();
+    std::string name = bpf_map__name(map);
+    if (bpf_map__type(map) != BPF_MAP_TYPE_RINGBUF) {
+      Napi::TypeError::New(env, "consumeRing: " + name + " is not a ring buffer").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int fd = bpf_map__fd(map);
+    if (fd < 0) {
+      Failure f;
+      f.Set("consume ring", EBADF, name + " is not loaded");
+      return Reject(env, f);
+    }
+    auto& ring = rings_[name];
+    if (!ring) {
+      auto made = std::make_shared<Ring>();
+      ClearLog();
+      made->rb = ring_buffer__new(fd, &Ring::Take, made.get(), nullptr);
+      if (!made->rb) {
+        Failure f;
+        f.Set("open ring", errno ? errno : EINVAL, name);
+        rings_.erase(name);
+        return Reject(env, f);
+      }
+      ring = made;
+    }
+    auto taken = std::make_shared<std::vector<std::vector<uint8_t>>>();
+    std::shared_ptr<Ring> r = ring;
+    auto* w = new Worker(
+        env, "BpfConsumeRing", Value(),
+        [r, taken, name](Failure& f) {
+          std::lock_guard<std::mutex> lock(r->mutex);
+          if (!r->rb) {
+            f.Set("consume ring", EBADF, name + " is closed");
+            return;
+          }
+          int n = ring_buffer__consume(r->rb);
+          taken->swap(r->records);
+          r->records.clear();
+          if (n < 0) f.Set("consume ring", n, name);
+        },
+        [taken](Napi::Env env) {
+          Napi::Array out = Napi::Array::New(env, taken->size());
+          for (size_t i = 0; i < taken->size(); i++) {
+            auto& rec = (*taken)[i];
+            out.Set(uint32_t(i), Napi::Buffer<uint8_t>::Copy(env, rec.data(), rec.size()));
+          }
+          return out;
+        });
+    w->Queue();
+    return w->Promise();
+  }
+
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Release();
     return info.Env().Undefined();
@@ -619,6 +747,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
 
   bpf_object* obj_ = nullptr;
   std::map<std::string, bpf_link*> links_;
+  std::map<std::string, std::shared_ptr<Ring>> rings_;
 };
 
 // readBtfEnum(enumName, btfPath?): Promise<Array<[name, value]> | null>. Reads the
@@ -699,6 +828,23 @@ Napi::Value RaiseMemlock(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// mapTypeSupported(type): whether the running kernel can create maps of this type
+// (libbpf's name for it, e.g. "ringbuf").
+Napi::Value MapTypeSupported(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "mapTypeSupported(type): type must be a string").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string name = info[0].As<Napi::String>();
+  enum bpf_map_type type;
+  if (!MapTypeByName(name, &type)) {
+    Napi::TypeError::New(env, "mapTypeSupported: no map type named '" + name + "'").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(env, libbpf_probe_bpf_map_type(type, nullptr) == 1);
+}
+
 Napi::Value PossibleCpus(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), libbpf_num_possible_cpus());
 }
@@ -710,6 +856,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readBtfEnum", Napi::Function::New(env, ReadBtfEnum));
   exports.Set("raiseMemlock", Napi::Function::New(env, RaiseMemlock));
   exports.Set("possibleCpus", Napi::Function::New(env, PossibleCpus));
+  exports.Set("mapTypeSupported", Napi::Function::New(env, MapTypeSupported));
   return exports;
 }
 

@@ -64,6 +64,13 @@ export interface BpfObjectHandle {
   updateElem(map: string, key: Buffer, value: Buffer): void;
   /** Deletes `count` keys laid back to back; resolves with how many existed. */
   deleteKeys(map: string, keys: Buffer, count: number): Promise<number>;
+  /** Before load: gives a map another type and shape (libbpf's type name, e.g. "array"). */
+  setMapDefinition(map: string, type: string, keySize: number, valueSize: number, maxEntries: number): void;
+  /**
+   * Takes every record waiting in a ring buffer map, off the main thread, without waiting
+   * for more. One call at a time per map.
+   */
+  consumeRing(map: string): Promise<Buffer[]>;
   close(): void;
 }
 
@@ -72,6 +79,8 @@ export interface NativeBinding {
   readBtfEnum(enumName: string, btfPath?: string): Promise<Array<[string, number]> | null>;
   raiseMemlock(): { ok: true } | { ok: false; code: string; errno: number };
   possibleCpus(): number;
+  /** Whether the running kernel can create maps of this type (libbpf's name, e.g. "ringbuf"). */
+  mapTypeSupported(type: string): boolean;
 }
 
 /** Root of the installed package (holds dist/, build/ and otel-config.yaml). */

@@ -1,9 +1,10 @@
 /**
  * The contracts between the service and its components, after the Collector's:
  * factories make components from validated configs; components start and shut down.
- * Data moves between them as ResourceMetrics (the SDK's form of the Collector's pdata).
+ * Data moves between them as ResourceMetrics (the SDK's form of the Collector's pdata), and
+ * in logs pipelines as ResourceLogs.
  */
-import type { Meter } from '@opentelemetry/api';
+import type { Attributes, HrTime, Meter } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
@@ -38,6 +39,37 @@ export interface MetricsConsumer {
   stats?(): ExporterStats;
 }
 
+/** The kinds of data a pipeline carries, as its id names them (`metrics`, `logs/NAME`). */
+export type Signal = 'metrics' | 'logs';
+
+/** One log record, as the Collector's pdata holds it. */
+export interface LogRecordData {
+  /** When the event happened. */
+  hrTime: HrTime;
+  /** When the agent saw it. */
+  observedHrTime: HrTime;
+  severityNumber: number;
+  severityText: string;
+  body: string;
+  attributes: Attributes;
+}
+
+/** Log records of one resource, by scope: the logs form of ResourceMetrics. */
+export interface ResourceLogs {
+  resource: Resource;
+  scopeLogs: Array<{ scope: { name: string; version?: string }; logRecords: LogRecordData[] }>;
+}
+
+export interface LogsConsumer {
+  consumeLogs(logs: ResourceLogs[]): Promise<void>;
+}
+
+/**
+ * What a component sends its data to: metrics always (a consumer that drops them when no
+ * metrics pipeline follows), logs only when a logs pipeline follows.
+ */
+export type Consumer = MetricsConsumer & Partial<LogsConsumer>;
+
 export interface CreateSettings {
   /** Component id as written in the config, `type[/name]`. */
   id: string;
@@ -64,7 +96,13 @@ export interface Factory<C, T extends Component> {
   type: string;
   kind: ComponentKind;
   configSchema: Schema<C>;
-  create(settings: CreateSettings, config: C, next: MetricsConsumer): T;
+  create(settings: CreateSettings, config: C, next: Consumer): T;
+  /**
+   * The pipelines it may be in; only metrics when absent. A component in a logs pipeline
+   * takes logs with consumeLogs() (processors, exporters) or sends them to next.consumeLogs
+   * (receivers).
+   */
+  signals?: readonly Signal[];
   /**
    * Checks what the component needs from the machine (privileges, kernel features)
    * before anything starts; throws an Error that says what is missing.

@@ -5,7 +5,7 @@
  */
 import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 
-import type { ComponentKind, Factory, Component } from './component.js';
+import type { ComponentKind, Factory, Component, Signal } from './component.js';
 import { expandValue } from './expand.js';
 import { type LogEncoding, type LogLevel } from './logger.js';
 import type { TelemetryMetricsConfig } from './telemetry.js';
@@ -34,6 +34,8 @@ export interface ComponentConfig {
 
 export interface PipelineConfig {
   id: string;
+  /** What it carries, from its id: `metrics[/NAME]` or `logs[/NAME]`. */
+  signal: Signal;
   receivers: string[];
   processors: string[];
   exporters: string[];
@@ -303,21 +305,22 @@ function parsePipelines(
   if (!isRecord(value) || Object.keys(value).length === 0) {
     issues.push({
       path: 'service.pipelines',
-      message: `must define at least one pipeline, e.g. metrics, but was ${describe(value)}`,
+      message: `must define at least one pipeline, e.g. metrics or logs, but was ${describe(value)}`,
     });
     return;
   }
   for (const [id, raw] of Object.entries(value)) {
     const path = join('service.pipelines', id);
     const m = ID_PATTERN.exec(id);
-    if (!m || m[1] !== 'metrics') {
+    if (!m || (m[1] !== 'metrics' && m[1] !== 'logs')) {
       const signal = m?.[1] ?? id;
       issues.push({
         path,
-        message: `unsupported pipeline '${signal}': dropreason produces metrics only; name it metrics or metrics/NAME`,
+        message: `unsupported pipeline '${signal}': dropreason produces metrics and logs (samples of drops); name it metrics, metrics/NAME, logs or logs/NAME`,
       });
       continue;
     }
+    const signal: Signal = m[1];
     const pipeline = object({
       receivers: list(string({ nonEmpty: true })),
       processors: list(string({ nonEmpty: true }), { default: [] }),
@@ -334,6 +337,13 @@ function parsePipelines(
         const defined = sections[kind];
         if (seen.has(ref)) issues.push({ path: `${path}.${field}[${i}]`, message: `'${ref}' is listed twice` });
         seen.add(ref);
+        const c = defined.get(ref);
+        if (c && !(c.factory.signals ?? ['metrics']).includes(signal)) {
+          issues.push({
+            path: `${path}.${field}[${i}]`,
+            message: `${kind} '${ref}' takes ${(c.factory.signals ?? ['metrics']).join(' and ')} only, so it cannot be in a ${signal} pipeline`,
+          });
+        }
         if (!defined.has(ref) && !declared[kind].has(ref)) {
           const known = [...defined.keys()].join(', ') || 'none';
           issues.push({
@@ -346,6 +356,6 @@ function parsePipelines(
     check('receivers', 'receiver');
     check('processors', 'processor');
     check('exporters', 'exporter');
-    out.push({ id, ...pipeline });
+    out.push({ id, signal, ...pipeline });
   }
 }

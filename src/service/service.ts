@@ -9,7 +9,15 @@ import { type Resource, resourceFromAttributes } from '@opentelemetry/resources'
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 
 import { VERSION } from '../version.js';
-import type { Component, Host, MetricsConsumer, ResourceMetrics } from './component.js';
+import type {
+  Component,
+  Consumer,
+  Host,
+  LogsConsumer,
+  MetricsConsumer,
+  ResourceLogs,
+  ResourceMetrics,
+} from './component.js';
 import type { AgentConfig, ComponentConfig } from './config.js';
 import type { Logger } from './logger.js';
 import {
@@ -28,10 +36,32 @@ const SHUTDOWN_TIMEOUT_MS = 10_000;
 class FanOut implements MetricsConsumer {
   constructor(private readonly consumers: MetricsConsumer[]) {}
   async consume(metrics: ResourceMetrics[]): Promise<void> {
-    const results = await Promise.allSettled(this.consumers.map((c) => c.consume(metrics)));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    await settleAll(this.consumers.map((c) => c.consume(metrics)));
   }
+}
+
+/** Sends the same logs to several consumers. */
+class LogsFanOut implements LogsConsumer {
+  constructor(private readonly consumers: LogsConsumer[]) {}
+  async consumeLogs(logs: ResourceLogs[]): Promise<void> {
+    await settleAll(this.consumers.map((c) => c.consumeLogs(logs)));
+  }
+}
+
+async function settleAll(sends: Array<Promise<void>>): Promise<void> {
+  const results = await Promise.allSettled(sends);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** Metrics that go nowhere: the metrics side of a logs pipeline, and extensions' consumer. */
+const dropMetrics = async (): Promise<void> => {};
+
+/** A component in a logs pipeline that does not take logs: config validation prevents it. */
+function logsOf(c: Partial<LogsConsumer>, id: string): LogsConsumer {
+  const consumeLogs = c.consumeLogs?.bind(c);
+  if (!consumeLogs) throw new Error(`${id} does not take logs`);
+  return { consumeLogs };
 }
 
 /** Environment variables that may hold this node's Kubernetes name (downward API). */
@@ -121,10 +151,10 @@ export class Service implements Host {
 
   /** Creates each used component once, wired to its consumers, in start order. */
   private build(): Array<{ id: string; component: Component }> {
-    const exporters = new Map<string, Component & MetricsConsumer>();
-    const processors = new Map<string, Component & MetricsConsumer>();
-    const receiverTargets = new Map<string, MetricsConsumer[]>();
-    const make = <T extends Component>(kind: string, c: ComponentConfig, next: MetricsConsumer) =>
+    const exporters = new Map<string, Component & Consumer>();
+    const processors = new Map<string, Component & Consumer>();
+    const receiverTargets = new Map<string, { metrics: MetricsConsumer[]; logs: LogsConsumer[] }>();
+    const make = <T extends Component>(kind: string, c: ComponentConfig, next: Consumer) =>
       c.factory.create(
         {
           id: `${kind}.${c.id}`,
@@ -137,34 +167,44 @@ export class Service implements Host {
         next,
       ) as T;
 
-    const nothing: MetricsConsumer = { consume: async () => {} };
+    const nothing: Consumer = { consume: dropMetrics };
     for (const p of this.config.pipelines) {
       const exps = p.exporters.map((id) => {
         let e = exporters.get(id);
         if (!e)
-          exporters.set(
-            id,
-            (e = make<Component & MetricsConsumer>(`exporters`, this.config.exporters.get(id)!, nothing)),
-          );
+          exporters.set(id, (e = make<Component & Consumer>(`exporters`, this.config.exporters.get(id)!, nothing)));
         return e;
       });
-      let next: MetricsConsumer = exps.length === 1 ? exps[0]! : new FanOut(exps);
+      let next: Consumer;
+      if (p.signal === 'logs') {
+        const logs = exps.map((e, i) => logsOf(e, `exporters.${p.exporters[i]}`));
+        next = { consume: dropMetrics, ...logsOf(logs.length === 1 ? logs[0]! : new LogsFanOut(logs), p.id) };
+      } else {
+        next = exps.length === 1 ? exps[0]! : new FanOut(exps);
+      }
       // Processors belong to their pipeline: each pipeline gets its own instances.
       for (const id of [...p.processors].reverse()) {
-        const proc = make<Component & MetricsConsumer>('processors', this.config.processors.get(id)!, next);
+        const proc = make<Component & Consumer>('processors', this.config.processors.get(id)!, next);
         processors.set(`${p.id}:${id}`, proc);
-        next = proc;
+        next = p.signal === 'logs' ? { consume: dropMetrics, ...logsOf(proc, `processors.${id}`) } : proc;
       }
-      for (const id of p.receivers) receiverTargets.set(id, [...(receiverTargets.get(id) ?? []), next]);
+      for (const id of p.receivers) {
+        const targets = receiverTargets.get(id) ?? { metrics: [], logs: [] };
+        if (p.signal === 'logs') targets.logs.push(logsOf(next, p.id));
+        else targets.metrics.push(next);
+        receiverTargets.set(id, targets);
+      }
     }
-    const receivers = [...receiverTargets].map(([id, targets]) => ({
-      id: `receivers.${id}`,
-      component: make(
-        'receivers',
-        this.config.receivers.get(id)!,
-        targets.length === 1 ? targets[0]! : new FanOut(targets),
-      ),
-    }));
+    const receivers = [...receiverTargets].map(([id, { metrics, logs }]) => {
+      const toMetrics = metrics.length === 1 ? metrics[0]! : new FanOut(metrics);
+      const next: Consumer = { consume: (m) => toMetrics.consume(m) };
+      if (logs.length > 0) {
+        // Only a receiver in a logs pipeline is given consumeLogs: the others need not make logs.
+        const toLogs = logs.length === 1 ? logs[0]! : new LogsFanOut(logs);
+        next.consumeLogs = (l) => toLogs.consumeLogs(l);
+      }
+      return { id: `receivers.${id}`, component: make('receivers', this.config.receivers.get(id)!, next) };
+    });
     for (const [kind, map] of [
       ['receivers', this.config.receivers],
       ['exporters', this.config.exporters],

@@ -43,12 +43,18 @@ export interface FakeKernel {
   /** Maps whose sizes differ from MAP_LAYOUTS, or that the object lacks (null). */
   maps?: Record<string, Partial<MapSpec> | null>;
   memlock?: ReturnType<NativeBinding['raiseMemlock']>;
+  /** Map types the kernel cannot create (e.g. ringbuf before 5.8). */
+  unsupportedMapTypes?: string[];
+  /** Records waiting in each ring buffer map, taken by consumeRing(). */
+  rings?: Record<string, Buffer[]>;
 }
 
 export class FakeBpfObject implements BpfObjectHandle {
   readonly autoload = new Map<string, boolean>();
   readonly constants = new Map<string, Buffer>();
   readonly reused: string[] = [];
+  /** Maps given another definition before load: name to [type, keySize, valueSize, maxEntries]. */
+  readonly redefined = new Map<string, [string, number, number, number]>();
   readonly attached: string[] = [];
   loaded = false;
   closed = false;
@@ -128,6 +134,17 @@ export class FakeBpfObject implements BpfObjectHandle {
     return 0;
   }
 
+  setMapDefinition(map: string, type: string, keySize: number, valueSize: number, maxEntries: number): void {
+    if (this.loaded) throw bpfError('set map definition', 'EBUSY', 16, map);
+    this.redefined.set(map, [type, keySize, valueSize, maxEntries]);
+  }
+
+  async consumeRing(map: string): Promise<Buffer[]> {
+    if (!this.loaded) throw bpfError('consume ring', 'EBADF', 9, `${map} is not loaded`);
+    const waiting = this.kernel.rings?.[map] ?? [];
+    return waiting.splice(0, waiting.length);
+  }
+
   close(): void {
     this.closed = true;
   }
@@ -151,5 +168,6 @@ export function fakeBinding(kernel: FakeKernel = {}): FakeBinding {
     readBtfEnum: async () => null,
     raiseMemlock: () => kernel.memlock ?? { ok: true },
     possibleCpus: () => 2,
+    mapTypeSupported: (type) => !kernel.unsupportedMapTypes?.includes(type),
   };
 }

@@ -8,9 +8,12 @@ const fields = {
    */
   verbosity: oneOf(['basic', 'normal', 'detailed'] as const, {
     default: 'normal',
-    description: 'basic: one summary line per push; normal: a drop table; detailed: the table and every data point.',
+    description:
+      'basic: one summary line per push; normal: a drop table, and one line per sample of a drop; detailed: also every data point, and each sample with its attributes.',
   }),
 };
 
-export const configSchema = object(fields, { description: 'Prints the metrics to standard output, readably.' });
+export const configSchema = object(fields, {
+  description: 'Prints the metrics, and samples of drops, to standard output, readably.',
+});
 export type DebugConfig = Parsed<typeof fields>;

@@ -1,9 +1,19 @@
-/** Prints what it is given: a summary line, a drop table, or every data point. */
-import type { Component, CreateSettings, MetricsConsumer, ResourceMetrics } from '../../service/component.js';
+/**
+ * Prints what it is given: a summary line, a drop table, or every data point; logs (samples
+ * of drops) one line each.
+ */
+import type {
+  Component,
+  CreateSettings,
+  LogsConsumer,
+  MetricsConsumer,
+  ResourceLogs,
+  ResourceMetrics,
+} from '../../service/component.js';
 import type { DebugConfig } from './config.js';
-import { type DropRow, dropRows, formatDataPoints, formatTable, withRates } from './format.js';
+import { type DropRow, dropRows, formatDataPoints, formatLogLines, formatTable, withRates } from './format.js';
 
-export class DebugExporter implements Component, MetricsConsumer {
+export class DebugExporter implements Component, MetricsConsumer, LogsConsumer {
   private previous: { rows: DropRow[]; at: number } | undefined;
 
   constructor(
@@ -31,6 +41,17 @@ export class DebugExporter implements Component, MetricsConsumer {
     let text = formatTable(rated, new Date(now));
     if (this.config.verbosity === 'detailed') text += formatDataPoints(metrics);
     this.write(text);
+  }
+
+  /** basic: a count; normal: one line per record; detailed: the line and its attributes. */
+  async consumeLogs(logs: ResourceLogs[]): Promise<void> {
+    if (this.config.verbosity === 'basic') {
+      const records = logs.reduce((n, rl) => n + rl.scopeLogs.reduce((m, s) => m + s.logRecords.length, 0), 0);
+      this.settings.logger.info('logs', { resources: logs.length, log_records: records });
+      return;
+    }
+    const text = formatLogLines(logs, this.config.verbosity === 'detailed');
+    if (text) this.write(text);
   }
 
   async shutdown(): Promise<void> {}

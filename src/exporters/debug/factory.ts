@@ -5,6 +5,7 @@ import { DebugExporter } from './exporter.js';
 export const debugExporterFactory: ExporterFactory<DebugConfig> = {
   type: 'debug',
   kind: 'exporter',
+  signals: ['metrics', 'logs'],
   configSchema,
   create: (settings, config) => new DebugExporter(settings, config),
 };

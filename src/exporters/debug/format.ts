@@ -2,6 +2,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
+import type { ResourceLogs } from '../../service/component.js';
 import { compareStrings } from '../../service/order.js';
 import { DROP_BYTES, DROP_COUNT } from '../../receiver/dropreason/metadata.generated.js';
 
@@ -100,4 +101,28 @@ export function formatDataPoints(metrics: ResourceMetrics[]): string {
     }
   }
   return out;
+}
+
+/** One line per log record: when, what (its body), and the pod when the resource names one. */
+export function formatLogLines(logs: ResourceLogs[], withAttributes: boolean): string {
+  let text = '';
+  for (const rl of logs) {
+    const r = rl.resource.attributes;
+    const pod =
+      r['k8s.pod.name'] === undefined
+        ? ''
+        : ` pod=${String(r['k8s.namespace.name'] ?? '')}/${String(r['k8s.pod.name'])}`;
+    for (const scope of rl.scopeLogs) {
+      for (const record of scope.logRecords) {
+        const [sec, nanos] = record.hrTime;
+        const at = new Date(sec * 1000 + Math.floor(nanos / 1e6)).toISOString();
+        text += `${at} ${record.body}${pod}`;
+        if (withAttributes) {
+          for (const [key, value] of Object.entries(record.attributes)) text += ` ${key}=${String(value)}`;
+        }
+        text += '\n';
+      }
+    }
+  }
+  return text;
 }

@@ -5,16 +5,11 @@
  * retries the oldest with exponential backoff (longer when the backend asks, with
  * Retry-After). The queue is bounded; when it is full the oldest batch goes. The log says
  * when exporting starts failing and when it recovers, once each, not at every attempt.
- * The transport (gRPC or HTTP) is a MetricsSender and a function that says which of its
- * errors are worth retrying.
+ * The transport (gRPC or HTTP) is a Sender and a function that says which of its
+ * errors are worth retrying. Metrics go one batch per ResourceMetrics; logs one batch per
+ * ResourceLogs, through a queue of their own (T).
  */
-import type {
-  Component,
-  CreateSettings,
-  ExporterStats,
-  MetricsConsumer,
-  ResourceMetrics,
-} from '../../service/component.js';
+import type { Component, CreateSettings, ExporterStats, ResourceMetrics } from '../../service/component.js';
 import { formatDuration } from '../../service/duration.js';
 import type { QueueConfig, RetryConfig } from './config.js';
 import { backoffDelay } from './retry.js';
@@ -28,11 +23,13 @@ export interface SendResult {
 }
 
 /** Sends one batch per call. */
-export interface MetricsSender {
-  send(metrics: ResourceMetrics): Promise<SendResult>;
+export interface Sender<T> {
+  send(batch: T): Promise<SendResult>;
   /** Closes the connection; calls still pending are abandoned. */
   shutdown(): Promise<void>;
 }
+
+export type MetricsSender = Sender<ResourceMetrics>;
 
 /** What a failed export means for the next try. */
 export interface Failure {
@@ -45,7 +42,7 @@ export interface Failure {
 }
 
 /** The protocol under the queue. */
-export interface Transport {
+export interface Transport<T = ResourceMetrics> {
   /** `OTLP/gRPC`, `OTLP/HTTP`: for the log. */
   protocol: string;
   /** Where the data goes, for the log. */
@@ -56,8 +53,12 @@ export interface Transport {
    * Builds the client; may read TLS files, so it runs at start, not in a constructor. A
    * promise when the client's module is loaded on first use (its dependencies are heavy).
    */
-  makeSender(): MetricsSender | Promise<MetricsSender>;
+  makeSender(): Sender<T> | Promise<Sender<T>>;
   classify(error: Error): Failure;
+  /** What it sends, for the log: metrics unless told. */
+  signal?: 'metrics' | 'logs';
+  /** The items of a batch (data points, log records): countDataPoints unless told. */
+  count?(batch: T): number;
 }
 
 /** The settings the queue and the retries follow. */
@@ -93,8 +94,8 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now(), random: () => Math.random() };
 
-interface Batch {
-  metrics: ResourceMetrics;
+interface Batch<T> {
+  data: T;
   points: number;
   /** When a send of this batch first failed: max_elapsed_time counts from here. */
   failingSince?: number;
@@ -136,12 +137,12 @@ export function countDataPoints(metrics: ResourceMetrics): number {
   return n;
 }
 
-export class QueuedExporter<C extends SendingConfig = SendingConfig> implements Component, MetricsConsumer {
-  private sender: MetricsSender | undefined;
+export class QueuedExporter<C extends SendingConfig = SendingConfig, T = ResourceMetrics> implements Component {
+  private sender: Sender<T> | undefined;
   private running = false;
   /** Oldest first. The batch being sent, if any, is queue[0] and is `inFlight`. */
-  private readonly queue: Batch[] = [];
-  private inFlight: Batch | undefined;
+  private readonly queue: Batch<T>[] = [];
+  private inFlight: Batch<T> | undefined;
   private draining: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   /** Consecutive retryable failures: the step of the backoff. */
@@ -155,7 +156,7 @@ export class QueuedExporter<C extends SendingConfig = SendingConfig> implements 
   constructor(
     protected readonly settings: CreateSettings,
     protected readonly config: C,
-    private readonly transport: Transport,
+    private readonly transport: Transport<T>,
     private readonly clock: Clock = systemClock,
   ) {}
 
@@ -170,7 +171,7 @@ export class QueuedExporter<C extends SendingConfig = SendingConfig> implements 
     if (this.running) return;
     this.sender = await this.transport.makeSender();
     this.running = true;
-    this.settings.logger.info(`sending metrics over ${this.transport.protocol}`, {
+    this.settings.logger.info(`sending ${this.transport.signal ?? 'metrics'} over ${this.transport.protocol}`, {
       endpoint: this.transport.target,
       ...this.transport.describe,
     });
@@ -180,11 +181,14 @@ export class QueuedExporter<C extends SendingConfig = SendingConfig> implements 
    * Queues each ResourceMetrics as one batch and returns; with sending_queue disabled,
    * returns once they are sent or given up on.
    */
-  async consume(metrics: ResourceMetrics[]): Promise<void> {
-    const batches: Batch[] = metrics.map((m) => ({ metrics: m, points: countDataPoints(m) }));
+  async consume(items: T[]): Promise<void> {
+    const count = this.transport.count ?? ((m: T) => countDataPoints(m as ResourceMetrics));
+    const batches: Array<Batch<T>> = items.map((data) => ({ data, points: count(data) }));
     if (!this.running) {
       for (const b of batches) this.drop(b, 'failed');
-      this.settings.logger.debug('not running: metrics dropped', { batches: batches.length });
+      this.settings.logger.debug(`not running: ${this.transport.signal ?? 'metrics'} dropped`, {
+        batches: batches.length,
+      });
       return;
     }
     const settled = batches.map((b) => new Promise<void>((resolve) => (b.settled = resolve)));
@@ -201,14 +205,15 @@ export class QueuedExporter<C extends SendingConfig = SendingConfig> implements 
     return waiting.reduce((n, b) => n + b.points, 0);
   }
 
-  private enqueue(batch: Batch): void {
+  private enqueue(batch: Batch<T>): void {
     const { enabled, queue_size, sizer } = this.config.sending_queue;
     if (enabled) {
       const size = sizer === 'requests' ? 1 : batch.points;
       while (this.queued() > 0 && this.queued() + size > queue_size) {
-        // The data is cumulative: every batch carries the totals since the start, so the
+        // Metrics are cumulative: every batch carries the totals since the start, so the
         // newest batch holds everything an older one held. Dropping the oldest loses a
         // point in the series' history, never a count; the next export has the right totals.
+        // Logs (samples of drops) are not: the oldest samples are lost, and counted so.
         const [oldest] = this.queue.splice(this.inFlight ? 1 : 0, 1);
         this.drop(oldest!, 'dropped');
         if (!this.queueFullLogged) {
@@ -256,13 +261,13 @@ export class QueuedExporter<C extends SendingConfig = SendingConfig> implements 
    * One export request for `batch`, and its bookkeeping. `final` (the flush at shutdown)
    * counts a failure but does not log it: shutdown reports what it could not send.
    */
-  private async attempt(batch: Batch, final = false): Promise<Error | undefined> {
+  private async attempt(batch: Batch<T>, final = false): Promise<Error | undefined> {
     const sender = this.sender;
     if (!sender) return new Error('exporter is shut down');
     this.inFlight = batch;
     let result: SendResult;
     try {
-      result = await sender.send(batch.metrics);
+      result = await sender.send(batch.data);
     } catch (err) {
       result = { error: err instanceof Error ? err : new Error(String(err)) };
     } finally {
@@ -286,7 +291,7 @@ export class QueuedExporter<C extends SendingConfig = SendingConfig> implements 
   }
 
   /** Counts an accepted request's points, less those the backend said it rejected. */
-  private countAccepted(batch: Batch, rejected: SendResult['rejected']): void {
+  private countAccepted(batch: Batch<T>, rejected: SendResult['rejected']): void {
     const refused = Math.min(batch.points, rejected?.dataPoints ?? 0);
     this.counts.sent += batch.points - refused;
     this.counts.failed += refused;
@@ -336,13 +341,13 @@ export class QueuedExporter<C extends SendingConfig = SendingConfig> implements 
     });
   }
 
-  private remove(batch: Batch): void {
+  private remove(batch: Batch<T>): void {
     const i = this.queue.indexOf(batch);
     if (i >= 0) this.queue.splice(i, 1);
   }
 
   /** Gives up on a batch: `dropped` when a full queue pushed it out, else `failed`. */
-  private drop(batch: Batch, why: 'failed' | 'dropped'): void {
+  private drop(batch: Batch<T>, why: 'failed' | 'dropped'): void {
     this.counts[why] += batch.points;
     if (this.outage) {
       this.outage.droppedBatches++;

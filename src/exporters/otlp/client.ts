@@ -1,5 +1,6 @@
 /**
- * The wire: one OTLP/gRPC Export call per ResourceMetrics. The request bytes come from
+ * The wire: one OTLP/gRPC Export call per ResourceMetrics (MetricsService) or ResourceLogs
+ * (LogsService). The request bytes come from
  * the OpenTelemetry JS OTLP serializer (@opentelemetry/otlp-transformer, the one its
  * OTLPMetricExporter uses); the call goes over @grpc/grpc-js. One call is one attempt:
  * the retries and the queue in exporter.ts are the only ones.
@@ -22,16 +23,17 @@ import {
   Metadata,
   status,
 } from '@grpc/grpc-js';
-import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import { ProtobufLogsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
+import type { ResourceLogs } from '../../service/component.js';
 import { VERSION } from '../../version.js';
-import type { MetricsSender, SendResult } from '../exporterhelper/exporter.js';
+import type { MetricsSender, Sender, SendResult } from '../exporterhelper/exporter.js';
+import { logRecordsOf } from '../exporterhelper/logs.js';
 import { loadTls, TlsReloader } from '../exporterhelper/tls.js';
 import type { OtlpConfig, TlsConfig } from './config.js';
 
 export type { MetricsSender, SendResult };
-export type SenderFactory = (config: OtlpConfig) => MetricsSender;
 
 /**
  * Channel credentials for the tls settings; reads the PEM files, so it is not for
@@ -91,7 +93,35 @@ export function channelOptions(config: OtlpConfig): ChannelOptions {
   return options;
 }
 
-const EXPORT_PATH = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
+/** One signal on the wire: its Export method, its request bytes, its partial-success answer. */
+interface Wire<T> {
+  path: string;
+  serialize(batch: T): Uint8Array | undefined;
+  rejected(response: Buffer): SendResult['rejected'];
+}
+
+const METRICS_WIRE: Wire<ResourceMetrics> = {
+  path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+  serialize: (metrics) => ProtobufMetricsSerializer.serializeRequest(metrics),
+  rejected: (response) => {
+    const partial = ProtobufMetricsSerializer.deserializeResponse(response).partialSuccess;
+    return partialOf(Number(partial?.rejectedDataPoints ?? 0), partial?.errorMessage);
+  },
+};
+
+export const LOGS_WIRE: Wire<ResourceLogs> = {
+  path: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+  serialize: (logs) => ProtobufLogsSerializer.serializeRequest(logRecordsOf(logs)),
+  rejected: (response) => {
+    const partial = ProtobufLogsSerializer.deserializeResponse(response).partialSuccess;
+    return partialOf(Number(partial?.rejectedLogRecords ?? 0), partial?.errorMessage);
+  },
+};
+
+function partialOf(rejected: number, message: string | undefined): SendResult['rejected'] {
+  if (rejected > 0 || message) return { dataPoints: rejected, message: message ?? '' };
+  return undefined;
+}
 /** The request and the answer stay bytes: the OTLP serializer makes and reads them. */
 const asBytes = (b: Buffer) => b;
 
@@ -101,7 +131,7 @@ const asBytes = (b: Buffer) => b;
  */
 const STALE_AFTER_DEADLINES = 3;
 
-class GrpcSender implements MetricsSender {
+class GrpcSender<T> implements Sender<T> {
   private client: Client | undefined;
   private deadlines = 0;
   private readonly metadata: Metadata;
@@ -111,6 +141,7 @@ class GrpcSender implements MetricsSender {
   constructor(
     private readonly config: OtlpConfig,
     private credentials: ChannelCredentials,
+    private readonly wire: Wire<T>,
   ) {
     this.metadata = grpcMetadata(config.headers, config.wait_for_ready);
     this.options = channelOptions(config);
@@ -118,8 +149,8 @@ class GrpcSender implements MetricsSender {
     this.reload.due(Date.now());
   }
 
-  send(metrics: ResourceMetrics): Promise<SendResult> {
-    const body = ProtobufMetricsSerializer.serializeRequest(metrics);
+  send(batch: T): Promise<SendResult> {
+    const body = this.wire.serialize(batch);
     if (!body) return Promise.resolve({ error: new Error('the OTLP serializer produced no request') });
     if (this.reload.due(Date.now())) {
       // tls.reload_interval: read the certificates again; the next connection uses them.
@@ -135,7 +166,7 @@ class GrpcSender implements MetricsSender {
     const options = { deadline: Date.now() + this.config.timeout };
     return new Promise((resolve) => {
       client.makeUnaryRequest(
-        EXPORT_PATH,
+        this.wire.path,
         asBytes,
         asBytes,
         Buffer.from(body),
@@ -148,7 +179,7 @@ class GrpcSender implements MetricsSender {
             return;
           }
           this.deadlines = 0;
-          resolve({ rejected: partialSuccess(response) });
+          resolve({ rejected: partialSuccess(response, this.wire) });
         },
       );
     });
@@ -169,13 +200,11 @@ class GrpcSender implements MetricsSender {
   }
 }
 
-/** The backend's partial-success answer, if it rejected some data points. */
-function partialSuccess(response: Buffer | undefined): SendResult['rejected'] {
+/** The backend's partial-success answer, if it rejected some data points or log records. */
+function partialSuccess<T>(response: Buffer | undefined, wire: Wire<T>): SendResult['rejected'] {
   if (!response || response.length === 0) return undefined;
   try {
-    const partial = ProtobufMetricsSerializer.deserializeResponse(response).partialSuccess;
-    const dataPoints = partial?.rejectedDataPoints ?? 0;
-    if (dataPoints > 0 || partial?.errorMessage) return { dataPoints, message: partial?.errorMessage ?? '' };
+    return wire.rejected(response);
   } catch {
     // An answer we cannot read still means the request was accepted.
   }
@@ -183,4 +212,9 @@ function partialSuccess(response: Buffer | undefined): SendResult['rejected'] {
 }
 
 /** Creating the sender reads the TLS files but opens no connection: gRPC connects on the first send. */
-export const grpcSender: SenderFactory = (config) => new GrpcSender(config, channelCredentials(config));
+export const grpcSender = (config: OtlpConfig): MetricsSender =>
+  new GrpcSender(config, channelCredentials(config), METRICS_WIRE);
+
+/** The same for logs: LogsService/Export on a connection of its own. */
+export const grpcLogsSender = (config: OtlpConfig): Sender<ResourceLogs> =>
+  new GrpcSender(config, channelCredentials(config), LOGS_WIRE);

@@ -1,15 +1,25 @@
 /**
- * Sends the pipeline's metrics to an OTLP/gRPC backend: the shared queue and retries
- * (exporterhelper) over the gRPC client in client.ts.
+ * Sends the pipeline's metrics, and logs, to an OTLP/gRPC backend: the shared queue and
+ * retries (exporterhelper) over the gRPC client in client.ts. Logs have a queue and a
+ * connection of their own, started by the first logs it is given.
  */
-import type { CreateSettings } from '../../service/component.js';
-import { type Clock, type MetricsSender, QueuedExporter, systemClock } from '../exporterhelper/exporter.js';
+import type { CreateSettings, LogsConsumer, ResourceLogs } from '../../service/component.js';
+import {
+  type Clock,
+  type MetricsSender,
+  QueuedExporter,
+  type Sender,
+  systemClock,
+} from '../exporterhelper/exporter.js';
+import { countLogRecords } from '../exporterhelper/logs.js';
 import type { OtlpConfig } from './config.js';
 import { grpcFailure } from './retry.js';
 
-/** Builds the sender; the default loads client.ts (gRPC, the OTLP serializers) only then. */
+/** Build the senders; the defaults load client.ts (gRPC, the OTLP serializers) only then. */
 export type SenderFactory = (config: OtlpConfig) => MetricsSender | Promise<MetricsSender>;
+export type LogsSenderFactory = (config: OtlpConfig) => Sender<ResourceLogs> | Promise<Sender<ResourceLogs>>;
 const grpcSender: SenderFactory = async (config) => (await import('./client.js')).grpcSender(config);
+const grpcLogsSender: LogsSenderFactory = async (config) => (await import('./client.js')).grpcLogsSender(config);
 
 export { countDataPoints, type Clock, type OtlpExporterStats } from '../exporterhelper/exporter.js';
 
@@ -18,24 +28,47 @@ function tlsState(config: OtlpConfig): string {
   return config.tls.insecure_skip_verify ? 'unverified' : 'on';
 }
 
-export class OtlpExporter extends QueuedExporter<OtlpConfig> {
+export class OtlpExporter extends QueuedExporter<OtlpConfig> implements LogsConsumer {
+  private readonly logs: QueuedExporter<OtlpConfig, ResourceLogs>;
+  private logsStarted: Promise<void> | undefined;
+  private accepting = false;
+
   constructor(
     settings: CreateSettings,
     config: OtlpConfig,
     makeSender: SenderFactory = grpcSender,
     clock: Clock = systemClock,
+    makeLogsSender: LogsSenderFactory = grpcLogsSender,
   ) {
-    super(
+    const transport = {
+      protocol: 'OTLP/gRPC',
+      target: config.endpoint.target,
+      describe: { tls: tlsState(config), compression: config.compression },
+      classify: grpcFailure,
+    };
+    super(settings, config, { ...transport, makeSender: () => makeSender(config) }, clock);
+    this.logs = new QueuedExporter(
       settings,
       config,
-      {
-        protocol: 'OTLP/gRPC',
-        target: config.endpoint.target,
-        describe: { tls: tlsState(config), compression: config.compression },
-        makeSender: () => makeSender(config),
-        classify: grpcFailure,
-      },
+      { ...transport, signal: 'logs', count: countLogRecords, makeSender: () => makeLogsSender(config) },
       clock,
     );
+  }
+
+  override async start(): Promise<void> {
+    await super.start();
+    this.accepting = true;
+  }
+
+  async consumeLogs(logs: ResourceLogs[]): Promise<void> {
+    if (this.accepting) this.logsStarted ??= this.logs.start();
+    await this.logsStarted;
+    await this.logs.consume(logs);
+  }
+
+  override async shutdown(): Promise<void> {
+    this.accepting = false;
+    this.logsStarted = undefined;
+    await Promise.all([this.logs.shutdown(), super.shutdown()]);
   }
 }

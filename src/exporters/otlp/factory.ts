@@ -6,6 +6,7 @@ import { OtlpExporter } from './exporter.js';
 export const otlpExporterFactory: ExporterFactory<OtlpConfig> = {
   type: 'otlp',
   kind: 'exporter',
+  signals: ['metrics', 'logs'],
   configSchema,
   create: (settings, config) => new OtlpExporter(settings, config),
   /** The TLS files must be readable before anything starts. */

@@ -1,5 +1,5 @@
 /**
- * The wire: one OTLP/HTTP POST per ResourceMetrics. The body comes from the OpenTelemetry
+ * The wire: one OTLP/HTTP POST per ResourceMetrics (to /v1/metrics) or ResourceLogs (to /v1/logs). The body comes from the OpenTelemetry
  * JS OTLP serializers (@opentelemetry/otlp-transformer: protobuf or JSON, the ones its
  * OTLP/HTTP exporter uses); the request goes over Node's http/https. One request is one
  * attempt: the retries and the queue in exporterhelper are the only ones.
@@ -14,13 +14,20 @@ import https from 'node:https';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 
-import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import {
+  JsonLogsSerializer,
+  JsonMetricsSerializer,
+  ProtobufLogsSerializer,
+  ProtobufMetricsSerializer,
+} from '@opentelemetry/otlp-transformer';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
+import type { ResourceLogs } from '../../service/component.js';
 import { VERSION } from '../../version.js';
-import type { MetricsSender, SendResult } from '../exporterhelper/exporter.js';
+import type { MetricsSender, Sender, SendResult } from '../exporterhelper/exporter.js';
+import { logRecordsOf } from '../exporterhelper/logs.js';
 import { connectOptions, loadTls, TlsReloader } from '../exporterhelper/tls.js';
-import { type HttpCompression, metricsUrl, type OtlpHttpConfig } from './config.js';
+import { type HttpCompression, logsUrl, metricsUrl, type OtlpHttpConfig } from './config.js';
 import { HttpStatusError, parseRetryAfter } from './retry.js';
 
 export { HttpStatusError, httpFailure, parseRetryAfter, RETRYABLE_STATUSES } from './retry.js';
@@ -57,14 +64,45 @@ export function serialize(metrics: ResourceMetrics, encoding: OtlpHttpConfig['en
     : ProtobufMetricsSerializer.serializeRequest(metrics);
 }
 
-/** The partial-success part of a 2xx answer, if the backend rejected some data points. */
-function partialSuccess(body: Buffer, contentType: string | undefined): SendResult['rejected'] {
+/** The request body of one batch of logs, in the configured encoding. */
+export function serializeLogs(logs: ResourceLogs, encoding: OtlpHttpConfig['encoding']): Uint8Array | undefined {
+  const records = logRecordsOf(logs);
+  return encoding === 'json'
+    ? JsonLogsSerializer.serializeRequest(records)
+    : ProtobufLogsSerializer.serializeRequest(records);
+}
+
+/** One signal over HTTP: where it goes, its body, and how many items a 2xx answer rejected. */
+interface Wire<T> {
+  url(config: OtlpHttpConfig): string;
+  serialize(batch: T, encoding: OtlpHttpConfig['encoding']): Uint8Array | undefined;
+  rejected(body: Buffer, json: boolean): { count: number; message: string | undefined };
+}
+
+const METRICS_WIRE: Wire<ResourceMetrics> = {
+  url: metricsUrl,
+  serialize,
+  rejected: (body, json) => {
+    const partial = (json ? JsonMetricsSerializer : ProtobufMetricsSerializer).deserializeResponse(body).partialSuccess;
+    return { count: Number(partial?.rejectedDataPoints ?? 0), message: partial?.errorMessage };
+  },
+};
+
+const LOGS_WIRE: Wire<ResourceLogs> = {
+  url: logsUrl,
+  serialize: serializeLogs,
+  rejected: (body, json) => {
+    const partial = (json ? JsonLogsSerializer : ProtobufLogsSerializer).deserializeResponse(body).partialSuccess;
+    return { count: Number(partial?.rejectedLogRecords ?? 0), message: partial?.errorMessage };
+  },
+};
+
+/** The partial-success part of a 2xx answer, if the backend rejected some data points or records. */
+function partialSuccess<T>(body: Buffer, contentType: string | undefined, wire: Wire<T>): SendResult['rejected'] {
   if (body.length === 0) return undefined;
   try {
-    const serializer = contentType?.includes('json') ? JsonMetricsSerializer : ProtobufMetricsSerializer;
-    const partial = serializer.deserializeResponse(body).partialSuccess;
-    const dataPoints = Number(partial?.rejectedDataPoints ?? 0);
-    if (dataPoints > 0 || partial?.errorMessage) return { dataPoints, message: partial?.errorMessage ?? '' };
+    const { count, message } = wire.rejected(body, contentType?.includes('json') ?? false);
+    if (count > 0 || message) return { dataPoints: count, message: message ?? '' };
   } catch {
     // An answer we cannot read still means the request was accepted.
   }
@@ -80,20 +118,22 @@ function detail(body: Buffer, contentType: string | undefined): string {
 /** At most this much of an answer is read: OTLP answers are small. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
-class HttpSender implements MetricsSender {
+class HttpSender<T> implements Sender<T> {
   private agent: http.Agent | undefined;
-  private readonly url: URL;
+  private url: URL | undefined;
   private readonly reload: TlsReloader;
 
-  constructor(private readonly config: OtlpHttpConfig) {
-    this.url = new URL(metricsUrl(config));
+  constructor(
+    private readonly config: OtlpHttpConfig,
+    private readonly wire: Wire<T>,
+  ) {
     this.reload = new TlsReloader(config.tls.reload_interval);
   }
 
   /** Made on the first request, and again when tls.reload_interval is due (reads the PEM files). */
-  private currentAgent(): http.Agent {
+  private currentAgent(url: URL): http.Agent {
     const keepAlive = !this.config.disable_keep_alives;
-    if (this.url.protocol === 'http:') return (this.agent ??= new http.Agent({ keepAlive }));
+    if (url.protocol === 'http:') return (this.agent ??= new http.Agent({ keepAlive }));
     if (this.reload.due(Date.now()) || !this.agent) {
       this.agent?.destroy();
       this.agent = new https.Agent({ keepAlive, ...connectOptions(loadTls(this.config.tls)) });
@@ -101,13 +141,19 @@ class HttpSender implements MetricsSender {
     return this.agent;
   }
 
-  async send(metrics: ResourceMetrics): Promise<SendResult> {
-    const raw = serialize(metrics, this.config.encoding);
+  async send(batch: T): Promise<SendResult> {
+    const raw = this.wire.serialize(batch, this.config.encoding);
     if (!raw)
       return { error: Object.assign(new Error('the OTLP serializer produced no request'), { code: 'ERR_SERIALIZE' }) };
+    let url: URL;
+    try {
+      url = this.url ??= new URL(this.wire.url(this.config));
+    } catch (err) {
+      return { error: Object.assign(err as Error, { code: 'ERR_NO_ENDPOINT' }) };
+    }
     let agent: http.Agent;
     try {
-      agent = this.currentAgent();
+      agent = this.currentAgent(url);
     } catch (err) {
       return { error: err as Error };
     }
@@ -119,9 +165,9 @@ class HttpSender implements MetricsSender {
       'User-Agent': `dropreason/${VERSION}`,
     };
     if (this.config.compression !== 'none') headers['Content-Encoding'] = ENCODING[this.config.compression];
-    const request = this.url.protocol === 'https:' ? https.request : http.request;
+    const request = url.protocol === 'https:' ? https.request : http.request;
     return new Promise<SendResult>((resolve) => {
-      const req = request(this.url, {
+      const req = request(url, {
         method: 'POST',
         agent,
         headers,
@@ -141,7 +187,7 @@ class HttpSender implements MetricsSender {
           const status = res.statusCode ?? 0;
           const contentType = res.headers['content-type'];
           if (status >= 200 && status < 300) {
-            resolve({ rejected: partialSuccess(answer, contentType) });
+            resolve({ rejected: partialSuccess(answer, contentType, this.wire) });
             return;
           }
           const retryAfter = parseRetryAfter(res.headers['retry-after']);
@@ -158,7 +204,8 @@ class HttpSender implements MetricsSender {
   }
 }
 
-export type HttpSenderFactory = (config: OtlpHttpConfig) => MetricsSender;
-
 /** Creating the sender opens nothing: the first request connects (and reads the TLS files). */
-export const httpSender: HttpSenderFactory = (config) => new HttpSender(config);
+export const httpSender = (config: OtlpHttpConfig): MetricsSender => new HttpSender(config, METRICS_WIRE);
+
+/** The same for logs, posted to logs_endpoint or endpoint + /v1/logs. */
+export const httpLogsSender = (config: OtlpHttpConfig): Sender<ResourceLogs> => new HttpSender(config, LOGS_WIRE);

@@ -22,6 +22,8 @@ import {
 
 /** The path the Collector appends to `endpoint` for metrics. */
 export const METRICS_PATH = 'v1/metrics';
+/** The path the Collector appends to `endpoint` for logs. */
+export const LOGS_PATH = 'v1/logs';
 
 /** An http:// or https:// URL with a host, kept as written. */
 function httpUrl(opts: { description: string }): Schema<string | undefined> {
@@ -96,11 +98,15 @@ const NO_EFFECT = 'Accepted as in the Collector; Node manages its sockets itself
 
 const fields = {
   endpoint: httpUrl({
-    description: `Base URL of the OTLP/HTTP backend; metrics go to it with /${METRICS_PATH} appended. Required unless metrics_endpoint is set.`,
+    description: `Base URL of the OTLP/HTTP backend; metrics go to it with /${METRICS_PATH} appended, logs with /${LOGS_PATH}. Required unless metrics_endpoint or logs_endpoint is set.`,
   }),
   metrics_endpoint: httpUrl({ description: 'The full URL metrics go to, used as written instead of endpoint.' }),
-  traces_endpoint: httpUrl({ description: 'Accepted as in the Collector; unused: dropreason sends metrics only.' }),
-  logs_endpoint: httpUrl({ description: 'Accepted as in the Collector; unused: dropreason sends metrics only.' }),
+  traces_endpoint: httpUrl({
+    description: 'Accepted as in the Collector; unused: dropreason sends metrics and logs only.',
+  }),
+  logs_endpoint: httpUrl({
+    description: 'The full URL logs (samples of drops) go to, used as written instead of endpoint.',
+  }),
   /** @default proto */
   encoding: oneOf(['proto', 'json'] as const, {
     default: 'proto',
@@ -135,10 +141,11 @@ const fields = {
 export const configSchema = checked(
   object(fields, { description: 'Sends the metrics to a backend over OTLP/HTTP (protobuf or JSON).' }),
   (c, path, issues) => {
-    if (c.endpoint === undefined && c.metrics_endpoint === undefined) {
+    if (c.endpoint === undefined && c.metrics_endpoint === undefined && c.logs_endpoint === undefined) {
       issues.push({
         path: join(path, 'endpoint'),
-        message: 'is required: give endpoint (the base URL, such as https://otlp.example.com:4318) or metrics_endpoint',
+        message:
+          'is required: give endpoint (the base URL, such as https://otlp.example.com:4318), metrics_endpoint or logs_endpoint',
       });
     }
   },
@@ -148,6 +155,16 @@ export type OtlpHttpConfig = Parsed<typeof fields>;
 /** Where metrics are posted: metrics_endpoint as written, else endpoint + /v1/metrics, as in the Collector. */
 export function metricsUrl(config: Pick<OtlpHttpConfig, 'endpoint' | 'metrics_endpoint'>): string {
   if (config.metrics_endpoint !== undefined) return config.metrics_endpoint;
-  const base = config.endpoint!;
-  return base.endsWith('/') ? `${base}${METRICS_PATH}` : `${base}/${METRICS_PATH}`;
+  return withPath(config.endpoint, METRICS_PATH, 'metrics_endpoint');
+}
+
+/** Where logs are posted: logs_endpoint as written, else endpoint + /v1/logs, as in the Collector. */
+export function logsUrl(config: Pick<OtlpHttpConfig, 'endpoint' | 'logs_endpoint'>): string {
+  if (config.logs_endpoint !== undefined) return config.logs_endpoint;
+  return withPath(config.endpoint, LOGS_PATH, 'logs_endpoint');
+}
+
+function withPath(base: string | undefined, path: string, key: string): string {
+  if (base === undefined) throw new Error(`has no endpoint or ${key}, so it has nowhere to send to /${path}`);
+  return base.endsWith('/') ? `${base}${path}` : `${base}/${path}`;
 }

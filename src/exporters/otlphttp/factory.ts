@@ -6,6 +6,7 @@ import { OtlpHttpExporter } from './exporter.js';
 export const otlpHttpExporterFactory: ExporterFactory<OtlpHttpConfig> = {
   type: 'otlphttp',
   kind: 'exporter',
+  signals: ['metrics', 'logs'],
   configSchema,
   create: (settings, config) => new OtlpHttpExporter(settings, config),
   /** The TLS files of an https:// endpoint must be readable before anything starts. */

@@ -45,6 +45,6 @@ export function httpFailure(error: Error): Failure {
     };
   }
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ERR_SERIALIZE') return { retryable: false, code };
+  if (code === 'ERR_SERIALIZE' || code === 'ERR_NO_ENDPOINT') return { retryable: false, code };
   return { retryable: true, code: code ?? error.name };
 }

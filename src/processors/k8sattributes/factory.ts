@@ -6,6 +6,7 @@ import { K8sAttributesProcessor } from './processor.js';
 export const k8sAttributesProcessorFactory: Factory<K8sAttributesConfig, Component & MetricsConsumer> = {
   type: 'k8sattributes',
   kind: 'processor',
+  signals: ['metrics', 'logs'],
   configSchema,
   create: (settings, config, next) => new K8sAttributesProcessor(settings, config, next),
   /** The service account or kubeconfig, and the node name variable, must be there before anything starts. */

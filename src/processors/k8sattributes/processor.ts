@@ -11,7 +11,17 @@ import type { Attributes } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { MetricData, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 
-import type { Component, CreateSettings, MetricsConsumer, ResourceMetrics } from '../../service/component.js';
+import type { Resource } from '@opentelemetry/resources';
+
+import type {
+  Component,
+  Consumer,
+  CreateSettings,
+  LogsConsumer,
+  MetricsConsumer,
+  ResourceLogs,
+  ResourceMetrics,
+} from '../../service/component.js';
 import { formatDuration } from '../../service/duration.js';
 import { AttributeBuilder, noObjects, noOwners, type ObjectLookup, type OwnerLookup } from './attributes.js';
 import { type K8sAttributesConfig, OTEL_ANNOTATION_PREFIX, POD_IP_ATTRIBUTE, watchSelectors } from './config.js';
@@ -51,7 +61,7 @@ const defaults: Dependencies = {
   objectWatches,
 };
 
-export class K8sAttributesProcessor implements Component, MetricsConsumer {
+export class K8sAttributesProcessor implements Component, MetricsConsumer, LogsConsumer {
   private readonly deps: Dependencies;
   private readonly builder: AttributeBuilder;
   private readonly includeNamespaces: ReadonlySet<string>;
@@ -70,7 +80,7 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer {
   constructor(
     private readonly settings: CreateSettings,
     private readonly config: K8sAttributesConfig,
-    private readonly next: MetricsConsumer,
+    private readonly next: Consumer,
     deps: Partial<Dependencies> = {},
   ) {
     this.deps = { ...defaults, ...deps };
@@ -228,19 +238,43 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer {
     const out: ResourceMetrics[] = [];
     const peers = this.config.peer_enrichment ? new Map<string, Attributes | undefined>() : undefined;
     for (const rm of metrics) {
-      const address = rm.resource.attributes[POD_IP_ATTRIBUTE];
-      let resource = rm.resource;
-      if (typeof address === 'string') {
-        const pod = this.named(address);
-        if (pod) {
-          if (!this.keeps(pod.metadata.namespace)) continue;
-          resource = rm.resource.merge(resourceFromAttributes(this.builder.resource(pod, owners, this.objects)));
-        }
-      }
+      const resource = this.podResource(rm.resource, owners);
+      if (!resource) continue;
       const scopeMetrics = peers ? rm.scopeMetrics.map((sm) => this.withPeers(sm, peers, owners)) : rm.scopeMetrics;
       out.push({ resource, scopeMetrics });
     }
     return out;
+  }
+
+  /**
+   * Logs (the receiver's samples of drops): each ResourceLogs named by its k8s.pod.ip as
+   * metrics are; those of pods in filtered-out namespaces are left out.
+   */
+  async consumeLogs(logs: ResourceLogs[]): Promise<void> {
+    const next = this.next.consumeLogs?.bind(this.next);
+    if (!next) return;
+    if (!this.watch) {
+      await next(logs);
+      return;
+    }
+    this.watch.cache.sweep();
+    const owners = this.watch.owners ?? noOwners;
+    const out: ResourceLogs[] = [];
+    for (const rl of logs) {
+      const resource = this.podResource(rl.resource, owners);
+      if (resource) out.push({ ...rl, resource });
+    }
+    if (out.length > 0 || logs.length === 0) await next(out);
+  }
+
+  /** The resource with its pod's attributes; undefined when the pod's namespace is filtered out. */
+  private podResource(resource: Resource, owners: OwnerLookup): Resource | undefined {
+    const address = resource.attributes[POD_IP_ATTRIBUTE];
+    if (typeof address !== 'string') return resource;
+    const pod = this.named(address);
+    if (!pod) return resource;
+    if (!this.keeps(pod.metadata.namespace)) return undefined;
+    return resource.merge(resourceFromAttributes(this.builder.resource(pod, owners, this.objects)));
   }
 
   /** The pod at an address, unless exclude.pods leaves it unnamed. */

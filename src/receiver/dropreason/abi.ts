@@ -149,6 +149,11 @@ export const ADV_KEY_SIZE = 56;
 /** A u32 index: the key of the array maps, and the value of adv_control. */
 const U32_SIZE = 4;
 
+/** struct sample_budget { u32 epoch; u32 taken; } */
+const SAMPLE_BUDGET_SIZE = 8;
+/** Bytes of the drop_samples ring buffer (SAMPLE_RING_BYTES). */
+export const SAMPLE_RING_BYTES = 256 * 1024;
+
 /**
  * Key and value sizes of every map user space reads or writes. The loader checks them all
  * against the BPF object before it loads it (checkMapLayouts), so the decoders can trust them.
@@ -161,6 +166,10 @@ export const MAP_LAYOUTS: Readonly<Record<string, { keySize: number; valueSize: 
   adv_map_1: { keySize: ADV_KEY_SIZE, valueSize: METRICS_VALUE_SIZE },
   adv_control: { keySize: U32_SIZE, valueSize: U32_SIZE },
   adv_other: { keySize: U32_SIZE, valueSize: METRICS_VALUE_SIZE },
+  drop_samples: { keySize: 0, valueSize: 0 },
+  sample_budget: { keySize: U32_SIZE, valueSize: SAMPLE_BUDGET_SIZE },
+  sample_epoch: { keySize: U32_SIZE, valueSize: U32_SIZE },
+  sample_refused: { keySize: U32_SIZE, valueSize: 8 },
 };
 
 /** Throws one Error naming every map of MAP_LAYOUTS that is missing from `maps` or laid out otherwise. */
@@ -241,4 +250,87 @@ export function decodeAdvMap(dump: MapDump): FlowCounter[] {
     });
   }
   return out;
+}
+
+/**
+ * struct drop_sample: timestamp, location, epoch, reason, origin, direction, family,
+ * protocol, pad, pad2, len, ifindex, netns, sport, dport, saddr[16], daddr[16].
+ */
+export const DROP_SAMPLE_SIZE = 80;
+/** Budget slots of sample_budget and sample_refused (SAMPLE_SLOTS and the slot numbers before it). */
+export const SAMPLE_HOOK_SLOT = FAST_REASONS;
+export const SAMPLE_OTHER_SLOT = 2 * FAST_REASONS - 1;
+export const SAMPLE_GLOBAL_SLOT = 2 * FAST_REASONS;
+export const SAMPLE_SLOTS = SAMPLE_GLOBAL_SLOT + 1;
+/** sample_refused's slot for samples lost in delivery. */
+export const SAMPLE_LOST_SLOT = SAMPLE_GLOBAL_SLOT;
+
+/** One dropped packet as the kernel sampled it. */
+export interface DropSample {
+  /** bpf_ktime_get_ns() when it was taken: CLOCK_MONOTONIC nanoseconds. */
+  timestamp: bigint;
+  location: bigint;
+  /** The budget epoch it was taken in. */
+  epoch: number;
+  reason: number;
+  origin: number;
+  direction: number;
+  family: 0 | 4 | 6;
+  protocol: number;
+  length: number;
+  ifindex: number;
+  netns: number;
+  sourceAddress: string;
+  destinationAddress: string;
+  /** 0 when not TCP or UDP. */
+  sourcePort: number;
+  destinationPort: number;
+}
+
+/** Decodes one record of drop_samples; throws if it is not a struct drop_sample. */
+export function decodeSample(record: Buffer): DropSample {
+  if (record.length < DROP_SAMPLE_SIZE) {
+    throw new Error(`a drop sample of ${record.length} bytes; this build expects ${DROP_SAMPLE_SIZE}`);
+  }
+  const family = record.readUInt8(27);
+  return {
+    timestamp: record.readBigUInt64LE(0),
+    location: record.readBigUInt64LE(8),
+    epoch: record.readUInt32LE(16),
+    reason: record.readUInt32LE(20),
+    origin: record.readUInt16LE(24),
+    direction: record.readUInt8(26),
+    family: family === 2 ? 4 : family === 10 ? 6 : 0,
+    protocol: record.readUInt8(28),
+    length: record.readUInt32LE(32),
+    ifindex: record.readUInt32LE(36),
+    netns: record.readUInt32LE(40),
+    sourcePort: record.readUInt16LE(44),
+    destinationPort: record.readUInt16LE(46),
+    sourceAddress: formatAddress(family, record.subarray(48, 64)),
+    destinationAddress: formatAddress(family, record.subarray(64, 80)),
+  };
+}
+
+/** The budget slot of a reason, as the kernel's sample_slot() picks it. */
+export function sampleSlot(reason: number, origin: number): number {
+  if (origin === Origin.Kernel && reason < FAST_REASONS) return reason;
+  if (origin === Origin.Hook && reason < FAST_REASONS - 1) return SAMPLE_HOOK_SLOT + reason;
+  return SAMPLE_OTHER_SLOT;
+}
+
+/** sample_refused: per-CPU u64 by slot. Refused samples by budget slot, and those lost in delivery. */
+export function decodeSampleRefused(dump: MapDump): { refused: Map<number, number>; lost: number } {
+  const refused = new Map<number, number>();
+  let lost = 0;
+  const cpus = dump.perCpu ? dump.valueStride / 8 : 1;
+  for (let i = 0; i < dump.count; i++) {
+    let n = 0n;
+    for (let cpu = 0; cpu < cpus; cpu++) n += dump.values.readBigUInt64LE(i * dump.valueStride + cpu * 8);
+    if (n === 0n) continue;
+    const slot = dump.keys.readUInt32LE(i * 4);
+    if (slot === SAMPLE_LOST_SLOT) lost = Number(n);
+    else refused.set(slot, Number(n));
+  }
+  return { refused, lost };
 }

@@ -2,6 +2,8 @@ import {
   boolean,
   checked,
   duration,
+  integer,
+  join,
   list,
   object,
   oneOf,
@@ -57,6 +59,12 @@ const interfaceFields = {
     }),
   ),
 };
+
+/**
+ * The most samples a second: the ring buffer (256 KiB, 88 bytes a sample) holds a few
+ * seconds of them at this rate if user space falls behind.
+ */
+export const MAX_SAMPLES_PER_SECOND = 1000;
 
 const fields = {
   /**
@@ -149,7 +157,51 @@ const fields = {
     description:
       'Add the kernel function that freed each dropped packet as attribute location; false leaves it out in the kernel.',
   }),
+  /**
+   * Samples of dropped packets sent down logs pipelines, one log record each: at most this
+   * many per second, decided in the kernel. 0 takes none. Only used when the receiver is
+   * in a logs pipeline.
+   * @default 10
+   */
+  samples_per_second: integer({
+    default: 10,
+    min: 0,
+    max: MAX_SAMPLES_PER_SECOND,
+    description:
+      'Logs pipelines: at most this many samples of dropped packets per second (one log record each), decided in the kernel; 0 takes none.',
+  }),
+  /**
+   * At most this many of the samples of one second have the same reason, so that a storm
+   * of one reason leaves room for the others. Half of samples_per_second (rounded up)
+   * when not given.
+   */
+  samples_per_reason_per_second: optional(
+    integer({
+      min: 1,
+      max: MAX_SAMPLES_PER_SECOND,
+      description:
+        'At most this many samples per second of any one reason, so one storm leaves room for the others; default: half of samples_per_second, rounded up.',
+    }),
+  ),
 };
 
-export const configSchema = object(fields, { description: 'Counts kernel packet drops by reason and direction.' });
+export const configSchema = checked(
+  object(fields, { description: 'Counts kernel packet drops by reason and direction.' }),
+  (c, path, issues) => {
+    const perReason = c.samples_per_reason_per_second;
+    if (perReason !== undefined && perReason > c.samples_per_second) {
+      issues.push({
+        path: join(path, 'samples_per_reason_per_second'),
+        message: `must be at most samples_per_second (${c.samples_per_second}), but was ${perReason}`,
+      });
+    }
+  },
+);
 export type DropReasonConfig = Parsed<typeof fields>;
+
+/** The per-reason limit of samples a second: as given, else half of samples_per_second, rounded up. */
+export function samplesPerReason(
+  c: Pick<DropReasonConfig, 'samples_per_second' | 'samples_per_reason_per_second'>,
+): number {
+  return c.samples_per_reason_per_second ?? Math.ceil(c.samples_per_second / 2);
+}

@@ -15,6 +15,7 @@ import {
   decodeMetricsMap,
   decodeReasonArray,
   decodeOverflowMap,
+  decodeSampleRefused,
   type DropCounter,
   type FlowCounter,
 } from './abi.js';
@@ -48,6 +49,8 @@ export interface DropProgramOptions {
   functionHooks?: FunctionHooksChoice;
   /** Whether this kernel's kfree_skb tracepoint gives reasons (enum skb_drop_reason exists). */
   kernelHasReasons?: boolean;
+  /** Samples of drops to take a second, in all and of one reason; none when absent or 0. */
+  samples?: { perSecond: number; perReason: number } | undefined;
 }
 
 export interface DropSnapshot {
@@ -85,12 +88,16 @@ export function checkPrerequisites(opts: DropProgramOptions): string {
 export class DropProgram {
   /** Retina's function hooks, attached after the counter. */
   hooks: FunctionHooks | undefined;
+  /** The budget epoch the kernel charges samples to now. */
+  private sampleEpoch = 0;
 
   private constructor(
     private readonly object: BpfObjectHandle,
     /** The hook the counter is attached to. */
     readonly hook: Hook,
     readonly programName: string,
+    /** `on`, `off` (not asked for), or why the kernel cannot take samples. */
+    readonly samples: string,
   ) {}
 
   /** Checks privileges and BTF, then loads and attaches; throws one clear Error. */
@@ -168,9 +175,16 @@ export class DropProgram {
       object.setConstant('advanced_enabled', u32(opts.advanced ? 1 : 0));
       object.setConstant('location_enabled', u32(opts.location ? 1 : 0));
       checkMapLayouts(object.maps());
+      const samples = sampleState(binding, opts.samples);
+      object.setConstant('samples_enabled', u32(samples === 'on' ? 1 : 0));
+      object.setConstant('sample_limit', u32(opts.samples?.perSecond ?? 0));
+      object.setConstant('sample_reason_limit', u32(opts.samples?.perReason ?? 0));
+      // Without samples no ring buffer is made: a one-slot array stands in for it, which
+      // the verifier never meets (samples_enabled is 0, so the code using it is dead).
+      if (samples !== 'on') object.setMapDefinition('drop_samples', 'array', 4, 4, 1);
       await object.load();
       await object.attach(PROGRAM_FOR_HOOK[hook]);
-      return new DropProgram(object, hook, PROGRAM_FOR_HOOK[hook]);
+      return new DropProgram(object, hook, PROGRAM_FOR_HOOK[hook], samples);
     } catch (err) {
       object.close();
       throw err;
@@ -212,6 +226,23 @@ export class DropProgram {
     return { flows: decodeAdvMap(dump), other: decodeOverflowMap(other) };
   }
 
+  /** Starts a new budget epoch: each slot of the sample budget may give its limit again. */
+  nextSampleEpoch(): number {
+    this.sampleEpoch = (this.sampleEpoch + 1) >>> 0;
+    this.object.updateElem('sample_epoch', u32(0), u32(this.sampleEpoch));
+    return this.sampleEpoch;
+  }
+
+  /** The samples waiting in the ring buffer, as raw struct drop_sample records. */
+  takeSamples(): Promise<Buffer[]> {
+    return this.object.consumeRing('drop_samples');
+  }
+
+  /** Samples refused by the budget, by budget slot, and those lost to a full ring buffer. */
+  async sampleRefusals(): Promise<{ refused: Map<number, number>; lost: number }> {
+    return decodeSampleRefused(await this.object.readMap('sample_refused'));
+  }
+
   programInfo() {
     return this.object.programInfo(this.programName);
   }
@@ -221,6 +252,13 @@ export class DropProgram {
     this.object.detach();
     this.object.close();
   }
+}
+
+/** Whether samples can be taken as asked: `on`, `off`, or why not. */
+function sampleState(binding: NativeBinding, samples: DropProgramOptions['samples']): string {
+  if (!samples || samples.perSecond <= 0) return 'off';
+  if (!binding.mapTypeSupported('ringbuf')) return 'this kernel has no BPF ring buffer (Linux 5.8 and later have one)';
+  return 'on';
 }
 
 function u32(value: number): Buffer {

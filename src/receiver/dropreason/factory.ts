@@ -8,6 +8,7 @@ import { DropReasonReceiver } from './receiver.js';
 export const dropReasonReceiverFactory: ReceiverFactory<DropReasonConfig> = {
   type: 'dropreason',
   kind: 'receiver',
+  signals: ['metrics', 'logs'],
   configSchema,
   create: (settings, config, next) => new DropReasonReceiver(settings, config, next, loadBinding),
   preflight: (config) => void checkPrerequisites({ hook: config.hook, btfPath: config.btf_path }),

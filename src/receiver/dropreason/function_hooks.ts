@@ -25,7 +25,18 @@ export const FUNCTION_HOOKS: readonly FunctionHook[] = HOOK_REASONS.flatMap((r) 
 ).sort((a, b) => Number(a.onlyWithoutReasons ?? false) - Number(b.onlyWithoutReasons ?? false));
 
 /** Maps the hook programs write, shared with the main object. */
-const SHARED_MAPS = ['reason_array', 'metrics_map', 'overflow_map', 'refine_map', 'entry_args'];
+const SHARED_MAPS = [
+  'reason_array',
+  'metrics_map',
+  'overflow_map',
+  'refine_map',
+  'entry_args',
+  // Not used by the hooks: shared so that their objects make no ring buffer of their own.
+  'drop_samples',
+  'sample_budget',
+  'sample_epoch',
+  'sample_refused',
+];
 
 export interface HookStatus {
   fn: string;

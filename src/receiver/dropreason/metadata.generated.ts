@@ -14,6 +14,9 @@ export const AGENT_MAP_READ_DURATION = 'dropreason.agent.map.read.duration';
 export const AGENT_COLLECTIONS = 'dropreason.agent.collections';
 export const AGENT_PROGRAM_RUN_COUNT = 'dropreason.agent.program.run.count';
 export const AGENT_PROGRAM_RUN_TIME = 'dropreason.agent.program.run.time';
+export const AGENT_SAMPLES_DELIVERED = 'dropreason.agent.samples.delivered';
+export const AGENT_SAMPLES_REFUSED = 'dropreason.agent.samples.refused';
+export const AGENT_SAMPLES_LOST = 'dropreason.agent.samples.lost';
 
 export const metadata = {
   type: 'dropreason',
@@ -49,7 +52,7 @@ export const metadata = {
       type: 'int',
     },
     'network.transport': {
-      description: 'Advanced mode: tcp, udp, icmp, sctp, or the protocol number.',
+      description: 'Advanced mode and samples: tcp, udp, icmp, sctp, or the protocol number.',
       type: 'string',
     },
     program: {
@@ -89,7 +92,62 @@ export const metadata = {
       type: 'string',
     },
     'network.interface.name': {
-      description: "Interface drops: the network interface, in the agent's network namespace.",
+      description:
+        "Interface drops: the network interface, in the agent's network namespace. Samples: the device the packet was on, when it is in the agent's network namespace (a device of another namespace cannot be named from here: see dropreason.interface.index).",
+      type: 'string',
+    },
+    'dropreason.reason': {
+      description: "The drop's reason, as the reason attribute of the drop metrics.",
+      type: 'string',
+    },
+    'dropreason.direction': {
+      description: 'ingress, egress or unknown, as the direction attribute of the drop metrics.',
+      type: 'string',
+      enum: ['ingress', 'egress', 'unknown'],
+    },
+    'dropreason.location': {
+      description:
+        "The kernel function that freed the packet (named from /proc/kallsyms, in hex if no symbol names it), whether or not the receiver's location key is on.",
+      type: 'string',
+    },
+    'dropreason.packet.length': {
+      description: "The packet's length (skb->len) when it was dropped, in bytes.",
+      type: 'int',
+    },
+    'dropreason.interface.index': {
+      description:
+        'The index of the device the packet was on (or arrived from), in its own network namespace; absent when it was on none.',
+      type: 'int',
+    },
+    'dropreason.netns.inode': {
+      description:
+        "The inode of the packet's network namespace (of its socket, else its device): compare with `stat -L -c %i /proc/PID/ns/net` or `ls -iL /run/netns`.",
+      type: 'int',
+    },
+    'network.type': {
+      description: 'Samples: ipv4 or ipv6; absent when the packet held no IP header.',
+      type: 'string',
+      enum: ['ipv4', 'ipv6'],
+    },
+    'source.address': {
+      description: "Samples: the packet's source address.",
+      type: 'string',
+    },
+    'source.port': {
+      description: "Samples: the packet's source port (TCP and UDP only).",
+      type: 'int',
+    },
+    'destination.address': {
+      description: "Samples: the packet's destination address.",
+      type: 'string',
+    },
+    'destination.port': {
+      description: "Samples: the packet's destination port (TCP and UDP only).",
+      type: 'int',
+    },
+    sample_reason: {
+      name_override: 'reason',
+      description: 'The reason of the drops whose samples were refused (OTHER for reasons sharing one budget slot).',
       type: 'string',
     },
     'network.io.direction': {
@@ -233,6 +291,37 @@ export const metadata = {
           async: true,
         },
         attributes: ['program', 'receiver'],
+      },
+      'dropreason.agent.samples.delivered': {
+        description: 'Samples of drops sent down the logs pipelines.',
+        unit: '{sample}',
+        sum: {
+          value_type: 'int',
+          monotonic: true,
+        },
+        attributes: ['receiver'],
+      },
+      'dropreason.agent.samples.refused': {
+        description:
+          'Drops not sampled because the budget (samples_per_second, samples_per_reason_per_second) was spent, by reason: counted in the kernel, plus the few user space refused when CPUs took the last of a budget at once. Read at each collection.',
+        unit: '{sample}',
+        sum: {
+          value_type: 'int',
+          monotonic: true,
+          async: true,
+        },
+        attributes: ['sample_reason', 'receiver'],
+      },
+      'dropreason.agent.samples.lost': {
+        description:
+          'Samples taken but lost in delivery: the ring buffer was full (user space fell behind), or a sample could not be decoded. Read at each collection.',
+        unit: '{sample}',
+        sum: {
+          value_type: 'int',
+          monotonic: true,
+          async: true,
+        },
+        attributes: ['receiver'],
       },
     },
   },

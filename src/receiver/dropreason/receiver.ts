@@ -9,15 +9,17 @@ import path from 'node:path';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
 import type { NativeBinding } from '../../native/binding.js';
-import type { Component, CreateSettings, MetricsConsumer } from '../../service/component.js';
+import type { Component, Consumer, CreateSettings } from '../../service/component.js';
+import { decodeSample, type DropSample, sampleSlot } from './abi.js';
 import { aggregateDrops } from './aggregate.js';
-import type { DropReasonConfig } from './config.js';
+import { type DropReasonConfig, samplesPerReason } from './config.js';
 import { DropProgram } from './drop_program.js';
 import { FlowTable } from './flows.js';
 import { KernelSymbols } from './kallsyms.js';
 import { interfaceFilter, InterfaceTable, readInterfaceCounters, SYSFS_NET } from './interfaces.js';
 import { SCOPE } from './metric_data.js';
 import { ReasonNames } from './reasons.js';
+import { InterfaceNames, KernelClock, SampleBudget, sampleLogs, sampleRecord, slotReason } from './samples.js';
 import { attachPoint, ReceiverTelemetry } from './telemetry.js';
 import { TotalsTable } from './totals.js';
 
@@ -42,11 +44,22 @@ export class DropReasonReceiver implements Component {
   /** When the drop maps were last read successfully (ms since the epoch). */
   private lastRead: number | undefined;
   private collecting: Promise<void> | undefined;
+  /** Samples of drops, while the kernel takes them (a logs pipeline follows, samples_per_second > 0). */
+  private samples:
+    { budget: SampleBudget; clock: KernelClock; interfaces: InterfaceNames; timer: NodeJS.Timeout } | undefined;
+  private sampling: Promise<void> | undefined;
+  /** What became of samples: sent on, refused by the budget (by slot: kernel and here), lost. */
+  private readonly sampleCounts = {
+    kernelRefused: new Map<number, number>(),
+    refusedHere: new Map<number, number>(),
+    kernelLost: 0,
+    undecodable: 0,
+  };
 
   constructor(
     private readonly settings: CreateSettings,
     private readonly config: DropReasonConfig,
-    private readonly next: MetricsConsumer,
+    private readonly next: Consumer,
     private readonly binding: () => NativeBinding,
   ) {}
 
@@ -70,6 +83,10 @@ export class DropReasonReceiver implements Component {
         advanced: this.config.mode === 'advanced',
         kernelHasReasons: reasons !== null,
         location: this.config.location,
+        samples:
+          this.next.consumeLogs && this.config.samples_per_second > 0
+            ? { perSecond: this.config.samples_per_second, perReason: samplesPerReason(this.config) }
+            : undefined,
       },
       log,
     );
@@ -100,7 +117,9 @@ export class DropReasonReceiver implements Component {
       this.telemetry = new ReceiverTelemetry(this.settings.meter, this.settings.id, attachPoint(program.hook), {
         program: () => this.program,
         mapEntries: () => this.mapEntries,
+        samples: () => this.sampleTotals(),
       });
+      this.startSamples(program);
       log.info('counting kernel drops', {
         hook: attachPoint(program.hook),
         reasons: known.size,
@@ -114,6 +133,87 @@ export class DropReasonReceiver implements Component {
       await this.shutdown();
       throw err;
     }
+  }
+
+  /** Takes the kernel's samples every second, when it takes any; says why not otherwise. */
+  private startSamples(program: DropProgram): void {
+    const log = this.settings.logger;
+    if (program.samples !== 'on') {
+      if (program.samples !== 'off') log.warn(`no samples of drops: ${program.samples}`);
+      else if (this.next.consumeLogs) log.info('samples_per_second is 0: no samples of drops');
+      return;
+    }
+    const perReason = samplesPerReason(this.config);
+    this.samples = {
+      budget: new SampleBudget(this.config.samples_per_second, perReason),
+      clock: new KernelClock(),
+      interfaces: new InterfaceNames(ownNetnsInode()),
+      timer: setInterval(() => void this.takeSamples(), 1000),
+    };
+    log.info('sampling dropped packets', {
+      samples_per_second: this.config.samples_per_second,
+      samples_per_reason_per_second: perReason,
+    });
+  }
+
+  /** One turn of the sample budget, and the samples taken since the last: overlapping calls share one. */
+  takeSamples(): Promise<void> {
+    this.sampling ??= this.takeSamplesOnce().finally(() => (this.sampling = undefined));
+    return this.sampling;
+  }
+
+  private async takeSamplesOnce(): Promise<void> {
+    const program = this.program;
+    const samples = this.samples;
+    const send = this.next.consumeLogs?.bind(this.next);
+    if (!program || !samples || !send) return;
+    try {
+      program.nextSampleEpoch();
+      const kept: DropSample[] = [];
+      for (const raw of await program.takeSamples()) {
+        let sample: DropSample;
+        try {
+          sample = decodeSample(raw);
+        } catch {
+          this.sampleCounts.undecodable++;
+          continue;
+        }
+        if (samples.budget.admit(sample)) kept.push(sample);
+        else {
+          const slot = slotOf(sample);
+          this.sampleCounts.refusedHere.set(slot, (this.sampleCounts.refusedHere.get(slot) ?? 0) + 1);
+        }
+      }
+      if (kept.length === 0) return;
+      await this.resolveLocations(kept.map((s) => s.location));
+      const observed = samples.clock.toHrTime(process.hrtime.bigint());
+      const records = [];
+      for (const sample of kept) {
+        const context = {
+          reason: this.names.name(sample.origin, sample.reason),
+          location: this.symbols.name(sample.location),
+          interfaceName: await samples.interfaces.name(sample.ifindex, sample.netns),
+        };
+        records.push({ sample, record: sampleRecord(sample, context, samples.clock, observed) });
+      }
+      await send(sampleLogs(records, this.settings.resource, this.config.mode === 'advanced'));
+      this.telemetry?.recordSamples(records.length);
+    } catch (err) {
+      this.settings.logger.error('taking samples of drops failed', { error: (err as Error).message });
+    }
+  }
+
+  /** Refused and lost samples so far, for the agent's own metrics. */
+  private sampleTotals(): { refused: Array<[string, number]>; lost: number } {
+    const c = this.sampleCounts;
+    const bySlot = new Map(c.kernelRefused);
+    for (const [slot, n] of c.refusedHere) bySlot.set(slot, (bySlot.get(slot) ?? 0) + n);
+    const byReason = new Map<string, number>();
+    for (const [slot, n] of bySlot) {
+      const reason = slotReason(slot, this.names);
+      byReason.set(reason, (byReason.get(reason) ?? 0) + n);
+    }
+    return { refused: [...byReason], lost: c.kernelLost + c.undecodable };
   }
 
   /** Healthy while the drop maps were read within the last 3 collection intervals. */
@@ -171,6 +271,11 @@ export class DropReasonReceiver implements Component {
         batch.push(...this.flows.resourceMetrics(this.settings.resource, now));
       }
       if (this.interfaces) batch.push(await this.interfaceDrops());
+      if (this.samples) {
+        const { refused, lost } = await this.program.sampleRefusals();
+        this.sampleCounts.kernelRefused = refused;
+        this.sampleCounts.kernelLost = lost;
+      }
       await this.next.consume(batch);
       this.telemetry?.recordCollection('ok');
     } catch (err) {
@@ -197,14 +302,30 @@ export class DropReasonReceiver implements Component {
   async shutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.samples) clearInterval(this.samples.timer);
     if (this.started && this.program) {
       await this.collect(); // push the last totals before detaching
+      await this.takeSamples(); // and the last samples
     }
+    this.samples = undefined;
     this.program?.close();
     this.program = undefined;
     this.totals = undefined;
     this.lastRead = undefined;
     this.started = false;
+  }
+}
+
+function slotOf(sample: DropSample): number {
+  return sampleSlot(sample.reason, sample.origin);
+}
+
+/** The inode of the agent's own network namespace; 0 if it cannot be read. */
+function ownNetnsInode(): number {
+  try {
+    return fs.statSync('/proc/self/ns/net').ino;
+  } catch {
+    return 0;
   }
 }
 

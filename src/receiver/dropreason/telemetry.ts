@@ -17,6 +17,9 @@ import {
   AGENT_PROGRAM_ATTACHED,
   AGENT_PROGRAM_RUN_COUNT,
   AGENT_PROGRAM_RUN_TIME,
+  AGENT_SAMPLES_DELIVERED,
+  AGENT_SAMPLES_LOST,
+  AGENT_SAMPLES_REFUSED,
   metadata,
 } from './metadata.generated.js';
 
@@ -33,11 +36,14 @@ export interface TelemetrySource {
   program(): DropProgram | undefined;
   /** Entries in the kernel drop map at the last read. */
   mapEntries(): number;
+  /** Samples of drops refused by the budget (by reason) and lost in delivery, so far. */
+  samples?(): { refused: Array<[string, number]>; lost: number };
 }
 
 export class ReceiverTelemetry {
   private readonly readDuration: Histogram;
   private readonly collections: Counter;
+  private readonly samplesDelivered: Counter;
   private readonly attributes: { receiver: string };
 
   /** Registers the instruments on the meter; nothing is observed before its next collection. */
@@ -61,6 +67,18 @@ export class ReceiverTelemetry {
       .addCallback((r) => r.observe(METRICS_MAP_ENTRIES, { map: 'metrics_map', receiver }));
     this.readDuration = meter.createHistogram(AGENT_MAP_READ_DURATION, options(AGENT_MAP_READ_DURATION));
     this.collections = meter.createCounter(AGENT_COLLECTIONS, options(AGENT_COLLECTIONS));
+    this.samplesDelivered = meter.createCounter(AGENT_SAMPLES_DELIVERED, options(AGENT_SAMPLES_DELIVERED));
+    const refused = meter.createObservableCounter(AGENT_SAMPLES_REFUSED, options(AGENT_SAMPLES_REFUSED));
+    const lost = meter.createObservableCounter(AGENT_SAMPLES_LOST, options(AGENT_SAMPLES_LOST));
+    meter.addBatchObservableCallback(
+      (r) => {
+        const samples = source.samples?.();
+        if (!samples) return;
+        for (const [reason, n] of samples.refused) r.observe(refused, n, { reason, receiver });
+        r.observe(lost, samples.lost, { receiver });
+      },
+      [refused, lost],
+    );
     // Kernel-side cost of the counter: only counts while kernel.bpf_stats_enabled is 1.
     const runs = meter.createObservableCounter(AGENT_PROGRAM_RUN_COUNT, options(AGENT_PROGRAM_RUN_COUNT));
     const runTime = meter.createObservableCounter(AGENT_PROGRAM_RUN_TIME, options(AGENT_PROGRAM_RUN_TIME));
@@ -80,6 +98,11 @@ export class ReceiverTelemetry {
   /** One read of the kernel maps took this long. */
   recordRead(seconds: number): void {
     this.readDuration.record(seconds, this.attributes);
+  }
+
+  /** Samples of drops sent down the logs pipelines. */
+  recordSamples(count: number): void {
+    this.samplesDelivered.add(count, this.attributes);
   }
 
   /** One collection (read and push) ended. */

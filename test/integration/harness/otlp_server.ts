@@ -1,7 +1,8 @@
 /**
  * Real OTLP metrics backends in the test process. OtlpServer is OTLP/gRPC: it serves
  * opentelemetry.proto.collector.metrics.v1.MetricsService/Export with @grpc/grpc-js,
- * decodes each request with the official OTLP .proto files, and keeps what it received.
+ * decodes each request with the official OTLP .proto files, and keeps what it received;
+ * it serves LogsService/Export too (always answering OK), keeping the log requests apart.
  * It can be stopped and started again on the same port, answer late, or answer with an
  * error status, to play a backend that fails.
  *
@@ -23,6 +24,7 @@ import protobuf from 'protobufjs';
 const require = createRequire(import.meta.url);
 const PROTO_ROOT = path.join(path.dirname(require.resolve('otlp-proto-files/package.json')), 'build/protos');
 const SERVICE_PROTO = 'opentelemetry/proto/collector/metrics/v1/metrics_service.proto';
+const LOGS_SERVICE_PROTO = 'opentelemetry/proto/collector/logs/v1/logs_service.proto';
 
 /** The decoded request, as @grpc/proto-loader gives it (snake_case keys, 64-bit integers as strings). */
 export interface KeyValue {
@@ -54,6 +56,51 @@ export interface ResourceMetrics {
 
 export interface ExportRequest {
   resource_metrics: ResourceMetrics[];
+}
+
+export interface LogRecord {
+  time_unix_nano: string;
+  observed_time_unix_nano: string;
+  severity_number: string;
+  severity_text: string;
+  body: KeyValue['value'];
+  attributes: KeyValue[];
+}
+
+export interface ExportLogsRequest {
+  resource_logs: Array<{
+    resource: { attributes: KeyValue[] };
+    scope_logs: Array<{ scope: { name: string; version: string }; log_records: LogRecord[] }>;
+  }>;
+}
+
+/** One log record with its resource's attributes beside its own (as strings). */
+export interface ReceivedLogRecord {
+  resource: Record<string, string>;
+  attributes: Record<string, string>;
+  body: string;
+  timeUnixNano: bigint;
+}
+
+/** Every log record of the log requests received so far. */
+export function logRecords(requests: ExportLogsRequest[]): ReceivedLogRecord[] {
+  const out: ReceivedLogRecord[] = [];
+  for (const request of requests) {
+    for (const rl of request.resource_logs) {
+      const resource = attributes(rl.resource.attributes);
+      for (const sl of rl.scope_logs) {
+        for (const r of sl.log_records) {
+          out.push({
+            resource,
+            attributes: attributes(r.attributes),
+            body: String(r.body.string_value ?? ''),
+            timeUnixNano: BigInt(r.time_unix_nano),
+          });
+        }
+      }
+    }
+  }
+  return out;
 }
 
 /** One Export call as the server saw it. */
@@ -93,8 +140,25 @@ function loadService(): grpc.ServiceDefinition {
   return pkg.opentelemetry.proto.collector.metrics.v1.MetricsService.service;
 }
 
+function loadLogsService(): grpc.ServiceDefinition {
+  const definition = protoLoader.loadSync(LOGS_SERVICE_PROTO, {
+    includeDirs: [PROTO_ROOT],
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+    opentelemetry: { proto: { collector: { logs: { v1: { LogsService: grpc.ServiceClientConstructor } } } } };
+  };
+  return pkg.opentelemetry.proto.collector.logs.v1.LogsService.service;
+}
+
 export class OtlpServer {
   readonly received: Received[] = [];
+  /** The LogsService/Export requests, decoded. */
+  readonly logs: ExportLogsRequest[] = [];
   behaviour: Behaviour = { kind: 'ok' };
   private server: grpc.Server | undefined;
   private readonly service = loadService();
@@ -120,6 +184,15 @@ export class OtlpServer {
     if (this.server) return;
     const server = new grpc.Server();
     server.addService(this.service, { Export: this.handle });
+    server.addService(loadLogsService(), {
+      Export: (
+        call: grpc.ServerUnaryCall<ExportLogsRequest, unknown>,
+        callback: grpc.sendUnaryData<Record<string, never>>,
+      ) => {
+        this.logs.push(call.request);
+        callback(null, {});
+      },
+    });
     const credentials = this.tls
       ? grpc.ServerCredentials.createSsl(null, [{ private_key: this.tls.key, cert_chain: this.tls.cert }])
       : grpc.ServerCredentials.createInsecure();

@@ -28,6 +28,8 @@ const DROPREASON_DEFAULTS = {
   interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
   netns: undefined,
   location: false,
+  samples_per_second: 10,
+  samples_per_reason_per_second: undefined,
 };
 
 /** The parts of an AgentConfig a user wrote, as plain data. */
@@ -77,7 +79,7 @@ const PROMETHEUS_KEYS =
 const LEVELS = `'debug', 'info', 'warn', 'error'`;
 const TOP_KEYS = 'receivers, processors, exporters, extensions, service';
 const DROPREASON_KEYS =
-  'mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, interfaces, netns, location';
+  'mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, interfaces, netns, location, samples_per_second, samples_per_reason_per_second';
 const ENDPOINT_RULE = 'must be an endpoint host:port with a port from 1 to 65535, but was';
 
 const cases: Record<string, Case> = {
@@ -99,6 +101,8 @@ const cases: Record<string, Case> = {
             interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
             netns: '/run/netns/blue',
             location: false,
+            samples_per_second: 10,
+            samples_per_reason_per_second: undefined,
           },
         },
         'dropreason/unused': { type: 'dropreason', kind: 'receiver', config: DROPREASON_DEFAULTS },
@@ -125,8 +129,20 @@ const cases: Record<string, Case> = {
         debug: { type: 'debug', kind: 'exporter', config: { verbosity: 'detailed' } },
       },
       pipelines: [
-        { id: 'metrics', receivers: ['dropreason'], processors: [], exporters: ['prometheus', 'debug'] },
-        { id: 'metrics/internal', receivers: ['dropreason'], processors: [], exporters: ['prometheus/internal'] },
+        {
+          id: 'metrics',
+          signal: 'metrics',
+          receivers: ['dropreason'],
+          processors: [],
+          exporters: ['prometheus', 'debug'],
+        },
+        {
+          id: 'metrics/internal',
+          signal: 'metrics',
+          receivers: ['dropreason'],
+          processors: [],
+          exporters: ['prometheus/internal'],
+        },
       ],
       telemetry: { logs: { level: 'debug', encoding: 'console' }, metrics: TELEMETRY_METRICS_OFF },
     },
@@ -142,7 +158,9 @@ const cases: Record<string, Case> = {
           config: { ...PROMETHEUS_DEFAULTS, endpoint: { host: '127.0.0.1', port: 9464 } },
         },
       },
-      pipelines: [{ id: 'metrics', receivers: ['dropreason'], processors: [], exporters: ['prometheus'] }],
+      pipelines: [
+        { id: 'metrics', signal: 'metrics', receivers: ['dropreason'], processors: [], exporters: ['prometheus'] },
+      ],
       telemetry: { logs: { level: 'info', encoding: 'console' }, metrics: TELEMETRY_METRICS_OFF },
     },
   },
@@ -167,7 +185,9 @@ const cases: Record<string, Case> = {
           config: { ...PROMETHEUS_DEFAULTS, endpoint: { host: '127.0.0.1', port: 9999 } },
         },
       },
-      pipelines: [{ id: 'metrics', receivers: ['dropreason'], processors: [], exporters: ['prometheus'] }],
+      pipelines: [
+        { id: 'metrics', signal: 'metrics', receivers: ['dropreason'], processors: [], exporters: ['prometheus'] },
+      ],
       telemetry: { logs: { level: 'info', encoding: 'console' }, metrics: TELEMETRY_METRICS_OFF },
     },
   },
@@ -228,12 +248,13 @@ const cases: Record<string, Case> = {
   },
   bad_traces_pipeline: {
     errors: [
-      `service.pipelines.traces: unsupported pipeline 'traces': dropreason produces metrics only; name it metrics or metrics/NAME`,
-      `service.pipelines.logs/drops: unsupported pipeline 'logs': dropreason produces metrics only; name it metrics or metrics/NAME`,
+      `service.pipelines.traces: unsupported pipeline 'traces': dropreason produces metrics and logs (samples of drops); name it metrics, metrics/NAME, logs or logs/NAME`,
+      `service.pipelines.logs/drops.processors[0]: processor 'batch' takes metrics only, so it cannot be in a logs pipeline`,
+      `service.pipelines.logs/drops.exporters[1]: exporter 'prometheus' takes metrics only, so it cannot be in a logs pipeline`,
     ],
   },
   bad_empty_pipelines: {
-    errors: ['service.pipelines: must define at least one pipeline, e.g. metrics, but was a map'],
+    errors: ['service.pipelines: must define at least one pipeline, e.g. metrics or logs, but was a map'],
   },
   bad_empty_pipeline_lists: {
     errors: [
@@ -368,7 +389,13 @@ describe('parseConfig', () => {
     const file = path.join(TESTDATA, '../../../../otel-config.yaml');
     const config = parseConfig(fs.readFileSync(file, 'utf8'), registry, {});
     expect(config.pipelines).toEqual([
-      { id: 'metrics', receivers: ['dropreason'], processors: [], exporters: ['prometheus', 'debug'] },
+      {
+        id: 'metrics',
+        signal: 'metrics',
+        receivers: ['dropreason'],
+        processors: [],
+        exporters: ['prometheus', 'debug'],
+      },
     ]);
     expect(config.receivers.get('dropreason')?.config).toEqual(DROPREASON_DEFAULTS);
     expect(config.exporters.get('prometheus')?.config).toMatchObject({ endpoint: { host: '127.0.0.1', port: 9464 } });

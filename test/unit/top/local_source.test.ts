@@ -21,7 +21,7 @@ describe('localConfig', () => {
       netns: undefined,
     });
     expect(config.pipelines).toEqual([
-      { id: 'metrics', receivers: ['dropreason'], processors: [], exporters: ['top'] },
+      { id: 'metrics', signal: 'metrics', receivers: ['dropreason'], processors: [], exporters: ['top'] },
     ]);
     expect(config.telemetry.logs.level).toBe('warn');
   });

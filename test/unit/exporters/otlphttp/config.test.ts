@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { configSchema, metricsUrl, type OtlpHttpConfig } from '../../../../src/exporters/otlphttp/config.js';
+import { configSchema, logsUrl, metricsUrl, type OtlpHttpConfig } from '../../../../src/exporters/otlphttp/config.js';
 import { packageRoot } from '../../../../src/native/binding.js';
 import { parseEntry, readComponentConfigs } from '../../componentconfig.js';
 
@@ -111,7 +111,7 @@ const expected: Record<string, OtlpHttpConfig | string[]> = {
     idle_conn_timeout: 90_000,
   },
   'otlphttp/bad_no_endpoint': [
-    'exporters.otlphttp/bad_no_endpoint.endpoint: is required: give endpoint (the base URL, such as https://otlp.example.com:4318) or metrics_endpoint',
+    'exporters.otlphttp/bad_no_endpoint.endpoint: is required: give endpoint (the base URL, such as https://otlp.example.com:4318), metrics_endpoint or logs_endpoint',
   ],
   'otlphttp/bad_urls': [
     `exporters.otlphttp/bad_urls.endpoint: ${URL_RULE} "example.com:4318"`,
@@ -150,6 +150,14 @@ describe('otlphttp exporter config (testdata/config.yaml)', () => {
     expect(url('https://example.com:4318/')).toBe('https://example.com:4318/v1/metrics');
     expect(url('https://example.com/otlp')).toBe('https://example.com/otlp/v1/metrics');
     expect(url('https://example.com', 'https://other.example.com/custom')).toBe('https://other.example.com/custom');
+  });
+
+  it('posts logs to endpoint + /v1/logs, or to logs_endpoint as written, as the Collector', () => {
+    const url = (endpoint?: string, logs_endpoint?: string) => logsUrl({ endpoint, logs_endpoint });
+    expect(url('https://example.com:4318')).toBe('https://example.com:4318/v1/logs');
+    expect(url('https://example.com/otlp/')).toBe('https://example.com/otlp/v1/logs');
+    expect(url('https://example.com', 'https://other.example.com/logs')).toBe('https://other.example.com/logs');
+    expect(() => url(undefined)).toThrow('has no endpoint or logs_endpoint, so it has nowhere to send to /v1/logs');
   });
 
   it('documents every setting, with the Collector defaults', () => {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { packageRoot } from '../../../../src/native/binding.js';
-import { type DropReasonConfig, configSchema } from '../../../../src/receiver/dropreason/config.js';
+import { type DropReasonConfig, configSchema, samplesPerReason } from '../../../../src/receiver/dropreason/config.js';
 import { configTableTests, readComponentConfigs } from '../../componentconfig.js';
 
 const configs = readComponentConfigs(path.join(packageRoot, 'src/receiver/dropreason/testdata/config.yaml'));
@@ -20,6 +20,8 @@ const DEFAULTS: DropReasonConfig = {
   btf_path: undefined,
   netns: undefined,
   location: false,
+  samples_per_second: 10,
+  samples_per_reason_per_second: undefined,
 };
 
 const expected: Record<string, DropReasonConfig | string[]> = {
@@ -36,6 +38,8 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     btf_path: '/var/lib/btf/vmlinux-6.1',
     netns: '/run/netns/blue',
     location: false,
+    samples_per_second: 10,
+    samples_per_reason_per_second: undefined,
   },
   'dropreason/tracepoint': { ...DEFAULTS, collection_interval: 100, hook: 'tracepoint' },
   'dropreason/no_interfaces': {
@@ -57,8 +61,8 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     `${at('dropreason/bad_hook')}.hook: must be one of 'auto', 'tp_btf', 'tracepoint', but was "kprobe"`,
   ],
   'dropreason/bad_unknown_key': [
-    `${at('dropreason/bad_unknown_key')}.interval: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, interfaces, netns, location`,
-    `${at('dropreason/bad_unknown_key')}.modus: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, interfaces, netns, location`,
+    `${at('dropreason/bad_unknown_key')}.interval: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, interfaces, netns, location, samples_per_second, samples_per_reason_per_second`,
+    `${at('dropreason/bad_unknown_key')}.modus: unknown key; accepted keys are: mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, interfaces, netns, location, samples_per_second, samples_per_reason_per_second`,
   ],
   'dropreason/bad_exclude_not_a_list': [
     `${at('dropreason/bad_exclude_not_a_list')}.exclude_reasons: must be a list, but was "NO_SOCKET"`,
@@ -77,11 +81,26 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     `${at('dropreason/bad_interfaces')}.interfaces.exclude[0]: must be a regular expression (Unterminated character class), but was "veth["`,
     `${at('dropreason/bad_interfaces')}.interfaces.exclude[1]: must not be empty`,
   ],
+  'dropreason/samples': { ...DEFAULTS, samples_per_second: 100, samples_per_reason_per_second: 20 },
+  'dropreason/no_samples': { ...DEFAULTS, samples_per_second: 0 },
+  'dropreason/bad_samples_over_limit': [
+    `${at('dropreason/bad_samples_over_limit')}.samples_per_second: must be between 0 and 1000, but was 5000`,
+    `${at('dropreason/bad_samples_over_limit')}.samples_per_reason_per_second: must be between 1 and 1000, but was 0`,
+  ],
+  'dropreason/bad_samples_per_reason_above_total': [
+    `${at('dropreason/bad_samples_per_reason_above_total')}.samples_per_reason_per_second: must be at most samples_per_second (10), but was 11`,
+  ],
   'dropreason/bad_not_a_map': [`${at('dropreason/bad_not_a_map')}: must be a map, but was a list`],
 };
 
 describe('dropreason receiver config (testdata/config.yaml)', () => {
   configTableTests(configSchema, 'receivers', configs, expected);
+
+  it('limits samples of one reason to half the total, rounded up, unless given', () => {
+    expect(samplesPerReason({ samples_per_second: 10, samples_per_reason_per_second: undefined })).toBe(5);
+    expect(samplesPerReason({ samples_per_second: 7, samples_per_reason_per_second: undefined })).toBe(4);
+    expect(samplesPerReason({ samples_per_second: 10, samples_per_reason_per_second: 10 })).toBe(10);
+  });
 
   it('documents every field with its default', () => {
     const doc = configSchema.doc();
@@ -97,6 +116,8 @@ describe('dropreason receiver config (testdata/config.yaml)', () => {
       'interfaces',
       'netns',
       'location',
+      'samples_per_second',
+      'samples_per_reason_per_second',
     ]);
     expect(doc.fields?.['collection_interval']?.default).toBe('10s');
     expect(doc.fields?.['hook']?.default).toBe('auto');

@@ -70,7 +70,17 @@ describe('FunctionHooks strategies', () => {
     });
     expect(opened().map((o) => o.loading)).toEqual(FUNCTION_HOOKS.slice(0, 5).map((h) => h.programs.fexit));
     for (const o of opened()) {
-      expect(o.reused).toEqual(['reason_array', 'metrics_map', 'overflow_map', 'refine_map', 'entry_args']);
+      expect(o.reused).toEqual([
+        'reason_array',
+        'metrics_map',
+        'overflow_map',
+        'refine_map',
+        'entry_args',
+        'drop_samples',
+        'sample_budget',
+        'sample_epoch',
+        'sample_refused',
+      ]);
       expect(o.constants.get('filter_netns_ino')!.readUInt32LE()).toBe(7);
     }
     hooks.close();

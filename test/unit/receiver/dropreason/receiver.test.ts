@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { NativeBinding } from '../../../../src/native/binding.js';
+import type { ResourceLogs } from '../../../../src/service/component.js';
 import { dropReasonReceiverFactory } from '../../../../src/receiver/dropreason/factory.js';
 import { effectiveCapabilities } from '../../../../src/receiver/dropreason/privileges.js';
 import { DropReasonReceiver } from '../../../../src/receiver/dropreason/receiver.js';
@@ -19,6 +20,8 @@ const config = {
   btf_path: undefined,
   netns: undefined,
   location: false,
+  samples_per_second: 10,
+  samples_per_reason_per_second: undefined,
 };
 
 describe('DropReasonReceiver lifecycle (no kernel)', () => {
@@ -79,5 +82,55 @@ describe('DropReasonReceiver health (fake kernel)', () => {
       await receiver.shutdown();
     }
     expect(receiver.healthy()).toBe('not started');
+  });
+});
+
+describe('DropReasonReceiver samples (fake kernel)', () => {
+  it('sends the samples the kernel took down the logs pipeline, one record each', async () => {
+    const record = Buffer.alloc(80);
+    record.writeUInt32LE(3, 20); // NO_SOCKET
+    record.writeUInt8(1, 26); // ingress
+    record.writeUInt8(2, 27); // AF_INET
+    record.writeUInt8(17, 28);
+    record.writeUInt32LE(42, 32);
+    Buffer.from([10, 0, 0, 1]).copy(record, 48);
+    Buffer.from([10, 0, 0, 2]).copy(record, 64);
+    const binding = fakeBinding({ rings: { drop_samples: [record, Buffer.alloc(12)] } });
+    const logs: ResourceLogs[] = [];
+    const receiver = new DropReasonReceiver(
+      settingsFor('receivers.dropreason'),
+      { ...config, interfaces: { ...config.interfaces, enabled: false }, location: false },
+      { consume: async () => {}, consumeLogs: async (l) => void logs.push(...l) },
+      () => binding,
+    );
+    await receiver.start();
+    try {
+      await receiver.takeSamples();
+    } finally {
+      await receiver.shutdown();
+    }
+    const records = logs.flatMap((l) => l.scopeLogs.flatMap((s) => s.logRecords));
+    expect(records).toHaveLength(1);
+    expect(records[0]!.attributes).toMatchObject({
+      'dropreason.direction': 'ingress',
+      'source.address': '10.0.0.1',
+      'destination.address': '10.0.0.2',
+      'network.transport': 'udp',
+      'dropreason.packet.length': 42,
+    });
+    expect(binding.objects[0]!.constants.get('samples_enabled')!.readUInt32LE()).toBe(1);
+  });
+
+  it('asks the kernel for no samples when no logs pipeline follows', async () => {
+    const binding = fakeBinding();
+    const receiver = new DropReasonReceiver(
+      settingsFor('receivers.dropreason'),
+      { ...config, interfaces: { ...config.interfaces, enabled: false }, location: false },
+      { consume: async () => {} },
+      () => binding,
+    );
+    await receiver.start();
+    await receiver.shutdown();
+    expect(binding.objects[0]!.constants.get('samples_enabled')!.readUInt32LE()).toBe(0);
   });
 });

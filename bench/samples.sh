@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# What samples of drops cost, measured on the same drops: two agents at once on
+# skb:kfree_skb, counting the storm's network namespace, one with a logs pipeline taking
+# samples (samples_per_second: 10, so the budget is spent within the first milliseconds of
+# each second of the storm), one with no logs pipeline (no sampling code runs). Every drop
+# of a storm runs both programs under the same load; the storms alternate which program
+# attaches first, as bench/location.sh does. It also checks that the counts stay exact
+# (the agent's count against the iptables rule's), that the samples delivered stay within
+# the budget, and the CPU the sampling agent used. Run as root from the repository root,
+# after bench/run.sh has built bench/.build/storm:
+#
+#   sudo bash bench/samples.sh
+#
+# Knobs (environment): STORM_SECONDS (5), ROUNDS (2: each order this many times).
+set -Eeuo pipefail
+STORM_SECONDS=${STORM_SECONDS:-5}
+ROUNDS=${ROUNDS:-2}
+PER_SECOND=10
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+BUILD=bench/.build
+NS="drsmp-$$"
+[ -x "$BUILD/storm" ] || { echo "build the storm first (bench/run.sh does)" >&2; exit 1; }
+
+config() { # on|off port
+  cat >"$BUILD/samples-$1.yaml" <<YAML
+receivers:
+  dropreason:
+    collection_interval: 1s
+    netns: /run/netns/$NS
+    samples_per_second: $PER_SECOND
+exporters:
+  prometheus:
+    endpoint: 127.0.0.1:$2
+  debug:
+    verbosity: normal
+service:
+  pipelines:
+    metrics:
+      receivers: [dropreason]
+      exporters: [prometheus]
+YAML
+  if [ "$1" = on ]; then
+    printf '    logs:\n      receivers: [dropreason]\n      exporters: [debug]\n' >>"$BUILD/samples-$1.yaml"
+  fi
+}
+config on 19511
+config off 19512
+declare -A PORT=([on]=19511 [off]=19512)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  ip netns del "$NS" 2>/dev/null || true
+  sysctl -qw kernel.bpf_stats_enabled=0
+}
+trap cleanup EXIT
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip netns exec "$NS" iptables -A OUTPUT -d 127.0.0.2 -p udp --dport 9 -j DROP
+
+stats() { # prog id -> "run_time_ns run_cnt"
+  bpftool prog show id "$1" -j | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("run_time_ns",0), d.get("run_cnt",0))'
+}
+prog_of() { # pid -> id of its first BPF program
+  local fd
+  for fd in /proc/"$1"/fd/*; do
+    [ "$(readlink "$fd")" = anon_inode:bpf-prog ] && awk '/prog_id/ { print $2 }' "/proc/$1/fdinfo/${fd##*/}"
+  done | head -1
+}
+start() { # on|off -> pid, once it counts
+  taskset -c 0 ./bin/dropreason --config "$BUILD/samples-$1.yaml" >"$BUILD/samples-$1.log" 2>&1 &
+  local pid=$! i
+  for i in $(seq 300); do grep -q 'counting kernel drops' "$BUILD/samples-$1.log" && break; sleep 0.2; done
+  echo "$pid"
+}
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+rule_drops() { ip netns exec "$NS" iptables -L OUTPUT -v -x -n | awk '/DROP/ { print $1; exit }'; }
+counted() { # port -> the agent's IPTABLE_RULE_DROP count
+  curl -s "127.0.0.1:$1/metrics" |
+    awk '/^dropreason_drop_count_total\{/ && /reason="IPTABLE_RULE_DROP"/ { s += $NF } END { print s + 0 }'
+}
+sample_lines() { grep -c ' drop IPTABLE_RULE_DROP ' "$BUILD/samples-on.log" || true; }
+
+HZ=$(getconf CLK_TCK)
+echo "| attached first | samples on: ns per run | samples off: ns per run | on − off | program runs | drops/s | samples (budget) | counted on/off = rule | agent CPU on / off |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for _ in $(seq "$ROUNDS"); do
+  for order in "on off" "off on"; do
+    read -r first second <<<"$order"
+    ip netns exec "$NS" iptables -Z OUTPUT
+    p1=$(start "$first"); PIDS+=("$p1")
+    p2=$(start "$second"); PIDS+=("$p2")
+    declare -A pid=(["$first"]=$p1 ["$second"]=$p2)
+    declare -A id=(["$first"]=$(prog_of "$p1") ["$second"]=$(prog_of "$p2"))
+    sysctl -qw kernel.bpf_stats_enabled=1
+    read -r on_t0 on_c0 <<<"$(stats "${id[on]}")"
+    read -r off_t0 off_c0 <<<"$(stats "${id[off]}")"
+    cpu0=$(cpu_ticks "${pid[on]}"); cpuoff0=$(cpu_ticks "${pid[off]}")
+    t0=$(date +%s%N)
+    ip netns exec "$NS" "$BUILD/storm" 127.0.0.2 9 "$STORM_SECONDS" 1 64 16 >/dev/null
+    t1=$(date +%s%N)
+    cpu1=$(cpu_ticks "${pid[on]}"); cpuoff1=$(cpu_ticks "${pid[off]}")
+    read -r on_t1 on_c1 <<<"$(stats "${id[on]}")"
+    read -r off_t1 off_c1 <<<"$(stats "${id[off]}")"
+    sysctl -qw kernel.bpf_stats_enabled=0
+    drops=$(rule_drops)
+    sleep 3 # two collections and two sample turns
+    on=$(counted "${PORT[on]}"); off=$(counted "${PORT[off]}"); samples=$(sample_lines)
+    budget=$((PER_SECOND * (STORM_SECONDS + 5)))
+    awk -v f="$first" -v a=$((on_t1 - on_t0)) -v b=$((on_c1 - on_c0)) \
+      -v c=$((off_t1 - off_t0)) -v d=$((off_c1 - off_c0)) -v dr="$drops" -v ns=$((t1 - t0)) \
+      -v s="$samples" -v bu="$budget" -v on="$on" -v off="$off" -v cpu=$((cpu1 - cpu0)) -v cpuoff=$((cpuoff1 - cpuoff0)) -v hz="$HZ" \
+      'BEGIN { printf "| %s | %.1f | %.1f | %+.1f | %d | %.0f | %d (≤ %d) | %d/%d = %d | %.2f%% / %.2f%% |\n",
+               f, a / b, c / d, a / b - c / d, b, dr / (ns / 1e9), s, bu, on, off, dr,
+               100 * cpu / hz / (ns / 1e9), 100 * cpuoff / hz / (ns / 1e9) }'
+    kill "$p1" "$p2"
+    wait "$p1" "$p2" 2>/dev/null || true
+    PIDS=()
+  done
+done
