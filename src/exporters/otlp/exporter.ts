@@ -3,15 +3,9 @@
  * retries (exporterhelper) over the gRPC client in client.ts. Logs have a queue and a
  * connection of their own, started by the first logs it is given.
  */
-import type { CreateSettings, LogsConsumer, ResourceLogs } from '../../service/component.js';
-import {
-  type Clock,
-  type MetricsSender,
-  QueuedExporter,
-  type Sender,
-  systemClock,
-} from '../exporterhelper/exporter.js';
-import { countLogRecords } from '../exporterhelper/logs.js';
+import type { CreateSettings, ResourceLogs } from '../../service/component.js';
+import { type Clock, type MetricsSender, type Sender, systemClock } from '../exporterhelper/exporter.js';
+import { MetricsAndLogsExporter } from '../exporterhelper/logs.js';
 import type { OtlpConfig } from './config.js';
 import { grpcFailure } from './retry.js';
 
@@ -28,11 +22,7 @@ function tlsState(config: OtlpConfig): string {
   return config.tls.insecure_skip_verify ? 'unverified' : 'on';
 }
 
-export class OtlpExporter extends QueuedExporter<OtlpConfig> implements LogsConsumer {
-  private readonly logs: QueuedExporter<OtlpConfig, ResourceLogs>;
-  private logsStarted: Promise<void> | undefined;
-  private accepting = false;
-
+export class OtlpExporter extends MetricsAndLogsExporter<OtlpConfig> {
   constructor(
     settings: CreateSettings,
     config: OtlpConfig,
@@ -46,29 +36,12 @@ export class OtlpExporter extends QueuedExporter<OtlpConfig> implements LogsCons
       describe: { tls: tlsState(config), compression: config.compression },
       classify: grpcFailure,
     };
-    super(settings, config, { ...transport, makeSender: () => makeSender(config) }, clock);
-    this.logs = new QueuedExporter(
+    super(
       settings,
       config,
-      { ...transport, signal: 'logs', count: countLogRecords, makeSender: () => makeLogsSender(config) },
+      { ...transport, makeSender: () => makeSender(config) },
+      { ...transport, makeSender: () => makeLogsSender(config) },
       clock,
     );
-  }
-
-  override async start(): Promise<void> {
-    await super.start();
-    this.accepting = true;
-  }
-
-  async consumeLogs(logs: ResourceLogs[]): Promise<void> {
-    if (this.accepting) this.logsStarted ??= this.logs.start();
-    await this.logsStarted;
-    await this.logs.consume(logs);
-  }
-
-  override async shutdown(): Promise<void> {
-    this.accepting = false;
-    this.logsStarted = undefined;
-    await Promise.all([this.logs.shutdown(), super.shutdown()]);
   }
 }

@@ -3,15 +3,9 @@
  * retries (exporterhelper) over the HTTP client in client.ts. Logs have a queue of their
  * own, started by the first logs it is given.
  */
-import type { CreateSettings, LogsConsumer, ResourceLogs } from '../../service/component.js';
-import {
-  type Clock,
-  type MetricsSender,
-  QueuedExporter,
-  type Sender,
-  systemClock,
-} from '../exporterhelper/exporter.js';
-import { countLogRecords } from '../exporterhelper/logs.js';
+import type { CreateSettings, ResourceLogs } from '../../service/component.js';
+import { type Clock, type MetricsSender, type Sender, systemClock } from '../exporterhelper/exporter.js';
+import { MetricsAndLogsExporter } from '../exporterhelper/logs.js';
 import { logsUrl, metricsUrl, type OtlpHttpConfig } from './config.js';
 import { httpFailure } from './retry.js';
 
@@ -35,11 +29,7 @@ function urlOr(url: () => string): string {
   }
 }
 
-export class OtlpHttpExporter extends QueuedExporter<OtlpHttpConfig> implements LogsConsumer {
-  private readonly logs: QueuedExporter<OtlpHttpConfig, ResourceLogs>;
-  private logsStarted: Promise<void> | undefined;
-  private accepting = false;
-
+export class OtlpHttpExporter extends MetricsAndLogsExporter<OtlpHttpConfig> {
   constructor(
     settings: CreateSettings,
     config: OtlpHttpConfig,
@@ -47,50 +37,18 @@ export class OtlpHttpExporter extends QueuedExporter<OtlpHttpConfig> implements 
     clock: Clock = systemClock,
     makeLogsSender: HttpLogsSenderFactory = httpLogsSender,
   ) {
-    const url = urlOr(() => metricsUrl(config));
+    const transport = (url: string) => ({
+      protocol: 'OTLP/HTTP',
+      target: url,
+      describe: describe(url, config),
+      classify: httpFailure,
+    });
     super(
       settings,
       config,
-      {
-        protocol: 'OTLP/HTTP',
-        target: url,
-        describe: describe(url, config),
-        makeSender: () => makeSender(config),
-        classify: httpFailure,
-      },
+      { ...transport(urlOr(() => metricsUrl(config))), makeSender: () => makeSender(config) },
+      { ...transport(urlOr(() => logsUrl(config))), makeSender: () => makeLogsSender(config) },
       clock,
     );
-    const logs = urlOr(() => logsUrl(config));
-    this.logs = new QueuedExporter(
-      settings,
-      config,
-      {
-        protocol: 'OTLP/HTTP',
-        target: logs,
-        describe: describe(logs, config),
-        signal: 'logs',
-        count: countLogRecords,
-        makeSender: () => makeLogsSender(config),
-        classify: httpFailure,
-      },
-      clock,
-    );
-  }
-
-  override async start(): Promise<void> {
-    await super.start();
-    this.accepting = true;
-  }
-
-  async consumeLogs(logs: ResourceLogs[]): Promise<void> {
-    if (this.accepting) this.logsStarted ??= this.logs.start();
-    await this.logsStarted;
-    await this.logs.consume(logs);
-  }
-
-  override async shutdown(): Promise<void> {
-    this.accepting = false;
-    this.logsStarted = undefined;
-    await Promise.all([this.logs.shutdown(), super.shutdown()]);
   }
 }
