@@ -20,7 +20,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 BUILD=bench/.build
 NS="drsmp-$$"
-[ -x "$BUILD/storm" ] || { echo "build the storm first (bench/run.sh does)" >&2; exit 1; }
+# shellcheck source=bench/ab.sh
+. bench/ab.sh
 
 config() { # on|off port
   cat >"$BUILD/samples-$1.yaml" <<YAML
@@ -47,32 +48,6 @@ YAML
 config on 19511
 config off 19512
 declare -A PORT=([on]=19511 [off]=19512)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  ip netns del "$NS" 2>/dev/null || true
-  sysctl -qw kernel.bpf_stats_enabled=0
-}
-trap cleanup EXIT
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-ip netns exec "$NS" iptables -A OUTPUT -d 127.0.0.2 -p udp --dport 9 -j DROP
-
-stats() { # prog id -> "run_time_ns run_cnt"
-  bpftool prog show id "$1" -j | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("run_time_ns",0), d.get("run_cnt",0))'
-}
-prog_of() { # pid -> id of its first BPF program
-  local fd
-  for fd in /proc/"$1"/fd/*; do
-    [ "$(readlink "$fd")" = anon_inode:bpf-prog ] && awk '/prog_id/ { print $2 }' "/proc/$1/fdinfo/${fd##*/}"
-  done | head -1
-}
-start() { # on|off -> pid, once it counts
-  taskset -c 0 ./bin/dropreason --config "$BUILD/samples-$1.yaml" >"$BUILD/samples-$1.log" 2>&1 &
-  local pid=$! i
-  for i in $(seq 300); do grep -q 'counting kernel drops' "$BUILD/samples-$1.log" && break; sleep 0.2; done
-  echo "$pid"
-}
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 rule_drops() { ip netns exec "$NS" iptables -L OUTPUT -v -x -n | awk '/DROP/ { print $1; exit }'; }
 counted() { # port -> the agent's IPTABLE_RULE_DROP count
@@ -88,8 +63,8 @@ for _ in $(seq "$ROUNDS"); do
   for order in "on off" "off on"; do
     read -r first second <<<"$order"
     ip netns exec "$NS" iptables -Z OUTPUT
-    p1=$(start "$first"); PIDS+=("$p1")
-    p2=$(start "$second"); PIDS+=("$p2")
+    p1=$(start "$BUILD/samples-$first.yaml" "$BUILD/samples-$first.log"); PIDS+=("$p1")
+    p2=$(start "$BUILD/samples-$second.yaml" "$BUILD/samples-$second.log"); PIDS+=("$p2")
     declare -A pid=(["$first"]=$p1 ["$second"]=$p2)
     declare -A id=(["$first"]=$(prog_of "$p1") ["$second"]=$(prog_of "$p2"))
     sysctl -qw kernel.bpf_stats_enabled=1
@@ -97,7 +72,7 @@ for _ in $(seq "$ROUNDS"); do
     read -r off_t0 off_c0 <<<"$(stats "${id[off]}")"
     cpu0=$(cpu_ticks "${pid[on]}"); cpuoff0=$(cpu_ticks "${pid[off]}")
     t0=$(date +%s%N)
-    ip netns exec "$NS" "$BUILD/storm" 127.0.0.2 9 "$STORM_SECONDS" 1 64 16 >/dev/null
+    storm
     t1=$(date +%s%N)
     cpu1=$(cpu_ticks "${pid[on]}"); cpuoff1=$(cpu_ticks "${pid[off]}")
     read -r on_t1 on_c1 <<<"$(stats "${id[on]}")"
