@@ -4,10 +4,9 @@
  * the attributes are made of, and the processor against the fake API server through the
  * real @kubernetes/client-node.
  */
-import fs from 'node:fs';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { AttributeBuilder, noOwners, type ObjectLookup } from '../../../../src/processors/k8sattributes/attributes.js';
 import { configSchema, type K8sAttributesConfig } from '../../../../src/processors/k8sattributes/config.js';
@@ -16,7 +15,8 @@ import { PodWatches } from '../../../../src/processors/k8sattributes/pod_watch.j
 import { type Dependencies, K8sAttributesProcessor } from '../../../../src/processors/k8sattributes/processor.js';
 import type { MetaRecord, PodRecord } from '../../../../src/processors/k8sattributes/records.js';
 import type { ConfigIssue } from '../../../../src/service/schema.js';
-import { type Certificates, FakeApiServer, makeCertificates } from '../../../k8s/fake_api_server.js';
+import type { FakeApiServer } from '../../../k8s/fake_api_server.js';
+import { useFakeApiServer } from './fixture.js';
 import { collect, recordingLogger, settingsFor } from '../../support.js';
 
 function parse(settings: Record<string, unknown>): K8sAttributesConfig {
@@ -182,18 +182,9 @@ describe('attributes from the Namespace and the Node', () => {
 });
 
 describe('k8sattributes with Namespaces and Nodes, against the API server', () => {
-  let certificates: Certificates;
+  const api = useFakeApiServer();
+  const running = api.running;
   let server: FakeApiServer;
-  const running: K8sAttributesProcessor[] = [];
-
-  beforeAll(() => {
-    certificates = makeCertificates();
-  });
-  afterAll(() => fs.rmSync(certificates.dir, { recursive: true, force: true }));
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((p) => p.shutdown()));
-    await server?.close();
-  });
 
   function processor(settings: Record<string, unknown>, deps: Partial<Dependencies> = {}) {
     const batches: ResourceMetrics[][] = [];
@@ -229,7 +220,7 @@ describe('k8sattributes with Namespaces and Nodes, against the API server', () =
   }
 
   async function cluster(): Promise<{ nodeUid: string; clusterUid: string }> {
-    server = await FakeApiServer.start({ certificates });
+    server = await api.start();
     const clusterUid = server.addNamespace('kube-system').metadata.uid!;
     server.addNamespace('shop', { labels: { team: 'payments' }, annotations: { 'example.com/owner': 'ops' } });
     server.addNamespace('data', { labels: { team: 'storage' } });

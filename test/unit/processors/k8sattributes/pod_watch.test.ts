@@ -3,30 +3,21 @@
  * kind on the API server, stopped when the last of them shuts down. Against the fake API
  * server, through the real client library.
  */
-import fs from 'node:fs';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { configSchema } from '../../../../src/processors/k8sattributes/config.js';
 import { PodWatches } from '../../../../src/processors/k8sattributes/pod_watch.js';
 import { K8sAttributesProcessor } from '../../../../src/processors/k8sattributes/processor.js';
 import type { ConfigIssue } from '../../../../src/service/schema.js';
-import { type Certificates, FakeApiServer, makeCertificates } from '../../../k8s/fake_api_server.js';
+import type { FakeApiServer } from '../../../k8s/fake_api_server.js';
+import { useFakeApiServer } from './fixture.js';
 import { collect, settingsFor } from '../../support.js';
 
-let certificates: Certificates;
+const api = useFakeApiServer();
+const running = api.running;
 let server: FakeApiServer;
-const running: K8sAttributesProcessor[] = [];
-
-beforeAll(() => {
-  certificates = makeCertificates();
-});
-afterAll(() => fs.rmSync(certificates.dir, { recursive: true, force: true }));
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((p) => p.shutdown()));
-  await server?.close();
-});
 
 const FAST_BACKOFF = { initialMs: 50, maxMs: 400, random: () => 0.5 };
 
@@ -63,7 +54,7 @@ const lists = (kind: 'pods' | 'replicasets' | 'jobs') => server.requestsFor(kind
 
 describe('PodWatches shared by processors', () => {
   it('lists and watches once for two processors, and stops when the last one shuts down', async () => {
-    server = await FakeApiServer.start({ certificates });
+    server = await api.start();
     server.addPod({ name: 'web-1', ips: ['10.0.0.1'] });
     const watches = new PodWatches();
     const one = processor(watches);
@@ -96,7 +87,7 @@ describe('PodWatches shared by processors', () => {
   });
 
   it('gives processors whose watch settings differ watches of their own', async () => {
-    server = await FakeApiServer.start({ certificates });
+    server = await api.start();
     const watches = new PodWatches();
     const node = processor(watches, { filter: { node: 'node-a' } });
     const labels = processor(watches, { filter: { node: 'node-a' }, extract: { labels: [{ key: 'team' }] } });
@@ -107,7 +98,7 @@ describe('PodWatches shared by processors', () => {
   });
 
   it('registers nothing when the kubeconfig cannot be read', async () => {
-    server = await FakeApiServer.start({ certificates });
+    server = await api.start();
     const watches = new PodWatches();
     const broken = processor(watches, { kube_config_path: '/nonexistent/kubeconfig' });
     await expect(broken.p.start()).rejects.toThrow(/^cannot read the kubeconfig/);

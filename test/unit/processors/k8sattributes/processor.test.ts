@@ -3,34 +3,26 @@
  * @kubernetes/client-node: what it adds, and how it keeps up when pods change, watches
  * expire, connections drop and the API fails.
  */
-import fs from 'node:fs';
 import type { Attributes } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { configSchema, type K8sAttributesConfig } from '../../../../src/processors/k8sattributes/config.js';
 import { k8sAttributesProcessorFactory } from '../../../../src/processors/k8sattributes/factory.js';
 import { type Dependencies, K8sAttributesProcessor } from '../../../../src/processors/k8sattributes/processor.js';
 import type { ConfigIssue } from '../../../../src/service/schema.js';
-import { type Certificates, FakeApiServer, type KubeObject, makeCertificates } from '../../../k8s/fake_api_server.js';
+import type { FakeApiServer } from '../../../k8s/fake_api_server.js';
+import { type KubeObject } from '../../../k8s/fake_api_server.js';
+import { useFakeApiServer } from './fixture.js';
 import { collect, recordingLogger, settingsFor } from '../../support.js';
 
-let certificates: Certificates;
+const api = useFakeApiServer();
+const running = api.running;
 let server: FakeApiServer;
-const running: K8sAttributesProcessor[] = [];
-
-beforeAll(() => {
-  certificates = makeCertificates();
-});
-afterAll(() => fs.rmSync(certificates.dir, { recursive: true, force: true }));
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((p) => p.shutdown()));
-  await server?.close();
-});
 
 async function startServer(): Promise<FakeApiServer> {
-  server = await FakeApiServer.start({ certificates });
+  server = await api.start();
   return server;
 }
 
