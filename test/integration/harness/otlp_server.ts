@@ -123,8 +123,9 @@ export type Behaviour =
 
 type ExportHandler = grpc.handleUnaryCall<ExportRequest, Record<string, never>>;
 
-function loadService(): grpc.ServiceDefinition {
-  const definition = protoLoader.loadSync(SERVICE_PROTO, {
+/** A collector service from the official protos: e.g. ('metrics', 'MetricsService'). */
+function loadService(proto: string, signal: 'metrics' | 'logs', name: string): grpc.ServiceDefinition {
+  const definition = protoLoader.loadSync(proto, {
     includeDirs: [PROTO_ROOT],
     keepCase: true,
     longs: String,
@@ -133,26 +134,9 @@ function loadService(): grpc.ServiceDefinition {
     oneofs: true,
   });
   const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-    opentelemetry: {
-      proto: { collector: { metrics: { v1: { MetricsService: grpc.ServiceClientConstructor } } } };
-    };
+    opentelemetry: { proto: { collector: Record<string, { v1: Record<string, grpc.ServiceClientConstructor> }> } };
   };
-  return pkg.opentelemetry.proto.collector.metrics.v1.MetricsService.service;
-}
-
-function loadLogsService(): grpc.ServiceDefinition {
-  const definition = protoLoader.loadSync(LOGS_SERVICE_PROTO, {
-    includeDirs: [PROTO_ROOT],
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-    opentelemetry: { proto: { collector: { logs: { v1: { LogsService: grpc.ServiceClientConstructor } } } } };
-  };
-  return pkg.opentelemetry.proto.collector.logs.v1.LogsService.service;
+  return pkg.opentelemetry.proto.collector[signal]!.v1[name]!.service;
 }
 
 export class OtlpServer {
@@ -161,7 +145,7 @@ export class OtlpServer {
   readonly logs: ExportLogsRequest[] = [];
   behaviour: Behaviour = { kind: 'ok' };
   private server: grpc.Server | undefined;
-  private readonly service = loadService();
+  private readonly service = loadService(SERVICE_PROTO, 'metrics', 'MetricsService');
   private readonly pending = new Set<NodeJS.Timeout>();
 
   private constructor(
@@ -184,7 +168,7 @@ export class OtlpServer {
     if (this.server) return;
     const server = new grpc.Server();
     server.addService(this.service, { Export: this.handle });
-    server.addService(loadLogsService(), {
+    server.addService(loadService(LOGS_SERVICE_PROTO, 'logs', 'LogsService'), {
       Export: (
         call: grpc.ServerUnaryCall<ExportLogsRequest, unknown>,
         callback: grpc.sendUnaryData<Record<string, never>>,
@@ -340,7 +324,7 @@ export class OtlpHttpServer {
   readonly received: HttpReceived[] = [];
   behaviour: HttpBehaviour = { kind: 'ok' };
   private server: http.Server | undefined;
-  private readonly service = loadService();
+  private readonly service = loadService(SERVICE_PROTO, 'metrics', 'MetricsService');
   private readonly requestType = loadRequestType();
 
   private constructor(
