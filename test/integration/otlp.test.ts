@@ -18,9 +18,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { configSchema, type OtlpConfig } from '../../src/exporters/otlp/config.js';
 import { OtlpExporter } from '../../src/exporters/otlp/exporter.js';
-import type { ConfigIssue } from '../../src/service/schema.js';
 import { VERSION } from '../../src/version.js';
-import { collect, dropCounters, recordingLogger, settingsFor } from '../unit/support.js';
+import { dropBatch, recordingLogger, settingsFor } from '../unit/support.js';
 import { Agent, isRoot, sleep } from './harness/agent.js';
 import {
   attributes,
@@ -31,6 +30,7 @@ import {
   sumValue,
 } from './harness/otlp_server.js';
 import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
+import { parseSettings } from '../unit/componentconfig.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
 const COUNT = 'dropreason.drop.count';
@@ -266,23 +266,16 @@ describe.skipIf(!isRoot)('otlp exporter end to end on the real kernel', () => {
 });
 
 function exporterConfig(port: number, settings: Record<string, unknown> = {}): OtlpConfig {
-  const issues: ConfigIssue[] = [];
-  const parsed = configSchema.parse(
-    {
-      endpoint: `127.0.0.1:${port}`,
-      tls: { insecure: true },
-      timeout: '1s',
-      retry_on_failure: { initial_interval: '200ms', max_interval: '1s' },
-      ...settings,
-    },
-    'otlp',
-    issues,
-  );
-  if (!parsed) throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
-  return parsed;
+  return parseSettings(configSchema, 'otlp', {
+    endpoint: `127.0.0.1:${port}`,
+    tls: { insecure: true },
+    timeout: '1s',
+    retry_on_failure: { initial_interval: '200ms', max_interval: '1s' },
+    ...settings,
+  });
 }
 
-const batch = (packets: number) => collect(dropCounters([['IPTABLE_RULE_DROP', 'egress', packets, packets * 128]]));
+const batch = dropBatch;
 
 describe('otlp exporter against a real gRPC server', () => {
   let server: OtlpServer | undefined;

@@ -17,12 +17,12 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { configSchema, type OtlpHttpConfig } from '../../src/exporters/otlphttp/config.js';
 import { OtlpHttpExporter } from '../../src/exporters/otlphttp/exporter.js';
-import type { ConfigIssue } from '../../src/service/schema.js';
 import { VERSION } from '../../src/version.js';
-import { collect, dropCounters, recordingLogger, settingsFor } from '../unit/support.js';
+import { dropBatch, recordingLogger, settingsFor } from '../unit/support.js';
 import { Agent, isRoot, sleep } from './harness/agent.js';
 import { attributes, OtlpHttpServer, type HttpReceived, sumPoints, sumValue } from './harness/otlp_server.js';
 import { NetnsPair, ruleCounters } from './harness/topology.js';
+import { parseSettings } from '../unit/componentconfig.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
 const COUNT = 'dropreason.drop.count';
@@ -135,22 +135,15 @@ service:
 });
 
 function exporterConfig(server: OtlpHttpServer, settings: Record<string, unknown> = {}): OtlpHttpConfig {
-  const issues: ConfigIssue[] = [];
-  const parsed = configSchema.parse(
-    {
-      endpoint: `http://127.0.0.1:${server.port}`,
-      timeout: '2s',
-      retry_on_failure: { initial_interval: '100ms', max_interval: '200ms' },
-      ...settings,
-    },
-    'otlphttp',
-    issues,
-  );
-  if (!parsed) throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
-  return parsed;
+  return parseSettings(configSchema, 'otlphttp', {
+    endpoint: `http://127.0.0.1:${server.port}`,
+    timeout: '2s',
+    retry_on_failure: { initial_interval: '100ms', max_interval: '200ms' },
+    ...settings,
+  });
 }
 
-const batch = (packets: number) => collect(dropCounters([['IPTABLE_RULE_DROP', 'egress', packets, packets * 128]]));
+const batch = dropBatch;
 
 describe('otlphttp exporter against a real HTTP server', () => {
   let server: OtlpHttpServer | undefined;

@@ -44,3 +44,12 @@ export function configTableTests<T>(
     });
   }
 }
+
+/** Settings as a user writes them, parsed by the schema (defaults filled in); throws with the issues. */
+export function parseSettings<T>(schema: Schema<T>, path: string, settings: unknown): T {
+  const issues: ConfigIssue[] = [];
+  const value = schema.parse(settings, path, issues);
+  if (value === undefined || issues.length > 0)
+    throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
+  return value;
+}

@@ -10,33 +10,23 @@ import { configSchema, type OtlpConfig } from '../../src/exporters/otlp/config.j
 import { countDataPoints, OtlpExporter } from '../../src/exporters/otlp/exporter.js';
 import { backoffDelay } from '../../src/exporters/exporterhelper/retry.js';
 import { isRetryable } from '../../src/exporters/otlp/retry.js';
-import type { ConfigIssue } from '../../src/service/schema.js';
 import type { ResourceMetrics } from '../../src/service/component.js';
-import { collect, dropCounters, recordingLogger, settingsFor } from './support.js';
+import { dropBatch, recordingLogger, settingsFor } from './support.js';
+import { parseSettings } from './componentconfig.js';
 
 const UNAVAILABLE = Object.assign(new Error('14 UNAVAILABLE: connection refused'), { code: 14 });
 const INVALID_ARGUMENT = Object.assign(new Error('3 INVALID_ARGUMENT: bad data'), { code: 3 });
 
 function config(settings: Record<string, unknown> = {}): OtlpConfig {
-  const issues: ConfigIssue[] = [];
-  const parsed = configSchema.parse(
-    {
-      tls: { insecure: true },
-      timeout: '200ms',
-      retry_on_failure: { initial_interval: '10ms', max_interval: '20ms' },
-      ...settings,
-    },
-    'otlp',
-    issues,
-  );
-  if (!parsed) throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
-  return parsed;
+  return parseSettings(configSchema, 'otlp', {
+    tls: { insecure: true },
+    timeout: '200ms',
+    retry_on_failure: { initial_interval: '10ms', max_interval: '20ms' },
+    ...settings,
+  });
 }
 
-/** A batch whose drop count is `packets`, so tests can tell batches apart. */
-async function batch(packets: number): Promise<ResourceMetrics> {
-  return collect(dropCounters([['IPTABLE_RULE_DROP', 'egress', packets, packets * 128]]));
-}
+const batch = dropBatch;
 
 function packetsOf(rm: ResourceMetrics): number {
   const metric = rm.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === 'dropreason.drop.count')!;

@@ -96,3 +96,8 @@ export function dropCounters(
     },
   ];
 }
+
+/** A batch whose drop count is `packets` (IPTABLE_RULE_DROP egress, 128 bytes each), so tests can tell batches apart. */
+export function dropBatch(packets: number): Promise<ResourceMetrics> {
+  return collect(dropCounters([['IPTABLE_RULE_DROP', 'egress', packets, packets * 128]]));
+}

@@ -9,7 +9,7 @@ import { configSchema, type K8sAttributesConfig } from '../../../../src/processo
 import { k8sAttributesProcessorFactory } from '../../../../src/processors/k8sattributes/factory.js';
 import { checkApiAccess, loadKubeConfig } from '../../../../src/processors/k8sattributes/kube.js';
 import { parseConfig } from '../../../../src/service/config.js';
-import type { ConfigIssue } from '../../../../src/service/schema.js';
+import { parseSettings } from '../../componentconfig.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k8sattributes-kube-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -35,10 +35,7 @@ const kubeconfig = path.join(dir, 'kubeconfig');
 fs.writeFileSync(kubeconfig, KUBECONFIG);
 
 function config(settings: Record<string, unknown>): K8sAttributesConfig {
-  const issues: ConfigIssue[] = [];
-  const parsed = configSchema.parse(settings, 'processors.k8sattributes', issues);
-  if (!parsed) throw new Error(JSON.stringify(issues));
-  return parsed;
+  return parseSettings(configSchema, 'processors.k8sattributes', settings);
 }
 
 describe('loadKubeConfig', () => {

@@ -14,16 +14,13 @@ import { ObjectWatches, objectWatchSettings } from '../../../../src/processors/k
 import { PodWatches } from '../../../../src/processors/k8sattributes/pod_watch.js';
 import { type Dependencies, K8sAttributesProcessor } from '../../../../src/processors/k8sattributes/processor.js';
 import type { MetaRecord, PodRecord } from '../../../../src/processors/k8sattributes/records.js';
-import type { ConfigIssue } from '../../../../src/service/schema.js';
 import type { FakeApiServer } from '../../../k8s/fake_api_server.js';
 import { useFakeApiServer } from './fixture.js';
 import { collect, recordingLogger, settingsFor } from '../../support.js';
+import { parseSettings } from '../../componentconfig.js';
 
 function parse(settings: Record<string, unknown>): K8sAttributesConfig {
-  const issues: ConfigIssue[] = [];
-  const parsed = configSchema.parse(settings, 'processors.k8sattributes', issues);
-  if (!parsed) throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
-  return parsed;
+  return parseSettings(configSchema, 'processors.k8sattributes', settings);
 }
 
 describe('which Namespace and Node watches a config needs', () => {

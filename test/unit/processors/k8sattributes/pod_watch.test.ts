@@ -10,10 +10,10 @@ import { describe, expect, it, vi } from 'vitest';
 import { configSchema } from '../../../../src/processors/k8sattributes/config.js';
 import { PodWatches } from '../../../../src/processors/k8sattributes/pod_watch.js';
 import { K8sAttributesProcessor } from '../../../../src/processors/k8sattributes/processor.js';
-import type { ConfigIssue } from '../../../../src/service/schema.js';
 import type { FakeApiServer } from '../../../k8s/fake_api_server.js';
 import { useFakeApiServer } from './fixture.js';
 import { collect, settingsFor } from '../../support.js';
+import { parseSettings } from '../../componentconfig.js';
 
 const api = useFakeApiServer();
 const running = api.running;
@@ -22,13 +22,12 @@ let server: FakeApiServer;
 const FAST_BACKOFF = { initialMs: 50, maxMs: 400, random: () => 0.5 };
 
 function processor(watches: PodWatches, settings: Record<string, unknown> = {}) {
-  const issues: ConfigIssue[] = [];
-  const config = configSchema.parse(
-    { auth_type: 'kubeConfig', kube_config_path: server.kubeconfigPath, wait_for_metadata: true, ...settings },
-    'processors.k8sattributes',
-    issues,
-  );
-  if (!config) throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
+  const config = parseSettings(configSchema, 'processors.k8sattributes', {
+    auth_type: 'kubeConfig',
+    kube_config_path: server.kubeconfigPath,
+    wait_for_metadata: true,
+    ...settings,
+  });
   const batches: ResourceMetrics[][] = [];
   const p = new K8sAttributesProcessor(
     settingsFor('processors.k8sattributes'),

@@ -16,6 +16,7 @@ import type { FakeApiServer } from '../../../k8s/fake_api_server.js';
 import { type KubeObject } from '../../../k8s/fake_api_server.js';
 import { useFakeApiServer } from './fixture.js';
 import { collect, recordingLogger, settingsFor } from '../../support.js';
+import { parseSettings } from '../../componentconfig.js';
 
 const api = useFakeApiServer();
 const running = api.running;
@@ -28,14 +29,11 @@ async function startServer(): Promise<FakeApiServer> {
 
 /** Settings as a user writes them, parsed by the schema (defaults filled in). */
 function config(settings: Record<string, unknown> = {}): K8sAttributesConfig {
-  const issues: ConfigIssue[] = [];
-  const parsed = configSchema.parse(
-    { auth_type: 'kubeConfig', kube_config_path: server.kubeconfigPath, ...settings },
-    'processors.k8sattributes',
-    issues,
-  );
-  if (!parsed) throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
-  return parsed;
+  return parseSettings(configSchema, 'processors.k8sattributes', {
+    auth_type: 'kubeConfig',
+    kube_config_path: server.kubeconfigPath,
+    ...settings,
+  });
 }
 
 const FAST_BACKOFF = { initialMs: 50, maxMs: 400, random: () => 0.5 };
