@@ -84,6 +84,10 @@ add(
 for (const v of ['kprobe', 1, [], 'TP_BTF']) add(`hook ${JSON.stringify(v)}`, withValue(`${R}.hook`, v), `${R}.hook`);
 for (const v of [5, '', [], {}]) add(`btf_path ${JSON.stringify(v)}`, withValue(`${R}.btf_path`, v), `${R}.btf_path`);
 for (const v of [5, '', ['a']]) add(`netns ${JSON.stringify(v)}`, withValue(`${R}.netns`, v), `${R}.netns`);
+for (const key of ['samples_per_second', 'samples_per_reason_per_second']) {
+  for (const v of [-1, 'many', 1e9]) add(`${key} ${JSON.stringify(v)}`, withValue(`${R}.${key}`, v), `${R}.${key}`);
+}
+for (const v of ['yes', 1]) add(`location ${JSON.stringify(v)}`, withValue(`${R}.location`, v), `${R}.location`);
 add('receiver settings are a list', withValue(R, ['collection_interval']), R);
 add('receiver settings are a string', withValue(R, 'fast'), R);
 add('unknown receiver key', withValue(`${R}.interval`, '10s'), `${R}.interval: unknown key; accepted keys are`);
@@ -277,9 +281,9 @@ add(
   "unsupported pipeline 'traces'",
 );
 add(
-  'a logs pipeline',
-  withValue('service.pipelines.logs/x', { receivers: ['dropreason'], exporters: ['debug'] }),
-  "unsupported pipeline 'logs'",
+  'a logs pipeline to an exporter of metrics only',
+  withValue('service.pipelines.logs/x', { receivers: ['dropreason'], exporters: ['prometheus'] }),
+  "exporter 'prometheus' takes metrics only, so it cannot be in a logs pipeline",
 );
 add('pipeline without receivers', withValue(`${M}.receivers`, undefined), `${M}.receivers: must be a list`);
 add('pipeline without exporters', withValue(`${M}.exporters`, undefined), `${M}.exporters: must be a list`);
