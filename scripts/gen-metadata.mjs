@@ -46,6 +46,13 @@ function check(meta) {
       }
     }
   }
+  if (meta.logs !== undefined) {
+    if (typeof meta.logs.description !== 'string') errors.push('logs.description: must be a string');
+    if (!Array.isArray(meta.logs.attributes)) errors.push('logs.attributes: must be a list');
+    for (const a of meta.logs.attributes ?? []) {
+      if (!attributes[a]) errors.push(`logs.attributes: ${a} is not defined under attributes`);
+    }
+  }
   return errors;
 }
 
@@ -79,6 +86,7 @@ async function generate(file) {
     attributes: meta.attributes ?? {},
     ...(meta.metrics ? { metrics } : {}),
     ...(meta.telemetry ? { telemetry: { metrics: telemetry } } : {}),
+    ...(meta.logs ? { logs: meta.logs } : {}),
   };
   const servicePath = path.relative(path.dirname(file), path.join(ROOT, 'src/service/metadata.js'));
   const importPath = servicePath.startsWith('.') ? servicePath : `./${servicePath}`;

@@ -38,6 +38,8 @@ export interface ComponentMetadata {
   metrics?: Readonly<Record<string, MetricMetadata>>;
   /** The agent's own metrics the component reports (service.telemetry.metrics). */
   telemetry?: { metrics: Readonly<Record<string, MetricMetadata>> };
+  /** The log records the component emits into logs pipelines: what each is, its attributes. */
+  logs?: { description: string; attributes: readonly string[] };
 }
 
 /** The Meter API's options for an instrument of this metric: description, unit, value type, buckets. */

@@ -81,8 +81,12 @@ function attributeTable(used: Array<{ meta: ComponentMetadata; metrics: Readonly
       }
     }
   }
+  return attributeRows([...seen]);
+}
+
+function attributeRows(rows: Array<[string, AttributeMetadata]>): string {
   let out = '| attribute | values | description |\n|---|---|---|\n';
-  for (const [name, a] of seen) {
+  for (const [name, a] of rows) {
     out += `| \`${name}\` | ${a.enum ? a.enum.map((v) => `\`${v}\``).join(', ') : a.type} | ${a.description} |\n`;
   }
   return out;
@@ -142,5 +146,14 @@ not sent down the pipelines.
     }
   }
   out += "\n### Attributes of the agent's own metrics\n\n" + attributeTable(own);
+
+  const logs = withMetadata.flatMap(({ id, meta }) => (meta.logs ? [{ id, meta, logs: meta.logs }] : []));
+  if (logs.length > 0) out += '\n## Log records\n';
+  for (const { id, meta, logs: l } of logs) {
+    out += `\nFrom the ${id} in a \`logs\` pipeline. ${l.description}\n\n`;
+    out += attributeRows(
+      l.attributes.map((key) => [meta.attributes[key]!.name_override ?? key, meta.attributes[key]!]),
+    );
+  }
   return out;
 }

@@ -325,4 +325,23 @@ export const metadata = {
       },
     },
   },
+  logs: {
+    description:
+      "A sample of a dropped packet, in a logs pipeline, under the receiver's budget (samples_per_second, samples_per_reason_per_second); its body a readable line, its time the kernel's.",
+    attributes: [
+      'dropreason.reason',
+      'dropreason.direction',
+      'dropreason.location',
+      'dropreason.packet.length',
+      'network.type',
+      'network.transport',
+      'source.address',
+      'source.port',
+      'destination.address',
+      'destination.port',
+      'network.interface.name',
+      'dropreason.interface.index',
+      'dropreason.netns.inode',
+    ],
+  },
 } as const satisfies ComponentMetadata;

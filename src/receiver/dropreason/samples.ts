@@ -8,7 +8,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-import type { Attributes, HrTime } from '@opentelemetry/api';
+import type { HrTime } from '@opentelemetry/api';
 import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 
 import type { LogRecordData, ResourceLogs } from '../../service/component.js';
@@ -17,24 +17,8 @@ import type { metadata } from './metadata.generated.js';
 import { SCOPE } from './metric_data.js';
 import { OVERFLOW_REASON, type ReasonNames } from './reasons.js';
 
-type AttributeKey = keyof typeof metadata.attributes;
-
-/** The attributes a sample's log record may carry, each defined in metadata.yaml. */
-export const SAMPLE_ATTRIBUTES = [
-  'dropreason.reason',
-  'dropreason.direction',
-  'dropreason.location',
-  'dropreason.packet.length',
-  'network.type',
-  'network.transport',
-  'source.address',
-  'source.port',
-  'destination.address',
-  'destination.port',
-  'network.interface.name',
-  'dropreason.interface.index',
-  'dropreason.netns.inode',
-] as const satisfies readonly AttributeKey[];
+/** The attributes a sample's log record may carry: metadata.yaml, under logs. */
+export type SampleAttribute = (typeof metadata.logs.attributes)[number];
 
 const TRANSPORTS: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmp', 132: 'sctp' };
 
@@ -158,7 +142,7 @@ export function sampleRecord(
   observed: HrTime,
 ): LogRecordData {
   const direction = directionName(sample.direction);
-  const attributes: Attributes = {
+  const attributes: Partial<Record<SampleAttribute, string | number>> = {
     'dropreason.reason': ctx.reason,
     'dropreason.direction': direction,
     'dropreason.location': ctx.location,
