@@ -128,7 +128,9 @@ service:
     expect(await settle(server, during.packets)).toEqual(during);
     const failing = lines(agent.stderr, 'export failing');
     expect(failing).toHaveLength(1);
-    expect(failing[0]).toMatch(/will retry .*code=ECONNREFUSED/);
+    // Refused, or reset when a kept-alive connection was reused before its close was seen
+    // (a slow machine sends on it first).
+    expect(failing[0]).toMatch(/will retry .*code=(ECONNREFUSED|ECONNRESET)/);
     expect(lines(agent.stderr, 'export recovered')).toHaveLength(1);
     expect(lines(agent.stderr, 'queue full')).toEqual([]);
   }, 300_000); // a 15 s outage, and the agent under the kernel matrix's emulation
