@@ -3,7 +3,7 @@
 # root the integration tests on this kernel (they skip with a printed reason when not
 # root); then, as root, the same integration suite on Debian's 6.1 and 6.12 kernels (and on
 # 5.10 the tests for kernels without drop reasons) under
-# QEMU (test/kernels/run.sh, about 16 minutes under software emulation).
+# QEMU (test/kernels/run.sh, about 37 minutes under software emulation).
 #
 # Arguments go to vitest and run only those tests, without the kernel matrix.
 # KERNELS=0 skips the kernel matrix.

@@ -10,8 +10,8 @@
 # kernel release as Debian names it (6.1.0-56-amd64, 6.12.117+deb12-amd64). Default: 6.1 6.12
 # 5.10 (5.10 is Debian 11's, fetched through a private apt configuration in the cache).
 # Needs root and the project built (bash scripts/setup.sh). Environment:
-#   KERNELS_TIMEOUT  seconds one guest may run, boot to power-off (default 3000: the 6.x
-#                    suites take about 900 s, and have taken 1530 s on a slow spell of a
+#   KERNELS_TIMEOUT  seconds one guest may run, boot to power-off (default 4000: the 6.x
+#                    suites take about 2200 s, and have taken longer on a slow spell of a
 #                    shared machine)
 #   KERNELS_PARALLEL 1 (default): all guests at once, which keeps both cores of a 2-core
 #                    machine busy; 0: one after the other
@@ -31,7 +31,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd -P)
 CACHE=${KERNELS_CACHE:-$HERE/.cache}
-TIMEOUT=${KERNELS_TIMEOUT:-3000}
+TIMEOUT=${KERNELS_TIMEOUT:-4000}
 PARALLEL=${KERNELS_PARALLEL:-1}
 SMP=${KERNELS_SMP:-}
 DEFAULT_KERNELS=(6.1 6.12 5.10)
