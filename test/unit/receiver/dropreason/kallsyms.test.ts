@@ -11,39 +11,49 @@ const KALLSYMS = [
   'ffffffff820c0000 W weak_fn',
   'ffffffffc0a01000 t nft_do_chain\t[nf_tables]',
   'ffffffffc0a00000 t nft_other\t[nf_tables]',
-];
+].join('\n');
+
+/** The file cut into pieces of `size` characters, as a read stream may cut it. */
+function pieces(text: string, size: number): string[] {
+  const out: string[] = [];
+  for (let at = 0; at < text.length; at += size) out.push(text.slice(at, at + size));
+  return out;
+}
 
 describe('nearestSymbols', () => {
-  it('names each address by the nearest text symbol at or below it, without the module', async () => {
-    const found = await nearestSymbols(KALLSYMS, [
-      0xffff_ffff_820a_7b2dn, // inside __udp4_lib_rcv
-      0xffff_ffff_820a_7a70n, // its first byte
-      0xffff_ffff_820b_0010n, // past data: still the text before it
-      0xffff_ffff_820c_0004n,
-      0xffff_ffff_c0a0_1234n, // a module's, listed out of order
-      0xffff_ffff_c0a0_0fffn,
-    ]);
-    expect([...found.values()]).toEqual([
-      '__udp4_lib_rcv',
-      '__udp4_lib_rcv',
-      'udp_queue_rcv_skb',
-      'weak_fn',
-      'nft_do_chain',
-      'nft_other',
-    ]);
-  });
+  it.each([1, 7, 40, 1 << 16])(
+    'names each address by the nearest text symbol at or below it, without the module (pieces of %i)',
+    async (size) => {
+      const found = await nearestSymbols(pieces(`${KALLSYMS}\n`, size), [
+        0xffff_ffff_820a_7b2dn, // inside __udp4_lib_rcv
+        0xffff_ffff_820a_7a70n, // its first byte
+        0xffff_ffff_820b_0010n, // past data: still the text before it
+        0xffff_ffff_820c_0004n,
+        0xffff_ffff_c0a0_1234n, // a module's, listed out of order
+        0xffff_ffff_c0a0_0fffn,
+      ]);
+      expect([...found.values()]).toEqual([
+        '__udp4_lib_rcv',
+        '__udp4_lib_rcv',
+        'udp_queue_rcv_skb',
+        'weak_fn',
+        'nft_do_chain',
+        'nft_other',
+      ]);
+    },
+  );
 
   it('leaves out addresses below every symbol, and zero addresses (kptr_restrict)', async () => {
-    const hidden = KALLSYMS.map((l) => `0000000000000000${l.slice(16)}`);
-    expect(await nearestSymbols(hidden, [0xffff_ffff_820a_7b2dn])).toEqual(new Map());
-    expect(await nearestSymbols(KALLSYMS, [0x1000n])).toEqual(new Map());
+    const hidden = KALLSYMS.split('\n').map((l) => `0000000000000000${l.slice(16)}`);
+    expect(await nearestSymbols([hidden.join('\n')], [0xffff_ffff_820a_7b2dn])).toEqual(new Map());
+    expect(await nearestSymbols([KALLSYMS], [0x1000n])).toEqual(new Map());
   });
 });
 
 describe('KernelSymbols', () => {
   it('reads the list only for addresses not seen before, and keeps the hex form of unknown ones', async () => {
     const symbols = new KernelSymbols(async function* () {
-      yield* KALLSYMS;
+      yield* pieces(KALLSYMS, 10);
     });
     const a = 0xffff_ffff_820a_7b2dn;
     expect(await symbols.resolve([a, a, 0n, 0x1000n])).toEqual([0x1000n]);
