@@ -148,12 +148,12 @@ const fields = {
   /**
    * Count each drop by its location too: the kernel function that freed the packet
    * (skb:kfree_skb's location argument), as attribute `location` on the drop metrics.
-   * Off by default until naming a new location (a read of /proc/kallsyms) is shown cheap
-   * enough on every kernel of the matrix.
-   * @default false
+   * It costs the kernel program no measurable time per drop (docs/BENCHMARKS.md); false
+   * leaves it out in the kernel.
+   * @default true
    */
   location: boolean({
-    default: false,
+    default: true,
     description:
       'Add the kernel function that freed each dropped packet as attribute location; false leaves it out in the kernel.',
   }),
