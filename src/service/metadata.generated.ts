@@ -50,7 +50,8 @@ export const metadata = {
         attributes: ['exporter'],
       },
       'dropreason.agent.exporter.sent_log_records': {
-        description: 'Log records (samples of drops) the backend accepted.',
+        description:
+          'Log records (samples of drops) the backend accepted; reported by the exporters in a logs pipeline.',
         unit: '{record}',
         sum: {
           value_type: 'int',
