@@ -3,14 +3,13 @@
  * data points for every exporter that reports them, and log records apart for those in a
  * logs pipeline only.
  */
-import net from 'node:net';
-
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { Component, ExporterStats, Factory, MetricsConsumer } from '../../../src/service/component.js';
 import { type Registry, parseConfig } from '../../../src/service/config.js';
 import { object } from '../../../src/service/schema.js';
 import { Service } from '../../../src/service/service.js';
+import { freePort } from '../../integration/harness/agent.js';
 import { recordingLogger, testResource } from '../support.js';
 
 /** Each exporter's stats, set by the test, by component id. */
@@ -39,14 +38,6 @@ function registry(): Registry {
     }),
   };
   return { receiver: [source], processor: [], exporter: [sink as Factory<unknown, Component>], extension: [] };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 let service: Service | undefined;
