@@ -82,14 +82,22 @@ export interface CreateSettings {
   host?: Host;
 }
 
-/** What an exporter has done so far, for the agent's own metrics. */
-export interface ExporterStats {
-  /** Data points the backend accepted. */
+/** What became of the items (data points, log records) an exporter was given. */
+export interface SendCounts {
+  /** Items the backend accepted. */
   sent: number;
-  /** Data points whose export failed for good. */
+  /** Items whose export failed for good. */
   failed: number;
-  /** Data points dropped because the sending queue was full. */
+  /** Items dropped because the sending queue was full. */
   dropped: number;
+}
+
+/**
+ * What an exporter has done so far, for the agent's own metrics: data points, and log
+ * records apart when it takes logs.
+ */
+export interface ExporterStats extends SendCounts {
+  logRecords?: SendCounts;
 }
 
 export interface Factory<C, T extends Component> {

@@ -22,8 +22,11 @@ import type { AgentConfig, ComponentConfig } from './config.js';
 import type { Logger } from './logger.js';
 import {
   AGENT_EXPORTER_QUEUE_DROPPED,
+  AGENT_EXPORTER_QUEUE_DROPPED_LOG_RECORDS,
   AGENT_EXPORTER_SEND_FAILED,
+  AGENT_EXPORTER_SEND_FAILED_LOG_RECORDS,
   AGENT_EXPORTER_SENT,
+  AGENT_EXPORTER_SENT_LOG_RECORDS,
   metadata,
 } from './metadata.generated.js';
 import { instrumentOptions } from './metadata.js';
@@ -230,29 +233,43 @@ export class Service implements Host {
     ];
   }
 
-  /** Reports every exporter's stats() as the agent's own counters. */
+  /**
+   * Reports every exporter's stats() as the agent's own counters: data points, and the
+   * log records of the exporters in a logs pipeline.
+   */
   private observeExporters(plan: Array<{ id: string; component: Component }>): void {
     const withStats = plan.flatMap(({ id, component }) => {
       const stats = (component as Partial<MetricsConsumer>).stats;
-      return stats ? [{ id, stats: stats.bind(component) }] : [];
+      return stats ? [{ id: id.replace(/^exporters\./, ''), stats: stats.bind(component) }] : [];
     });
     if (withStats.length === 0) return;
+    const takeLogs = new Set(this.config.pipelines.flatMap((p) => (p.signal === 'logs' ? p.exporters : [])));
     const meter = this.telemetry.meter;
     const counter = (name: keyof typeof metadata.telemetry.metrics) =>
       meter.createObservableCounter(name, instrumentOptions(metadata.telemetry.metrics[name]));
-    const counters = {
+    const points = {
       sent: counter(AGENT_EXPORTER_SENT),
       failed: counter(AGENT_EXPORTER_SEND_FAILED),
       dropped: counter(AGENT_EXPORTER_QUEUE_DROPPED),
     };
-    meter.addBatchObservableCallback((result) => {
-      for (const { id, stats: read } of withStats) {
-        const stats = read();
-        for (const key of ['sent', 'failed', 'dropped'] as const) {
-          result.observe(counters[key], stats[key], { exporter: id.replace(/^exporters\./, '') });
+    const records = {
+      sent: counter(AGENT_EXPORTER_SENT_LOG_RECORDS),
+      failed: counter(AGENT_EXPORTER_SEND_FAILED_LOG_RECORDS),
+      dropped: counter(AGENT_EXPORTER_QUEUE_DROPPED_LOG_RECORDS),
+    };
+    meter.addBatchObservableCallback(
+      (result) => {
+        for (const { id, stats: read } of withStats) {
+          const stats = read();
+          const logRecords = takeLogs.has(id) ? stats.logRecords : undefined;
+          for (const key of ['sent', 'failed', 'dropped'] as const) {
+            result.observe(points[key], stats[key], { exporter: id });
+            if (logRecords) result.observe(records[key], logRecords[key], { exporter: id });
+          }
         }
-      }
-    }, Object.values(counters));
+      },
+      [...Object.values(points), ...Object.values(records)],
+    );
   }
 
   /** Stops receivers first (they push their last data), then processors, exporters, extensions. */

@@ -6,7 +6,14 @@
 import type { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 
 import type { CreateSettings, LogsConsumer, ResourceLogs, ResourceMetrics } from '../../service/component.js';
-import { type Clock, QueuedExporter, type SendingConfig, systemClock, type Transport } from './exporter.js';
+import {
+  type Clock,
+  type OtlpExporterStats,
+  QueuedExporter,
+  type SendingConfig,
+  systemClock,
+  type Transport,
+} from './exporter.js';
 
 type ReadableLogRecord = Parameters<typeof ProtobufLogsSerializer.serializeRequest>[0][number];
 
@@ -55,6 +62,12 @@ export class MetricsAndLogsExporter<C extends SendingConfig> extends QueuedExpor
   override async start(): Promise<void> {
     await super.start();
     this.accepting = true;
+  }
+
+  /** The metrics queue's stats, with what became of the log records beside them. */
+  override stats(): OtlpExporterStats {
+    const { sent, failed, dropped } = this.logs.stats();
+    return { ...super.stats(), logRecords: { sent, failed, dropped } };
   }
 
   async consumeLogs(logs: ResourceLogs[]): Promise<void> {

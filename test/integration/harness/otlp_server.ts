@@ -318,14 +318,21 @@ const REQUEST_TYPE = 'opentelemetry.proto.collector.metrics.v1.ExportMetricsServ
  * given), bodies in protobuf or OTLP JSON, gzip, deflate or zstd compressed, decoded with
  * the official OTLP .proto files (JSON through protobufjs's reading of the same files,
  * then the same decoder as protobuf). It can be stopped and started on the same port, or
- * answer a status with a Retry-After.
+ * answer a status with a Retry-After. It takes logs too, at POST /v1/logs (`logsPath`),
+ * decoded the same way and kept apart, always answering OK.
  */
 export class OtlpHttpServer {
   readonly received: HttpReceived[] = [];
+  /** The logs requests, decoded. */
+  readonly logs: ExportLogsRequest[] = [];
+  /** Where logs are taken. */
+  logsPath = '/v1/logs';
   behaviour: HttpBehaviour = { kind: 'ok' };
   private server: http.Server | undefined;
   private readonly service = loadService(SERVICE_PROTO, 'metrics', 'MetricsService');
   private readonly requestType = loadRequestType();
+  private readonly logsService = loadService(LOGS_SERVICE_PROTO, 'logs', 'LogsService');
+  private readonly logsRequestType = loadRequestType(LOGS_SERVICE_PROTO, LOGS_REQUEST_TYPE);
 
   private constructor(
     public port: number,
@@ -366,29 +373,29 @@ export class OtlpHttpServer {
   }
 
   private decode(body: Buffer, contentType: string | undefined): ExportRequest {
-    const bytes = contentType?.startsWith('application/json')
-      ? Buffer.from(this.requestType.encode(this.requestType.fromObject(JSON.parse(body.toString('utf8')))).finish())
-      : body;
-    return this.service['Export']!.requestDeserialize(bytes) as ExportRequest;
+    return this.service['Export']!.requestDeserialize(protobufOf(body, contentType, this.requestType)) as ExportRequest;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const wire = Buffer.concat(chunks);
+    if (req.method === 'POST' && req.url === this.logsPath) {
+      const bytes = protobufOf(
+        uncompressed(wire, req.headers['content-encoding']),
+        req.headers['content-type'],
+        this.logsRequestType,
+      );
+      this.logs.push(this.logsService['Export']!.requestDeserialize(bytes) as ExportLogsRequest);
+      // An empty ExportLogsServiceResponse.
+      res.writeHead(200, { 'Content-Type': 'application/x-protobuf' }).end();
+      return;
+    }
     if (req.method !== 'POST' || req.url !== this.path) {
       res.writeHead(404).end();
       return;
     }
-    const encoding = req.headers['content-encoding'];
-    const body =
-      encoding === 'gzip'
-        ? zlib.gunzipSync(wire)
-        : encoding === 'deflate'
-          ? zlib.inflateSync(wire)
-          : encoding === 'zstd'
-            ? zlib.zstdDecompressSync(wire)
-            : wire;
+    const body = uncompressed(wire, req.headers['content-encoding']);
     const metadata = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
     const entry: HttpReceived = {
       at: Date.now(),
@@ -426,9 +433,25 @@ export class OtlpHttpServer {
   }
 }
 
-function loadRequestType(): protobuf.Type {
+const LOGS_REQUEST_TYPE = 'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest';
+
+function loadRequestType(proto = SERVICE_PROTO, name = REQUEST_TYPE): protobuf.Type {
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => path.join(PROTO_ROOT, target);
-  root.loadSync(SERVICE_PROTO);
-  return root.lookupType(REQUEST_TYPE);
+  root.loadSync(proto);
+  return root.lookupType(name);
+}
+
+/** A body as sent, uncompressed by its Content-Encoding. */
+function uncompressed(wire: Buffer, encoding: string | undefined): Buffer {
+  if (encoding === 'gzip') return zlib.gunzipSync(wire);
+  if (encoding === 'deflate') return zlib.inflateSync(wire);
+  if (encoding === 'zstd') return zlib.zstdDecompressSync(wire);
+  return wire;
+}
+
+/** A request body as protobuf bytes: OTLP JSON is read with `type` and encoded again. */
+function protobufOf(body: Buffer, contentType: string | undefined, type: protobuf.Type): Buffer {
+  if (!contentType?.startsWith('application/json')) return body;
+  return Buffer.from(type.encode(type.fromObject(JSON.parse(body.toString('utf8')))).finish());
 }
