@@ -71,6 +71,7 @@ MODULES=(
   ''
   yaml
   node:http
+  require:node:http
   @opentelemetry/api
   @opentelemetry/resources
   @opentelemetry/sdk-metrics
