@@ -48,9 +48,9 @@ LABEL org.opencontainers.image.title="dropreason" \
 #   CAP_SYS_RESOURCE:     raise RLIMIT_MEMLOCK, which kernels before 5.11 need for maps.
 # Kernels before 5.8 know neither CAP_BPF nor CAP_PERFMON: there the container runs as
 # root with CAP_SYS_ADMIN instead (deploy/kubernetes/README.md).
-# A cost: node with file capabilities runs in secure-execution mode, where glibc ignores
-# MALLOC_ARENA_MAX and GLIBC_TUNABLES (bin/dropreason), so the agent holds more than it
-# does outside a container (115 MB against 87 when last measured in one).
+# Node with file capabilities runs in secure-execution mode, where glibc ignores
+# MALLOC_ARENA_MAX and GLIBC_TUNABLES (bin/dropreason); the malloc setting that matters
+# (the mmap threshold) is set in code instead (src/native/binding.ts).
 # setuid and setgid bits are removed, so the user cannot gain more than node is given.
 RUN apt-get update \
   && apt-get install -y --no-install-recommends libbpf1 libelf1 zlib1g libcap2-bin \

@@ -71,6 +71,7 @@ MODULES=(
   ''
   yaml
   node:http
+  require:node:http
   @opentelemetry/api
   @opentelemetry/resources
   @opentelemetry/sdk-metrics
@@ -82,7 +83,7 @@ MODULES=(
   '../dist/components.js ../dist/service/service.js'
 )
 {
-  echo "Node $("$NODE" --version), $(uname -r), $(nproc) CPUs; agent flags: \`$FLAGS\`, MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX, GLIBC_TUNABLES=$GLIBC_TUNABLES."
+  echo "Node $("$NODE" --version), $(uname -r), $(nproc) CPUs; agent flags: \`$FLAGS\`, MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX."
   echo
   echo "| process | VmRSS (MiB) | VmHWM (MiB) | RssAnon (MiB) | RssFile (MiB) |"
   echo "|---|---|---|---|---|"

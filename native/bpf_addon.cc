@@ -845,6 +845,27 @@ Napi::Value MapTypeSupported(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, libbpf_probe_bpf_map_type(type, nullptr) == 1);
 }
 
+// setMallocOption(option, value): mallopt(3) for glibc's "arena_max", "mmap_threshold" or
+// "trim_threshold", which GLIBC_TUNABLES cannot set in secure-execution mode (a binary
+// with file capabilities). Returns whether glibc took it.
+Napi::Value SetMallocOption(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "setMallocOption(option, value): option must be a string and value a number")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  static const std::map<std::string, int> kOptions = {
+      {"arena_max", M_ARENA_MAX}, {"mmap_threshold", M_MMAP_THRESHOLD}, {"trim_threshold", M_TRIM_THRESHOLD}};
+  std::string name = info[0].As<Napi::String>();
+  auto it = kOptions.find(name);
+  if (it == kOptions.end()) {
+    Napi::TypeError::New(env, "setMallocOption: no malloc option named '" + name + "'").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(env, mallopt(it->second, info[1].As<Napi::Number>().Int32Value()) == 1);
+}
+
 Napi::Value PossibleCpus(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), libbpf_num_possible_cpus());
 }
@@ -857,6 +878,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("raiseMemlock", Napi::Function::New(env, RaiseMemlock));
   exports.Set("possibleCpus", Napi::Function::New(env, PossibleCpus));
   exports.Set("mapTypeSupported", Napi::Function::New(env, MapTypeSupported));
+  exports.Set("setMallocOption", Napi::Function::New(env, SetMallocOption));
   return exports;
 }
 

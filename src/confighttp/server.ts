@@ -3,12 +3,19 @@
  * Prometheus exporter, the health_check extension): started once however often start() is
  * called, a listen error said plainly, and stopped with its open connections.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 
 import type { Logger } from '../service/logger.js';
 import { serverTlsOptions, type TlsConfig } from './tls.js';
+
+// Required, not imported: an ES module import of node:http makes Node load everything its
+// lazy exports reach (undici, http2, worker_threads), 9 MiB resident (docs/BENCHMARKS.md).
+const require = createRequire(import.meta.url);
+const { createServer: createHttpServer } = require('node:http') as typeof http;
+const { createServer: createHttpsServer } = require('node:https') as typeof https;
 
 export interface ServerSettings {
   endpoint: { host: string; port: number };
@@ -47,7 +54,7 @@ export class HttpServer {
   private async listen(): Promise<void> {
     const { endpoint, tls } = this.settings;
     const { host, port } = endpoint;
-    const server = tls ? https.createServer(serverTlsOptions(tls), this.handler) : http.createServer(this.handler);
+    const server = tls ? createHttpsServer(serverTlsOptions(tls), this.handler) : createHttpServer(this.handler);
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
         const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.message;

@@ -81,10 +81,22 @@ export interface NativeBinding {
   possibleCpus(): number;
   /** Whether the running kernel can create maps of this type (libbpf's name, e.g. "ringbuf"). */
   mapTypeSupported(type: string): boolean;
+  /** mallopt(3): glibc's "arena_max", "mmap_threshold" or "trim_threshold"; whether glibc took it. */
+  setMallocOption(option: 'arena_max' | 'mmap_threshold' | 'trim_threshold', value: number): boolean;
 }
 
 /** Root of the installed package (holds dist/, build/ and otel-config.yaml). */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * glibc's malloc settings, set when the addon is loaded, before libbpf parses the kernel's
+ * BTF: with a fixed mmap threshold, the large blocks that parsing frees (about 11 MB) go
+ * back to the kernel. Otherwise glibc raises the threshold after the first such block, the
+ * rest is carved from a worker thread's arena, and what is freed at the top of that arena
+ * stays resident (malloc_trim does not trim it). Set with mallopt rather than
+ * GLIBC_TUNABLES, which glibc ignores when node runs with file capabilities (the image).
+ */
+export const MALLOC_OPTIONS = { mmap_threshold: 128 * 1024 } as const;
 
 let binding: NativeBinding | undefined;
 
@@ -102,6 +114,8 @@ export function loadBinding(): NativeBinding {
         },
       );
     }
+    for (const [option, value] of Object.entries(MALLOC_OPTIONS))
+      binding.setMallocOption(option as keyof typeof MALLOC_OPTIONS, value);
   }
   return binding;
 }

@@ -169,5 +169,6 @@ export function fakeBinding(kernel: FakeKernel = {}): FakeBinding {
     raiseMemlock: () => kernel.memlock ?? { ok: true },
     possibleCpus: () => 2,
     mapTypeSupported: (type) => !kernel.unsupportedMapTypes?.includes(type),
+    setMallocOption: () => true,
   };
 }
