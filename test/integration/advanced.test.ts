@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { Agent, freePort, isRoot } from './harness/agent.js';
 import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
@@ -38,21 +38,10 @@ service:
 }
 
 describe.skipIf(!isRoot).each(['ipv4', 'ipv6'] as const)('advanced mode over %s', (family) => {
-  let pair: NetnsPair | undefined;
-  let agent: Agent | undefined;
-
-  afterEach(async () => {
-    await agent?.stop();
-    agent = undefined;
-    pair?.destroy();
-    pair = undefined;
-  });
-
   it('counts drops per local address and remote end, equal to the rule counters', async () => {
-    pair = new NetnsPair('adv', family);
-    pair.create();
+    const pair = NetnsPair.forTest('adv', family);
     const [port, retinaPort] = [await freePort(), await freePort()];
-    agent = await Agent.start(config(port, retinaPort), port);
+    const agent = await Agent.startForTest(config(port, retinaPort), port);
     expect(agent.stderr).toContain('mode=advanced');
 
     // Egress drops in a, ingress drops in b.
@@ -81,7 +70,7 @@ describe.skipIf(!isRoot).each(['ipv4', 'ipv6'] as const)('advanced mode over %s'
     const retina = [...(await agent.scrape(retinaPort))].filter(([k]) =>
       k.startsWith('networkobservability_adv_drop_count{'),
     );
-    const mine = retina.filter(([k]) => k.includes(`ip="${pair!.addrA}"`) && k.includes('direction="egress"'));
+    const mine = retina.filter(([k]) => k.includes(`ip="${pair.addrA}"`) && k.includes('direction="egress"'));
     expect(mine.map(([, v]) => v)).toEqual([N]);
     expect(mine[0]![0]).toContain('podname="unknown"');
   });

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { status } from '@grpc/grpc-js';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 
 import { configSchema, type OtlpConfig } from '../../src/exporters/otlp/config.js';
 import { OtlpExporter } from '../../src/exporters/otlp/exporter.js';
@@ -111,25 +111,12 @@ async function settle(server: OtlpServer, packets: number, timeoutMs = 60_000) {
 const lines = (text: string, what: string) => text.split('\n').filter((l) => l.includes(what));
 
 describe.skipIf(!isRoot)('otlp exporter end to end on the real kernel', () => {
-  let pair: NetnsPair | undefined;
-  let agent: Agent | undefined;
-  let server: OtlpServer | undefined;
-
-  afterEach(async () => {
-    await agent?.stop();
-    agent = undefined;
-    await server?.stop();
-    server = undefined;
-    pair?.destroy();
-    pair = undefined;
-  });
-
   async function setUp(tag: string, timeout?: string) {
-    pair = new NetnsPair(tag);
-    pair.create();
+    const pair = NetnsPair.forTest(tag);
     dropUdpRule(pair, 'OUTPUT', 9);
-    server = await OtlpServer.start();
-    agent = await Agent.start(agentConfig(server.port, pair.netnsPath(pair.a), timeout), server.port);
+    const server = await OtlpServer.start();
+    onTestFinished(() => server.stop());
+    const agent = await Agent.startForTest(agentConfig(server.port, pair.netnsPath(pair.a), timeout), server.port);
     return { pair, agent, server };
   }
 
@@ -278,20 +265,12 @@ function exporterConfig(port: number, settings: Record<string, unknown> = {}): O
 const batch = dropBatch;
 
 describe('otlp exporter against a real gRPC server', () => {
-  let server: OtlpServer | undefined;
-  let exporter: OtlpExporter | undefined;
-
-  afterEach(async () => {
-    await exporter?.shutdown();
-    exporter = undefined;
-    await server?.stop();
-    server = undefined;
-  });
-
   it('reconnects within max_interval of the backend coming back after a long outage', async () => {
-    server = await OtlpServer.start();
+    const server = await OtlpServer.start();
+    onTestFinished(() => server.stop());
     const { logger, lines: log } = recordingLogger();
-    exporter = new OtlpExporter(settingsFor('exporters.otlp', logger), exporterConfig(server.port));
+    const exporter = new OtlpExporter(settingsFor('exporters.otlp', logger), exporterConfig(server.port));
+    onTestFinished(() => exporter.shutdown());
     await exporter.start();
     await exporter.consume([await batch(1)]);
     await server.waitFor('the first export', (r) => r.length === 1);
@@ -317,11 +296,13 @@ describe('otlp exporter against a real gRPC server', () => {
   }, 300_000);
 
   it('sends the configured headers and its user agent, gzip-compressed requests included', async () => {
-    server = await OtlpServer.start();
-    exporter = new OtlpExporter(
+    const server = await OtlpServer.start();
+    onTestFinished(() => server.stop());
+    const exporter = new OtlpExporter(
       settingsFor('exporters.otlp'),
       exporterConfig(server.port, { headers: { 'X-API-Key': 'secret', tenant: 'blue' }, compression: 'gzip' }),
     );
+    onTestFinished(() => exporter.shutdown());
     await exporter.start();
     await exporter.consume([await batch(7)]);
     await server.waitFor('the export', (r) => r.length === 1);
@@ -347,11 +328,13 @@ describe('otlp exporter against a real gRPC server', () => {
     }
 
     it.skipIf(!tls)('verifies the server with ca_file', async () => {
-      server = await OtlpServer.start(0, { tls: tls! });
-      exporter = new OtlpExporter(
+      const server = await OtlpServer.start(0, { tls: tls! });
+      onTestFinished(() => server.stop());
+      const exporter = new OtlpExporter(
         settingsFor('exporters.otlp'),
         exporterConfig(server.port, { tls: { ca_file: tls!.certFile } }),
       );
+      onTestFinished(() => exporter.shutdown());
       await exporter.start();
       await exporter.consume([await batch(3)]);
       await server.waitFor('the export', (r) => r.length === 1);
@@ -359,13 +342,15 @@ describe('otlp exporter against a real gRPC server', () => {
     });
 
     it.skipIf(!tls)('sends nothing to a server it cannot verify, unless insecure_skip_verify', async () => {
-      server = await OtlpServer.start(0, { tls: tls! });
+      const server = await OtlpServer.start(0, { tls: tls! });
+      onTestFinished(() => server.stop());
       const { logger, lines: log } = recordingLogger();
       // The system CAs do not know the test certificate.
-      exporter = new OtlpExporter(
+      let exporter = new OtlpExporter(
         settingsFor('exporters.otlp', logger),
         exporterConfig(server.port, { tls: {}, timeout: '500ms' }),
       );
+      onTestFinished(() => exporter.shutdown());
       await exporter.start();
       await exporter.consume([await batch(3)]);
       const failed = () => log.some((l) => l.includes('export failing'));

@@ -5,6 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 
+import { onTestFinished } from 'vitest';
+
 let counter = 0;
 
 export function sh(cmd: string, args: string[]): string {
@@ -42,6 +44,13 @@ export class NetnsPair {
   /** iptables or ip6tables, for this pair's family. */
   get iptables(): string {
     return this.family === 'ipv4' ? 'iptables' : 'ip6tables';
+  }
+
+  /** A pair made inside a test, removed when the test finishes, passed or failed. */
+  static forTest(tag: string, family: Family = 'ipv4'): NetnsPair {
+    const pair = new NetnsPair(tag, family);
+    onTestFinished(() => pair.destroy());
+    return pair.create();
   }
 
   create(): this {
