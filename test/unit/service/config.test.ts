@@ -13,24 +13,9 @@ import { debugExporterFactory } from '../../../src/exporters/debug/factory.js';
 import { prometheusExporterFactory } from '../../../src/exporters/prometheus/factory.js';
 import { dropReasonReceiverFactory } from '../../../src/receiver/dropreason/factory.js';
 import { type AgentConfig, ConfigError, parseConfig } from '../../../src/service/config.js';
+import { DROPREASON_DEFAULTS } from '../receiver/dropreason/defaults.js';
 
 const TESTDATA = path.join(path.dirname(fileURLToPath(import.meta.url)), '../testdata/config');
-
-const DROPREASON_DEFAULTS = {
-  collection_interval: 10_000,
-  exclude_reasons: [],
-  hook: 'auto',
-  function_hooks: 'auto',
-  mode: 'basic',
-  peer_attributes: ['address', 'transport'],
-  pod_series_ttl: 900_000,
-  btf_path: undefined,
-  interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
-  netns: undefined,
-  location: false,
-  samples_per_second: 10,
-  samples_per_reason_per_second: undefined,
-};
 
 /** The parts of an AgentConfig a user wrote, as plain data. */
 function summary(config: AgentConfig) {
