@@ -7,7 +7,6 @@
  * after the server was down, slow, or answering errors. Without root, the exporter alone
  * is checked against the server: reconnecting after an outage, and TLS.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,19 +22,22 @@ import { dropBatch, recordingLogger, settingsFor } from '../unit/support.js';
 import { Agent, isRoot, sleep } from './harness/agent.js';
 import {
   attributes,
+  latestTotals,
   type NumberDataPoint,
   OtlpServer,
   type Received,
+  requestsWith,
+  RULE_DROPS,
+  settleTotals,
   sumPoints,
   sumValue,
 } from './harness/otlp_server.js';
+import { testCertificate } from './harness/certificate.js';
 import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
 import { parseSettings } from '../unit/componentconfig.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
-const COUNT = 'dropreason.drop.count';
-const BYTES = 'dropreason.drop.bytes';
-const LABELS = { reason: 'IPTABLE_RULE_DROP', direction: 'egress' };
+const { count: COUNT, bytes: BYTES, labels: LABELS } = RULE_DROPS;
 const PAYLOAD = 100;
 const INTERVAL_MS = 500;
 
@@ -72,10 +74,7 @@ service:
 `;
 }
 
-/** The requests the server accepted that carry the test's series. */
-function withSeries(server: OtlpServer): Received[] {
-  return server.accepted().filter((r) => sumValue(r.request, COUNT, LABELS) !== undefined);
-}
+const withSeries = (server: OtlpServer) => requestsWith(server, RULE_DROPS);
 
 /** The test series' dropreason.drop.count points in these requests. */
 function seriesPoints(requests: Received[]): NumberDataPoint[] {
@@ -86,27 +85,8 @@ function seriesPoints(requests: Received[]): NumberDataPoint[] {
   );
 }
 
-/** The test series' packets and bytes in the newest accepted request, or undefined. */
-function latest(server: OtlpServer): { packets: number; bytes: number } | undefined {
-  const last = withSeries(server).at(-1);
-  if (!last) return undefined;
-  return { packets: sumValue(last.request, COUNT, LABELS)!, bytes: sumValue(last.request, BYTES, LABELS)! };
-}
-
-/**
- * Waits until the newest export carries `packets`, then two more collections, and returns
- * what the newest export carries then: an overcount is seen, not hidden.
- */
-async function settle(server: OtlpServer, packets: number, timeoutMs = 60_000) {
-  await server.waitFor(
-    `an export with ${packets} packets`,
-    () => (latest(server)?.packets ?? -1) >= packets,
-    timeoutMs,
-  );
-  await sleep(INTERVAL_MS * 2 + 200);
-  await server.waitFor('a newer export', () => server.accepted().length > 0);
-  return latest(server)!;
-}
+const latest = (server: OtlpServer) => latestTotals(server, RULE_DROPS);
+const settle = (server: OtlpServer, packets: number) => settleTotals(server, RULE_DROPS, packets, INTERVAL_MS);
 
 const lines = (text: string, what: string) => text.split('\n').filter((l) => l.includes(what));
 
@@ -312,20 +292,8 @@ describe('otlp exporter against a real gRPC server', () => {
   });
 
   describe('over TLS', () => {
-    let dir: string | undefined;
-    let tls: { key: Buffer; cert: Buffer; certFile: string } | undefined;
-    try {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dropreason-tls-'));
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-        '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-      ], { stdio: 'ignore' }); // prettier-ignore
-      const certFile = path.join(dir, 'cert.pem');
-      tls = { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(certFile), certFile };
-    } catch {
-      console.log('skipping the OTLP TLS tests: openssl could not make a test certificate');
-    }
+    const tls = testCertificate(['localhost']);
+    if (!tls) console.log('skipping the OTLP TLS tests: openssl could not make a test certificate');
 
     it.skipIf(!tls)('verifies the server with ca_file', async () => {
       const server = await OtlpServer.start(0, { tls: tls! });
@@ -371,7 +339,7 @@ describe('otlp exporter against a real gRPC server', () => {
     });
 
     afterAll(() => {
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      if (tls) fs.rmSync(tls.dir, { recursive: true, force: true });
     });
   });
 });

@@ -7,9 +7,7 @@
  * also after the server was down. Without root, the exporter alone against the server:
  * encodings, compressions, headers, the path rule, and which answers are retried.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,40 +18,29 @@ import { OtlpHttpExporter } from '../../src/exporters/otlphttp/exporter.js';
 import { VERSION } from '../../src/version.js';
 import { dropBatch, recordingLogger, settingsFor } from '../unit/support.js';
 import { Agent, isRoot, sleep } from './harness/agent.js';
-import { attributes, OtlpHttpServer, type HttpReceived, sumPoints, sumValue } from './harness/otlp_server.js';
+import {
+  attributes,
+  OtlpHttpServer,
+  requestsWith,
+  RULE_DROPS,
+  settleTotals,
+  sumPoints,
+  sumValue,
+} from './harness/otlp_server.js';
+import { testCertificate } from './harness/certificate.js';
 import { NetnsPair, ruleCounters } from './harness/topology.js';
 import { parseSettings } from '../unit/componentconfig.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
-const COUNT = 'dropreason.drop.count';
-const BYTES = 'dropreason.drop.bytes';
-const LABELS = { reason: 'IPTABLE_RULE_DROP', direction: 'egress' };
+const { count: COUNT, bytes: BYTES, labels: LABELS } = RULE_DROPS;
 const PAYLOAD = 100;
 const INTERVAL_MS = 500;
 
 if (!isRoot)
   console.log('skipping the OTLP/HTTP end-to-end tests: they need root to load eBPF and make network namespaces');
 
-function withSeries(server: OtlpHttpServer): HttpReceived[] {
-  return server.accepted().filter((r) => sumValue(r.request, COUNT, LABELS) !== undefined);
-}
-
-function latest(server: OtlpHttpServer): { packets: number; bytes: number } | undefined {
-  const last = withSeries(server).at(-1);
-  if (!last) return undefined;
-  return { packets: sumValue(last.request, COUNT, LABELS)!, bytes: sumValue(last.request, BYTES, LABELS)! };
-}
-
-/** Waits for an export with `packets`, then two more collections, and returns the newest export's totals. */
-async function settle(server: OtlpHttpServer, packets: number, timeoutMs = 60_000) {
-  await server.waitFor(
-    `an export with ${packets} packets`,
-    () => (latest(server)?.packets ?? -1) >= packets,
-    timeoutMs,
-  );
-  await sleep(INTERVAL_MS * 2 + 200);
-  return latest(server)!;
-}
+const withSeries = (server: OtlpHttpServer) => requestsWith(server, RULE_DROPS);
+const settle = (server: OtlpHttpServer, packets: number) => settleTotals(server, RULE_DROPS, packets, INTERVAL_MS);
 
 const lines = (text: string, what: string) => text.split('\n').filter((l) => l.includes(what));
 
@@ -255,22 +242,10 @@ describe('otlphttp exporter against a real HTTP server', () => {
   });
 
   describe('over HTTPS', () => {
-    let dir: string | undefined;
-    let tls: { key: Buffer; cert: Buffer; certFile: string } | undefined;
-    try {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dropreason-tls-'));
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-        '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,DNS:collector.internal,IP:127.0.0.1',
-        '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-      ], { stdio: 'ignore' }); // prettier-ignore
-      const certFile = path.join(dir, 'cert.pem');
-      tls = { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(certFile), certFile };
-    } catch {
-      console.log('skipping the OTLP/HTTP TLS tests: openssl could not make a test certificate');
-    }
+    const tls = testCertificate(['localhost', 'collector.internal']);
+    if (!tls) console.log('skipping the OTLP/HTTP TLS tests: openssl could not make a test certificate');
     afterAll(() => {
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      if (tls) fs.rmSync(tls.dir, { recursive: true, force: true });
     });
 
     async function exportOver(settings: Record<string, unknown>) {
