@@ -18,7 +18,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { FakeApiServer } from '../k8s/fake_api_server.js';
 import { Agent, freePort, isRoot, type Samples, sleep } from './harness/agent.js';
 import { OtlpServer, type ResourcePoint, resourcePoints } from './harness/otlp_server.js';
-import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
+import { type Counters, dropUdpBothWays, dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
 const N = 41;
@@ -78,14 +78,13 @@ async function podsApi(pair: NetnsPair): Promise<FakeApiServer> {
 }
 
 type Labels = Record<string, string>;
-type Rule = { packets: number; bytes: number };
 
 /**
  * Waits until the agent counts db's `inp.packets`, then two more collections, so that an
  * overcount is seen, not hidden; the pod series of web (A, egress) and db (B, ingress) must
  * then equal their rule counters. Returns that last scrape.
  */
-async function expectPodDrops(agent: Agent, web: Labels, out: Rule, db: Labels, inp: Rule): Promise<Samples> {
+async function expectPodDrops(agent: Agent, web: Labels, out: Counters, db: Labels, inp: Counters): Promise<Samples> {
   await until(async () => series(await agent.scrape(), 'dropreason_pod_drop_count_total', db)[0]?.[1] === inp.packets);
   await sleep(1_200);
   const samples = await agent.scrape();
@@ -370,12 +369,7 @@ service:
       new Set(['metadata.name=node-a']),
     );
 
-    dropUdpRule(pair, 'OUTPUT', 9);
-    dropUdpRule(pair, 'INPUT', 10);
-    pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), '40']);
-    pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '10', String(N + 2), '40']);
-    const out = ruleCounters(pair, pair.a, 'OUTPUT');
-    const inp = ruleCounters(pair, pair.b, 'INPUT');
+    const { out, inp } = dropUdpBothWays(pair, N, N + 2);
     expect([out.packets, inp.packets]).toEqual([N, N + 2]);
 
     const node = {
