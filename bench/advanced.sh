@@ -36,47 +36,31 @@ set -Eeuo pipefail
 
 FLOWS=${FLOWS:-10000}
 FLOW_PORTS=${FLOW_PORTS:-10}
-STORM_SECONDS=${STORM_SECONDS:-10}
-STORM_CPU=${STORM_CPU:-1}
-AGENT_CPU=${AGENT_CPU:-0}
-STORM_BATCH=${STORM_BATCH:-64}
-STORM_PAYLOAD=${STORM_PAYLOAD:-16}
 SCRAPES=${SCRAPES:-5}
-QUIET_WAIT=${QUIET_WAIT:-60}
-QUIET_BUSY=${QUIET_BUSY:-15}
-ATTEMPTS=${ATTEMPTS:-3}
 FLOW_REFERENCE=${FLOW_REFERENCE:-1}
 
-BPFTRACE_PROG='tracepoint:skb:kfree_skb { @[args->reason] = count(); }'
 # shellcheck disable=SC2016 # bpftrace variables, not the shell's
 BPFTRACE_FLOW_PROG='tracepoint:skb:kfree_skb { $s = (struct sk_buff *)args->skbaddr; $ip = (struct iphdr *)($s->head + $s->network_header); $udp = (struct udphdr *)($s->head + $s->transport_header); @[args->reason, $ip->saddr, $ip->daddr, $udp->dest] = count(); }'
-METRIC_COUNT='dropreason_drop_count_total'
-METRIC_BYTES='dropreason_drop_bytes_total'
 POD_COUNT='dropreason_pod_drop_count_total'
 POD_BYTES='dropreason_pod_drop_bytes_total'
-LABELS='direction="egress",reason="IPTABLE_RULE_DROP"'
 
-# Targets.
-MIN_STORM_PPS=500000
+# Targets (and MIN_STORM_PPS in bench/lib.sh).
 MIN_FLOWS=10000
 MAX_CPU_PCT=2
 MAX_COST_RATIO=1
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH="$ROOT/bench"
-BUILD="$BENCH/.build"
+
+# shellcheck source=bench/lib.sh
+. "$BENCH/lib.sh"
+
 CONFIG="$BENCH/advanced.yaml"
-SRC_ADDR=198.18.0.1
 PEER_ADDR=198.18.0.2
 DST_NET=198.19.0.0/16 # the flows' destinations, routed out of the veth
 DST_ADDR=198.19.0.1   # first destination address
 DST_PORT=1024         # first destination port
-NS_TX="drbench-tx-$$"
-NS_RX="drbench-rx-$$"
 POD_LABEL="k8s_pod_ip=\"$SRC_ADDR\""
-
-# shellcheck source=bench/lib.sh
-. "$BENCH/lib.sh"
 
 ipt_counters() { # -> "pkts bytes" of the DROP rule
   ip netns exec "$NS_TX" iptables -L OUTPUT -v -x -n |
@@ -174,16 +158,9 @@ agent_storm() {
 
 PHASE="with the agent"
 with_attempts "$PHASE" agent_storm
-AGENT_CS_PPS_CPU=$CS_PPS_CPU
-AGENT_PPS=$TP_PPS AGENT_PPS_CPU=$TP_PPS_CPU AGENT_SHARE=$TP_SHARE AGENT_OTHERS=$OTHERS AGENT_SECS=$TP_SECS
-AG_IPT_PKTS=$SUM_PKTS AG_IPT_BYTES=$SUM_BYTES
+agent_results
 POD_DCOUNT=$((P1_C - P0_C)) POD_DBYTES=$((P1_B - P0_B))
 BASIC_DCOUNT=$((B1_C - B0_C)) BASIC_DBYTES=$((B1_B - B0_B))
-OUR_RUNS=$((RC1 - RC0))
-[ "$OUR_RUNS" -gt 0 ] || die "the agent's program did not run during the storm (run_cnt did not move)"
-OUR_NS=$(calc %.3f "$((RT1 - RT0)) / $OUR_RUNS")
-CLK_TCK=$(getconf CLK_TCK)
-CPU_WINDOW=$(calc %.3f "$T_CPU1 - $T_CPU0")
 COLLECT_TICKS=$((TICKS1 - TICKS0))
 COLLECT_PCT=$(calc %.4f "$COLLECT_TICKS / $CLK_TCK / $CPU_WINDOW * 100")
 SCRAPE_BYTES=$(stat -c %s "$BUILD/advanced-scrape.txt")
@@ -198,10 +175,7 @@ S_TICKS1=$(cpu_ticks "$AGENT_PID")
 SCRAPE_CPU_MS=$(calc %.1f "($S_TICKS1 - $S_TICKS0) / $CLK_TCK / $SCRAPES * 1000")
 SCRAPE_WALL_MS=$(calc %.1f "($S_T1 - $S_T0) / $SCRAPES * 1000")
 CPU_PCT=$(calc %.4f "$COLLECT_PCT + $SCRAPE_CPU_MS / 10 / $INTERVAL")
-VMRSS_KB=$(status_kb "$AGENT_PID" VmRSS)
-VMHWM_KB=$(status_kb "$AGENT_PID" VmHWM)
-RSSANON_KB=$(status_kb "$AGENT_PID" RssAnon)
-RSSFILE_KB=$(status_kb "$AGENT_PID" RssFile)
+agent_memory
 if [ "$POD_DCOUNT" != "$AG_IPT_PKTS" ] || [ "$POD_DBYTES" != "$AG_IPT_BYTES" ]; then
   NOTES+=("pod series not exact: their sum differs from the rule counters by $((POD_DCOUNT - AG_IPT_PKTS)) packets and $((POD_DBYTES - AG_IPT_BYTES)) bytes; drops under the overflow reason (OTHER): $OTHER_C.")
 fi
@@ -236,41 +210,25 @@ baseline_phase 2 "baseline, after"
 T_RUN1=$(now)
 
 # ---------------------------------------------------------------- results
-AGENT_PCT=$(calc %.3f "$AGENT_PPS / $BASE_PPS * 100")
-AGENT_PCT_CPU=$(calc %.3f "$AGENT_PPS_CPU / $BASE_PPS_CPU * 100")
 COST_RATIO=$(calc %.4f "$OUR_NS / $REF_NS")
-RSS_MIB=$(calc %.3f "$VMRSS_KB / 1024")
-HWM_MIB=$(calc %.3f "$VMHWM_KB / 1024")
 
 POD_OK=$([ "$POD_DCOUNT" = "$AG_IPT_PKTS" ] && [ "$POD_DBYTES" = "$AG_IPT_BYTES" ] && echo PASS || echo FAIL)
 BASIC_OK=$([ "$BASIC_DCOUNT" = "$AG_IPT_PKTS" ] && [ "$BASIC_DBYTES" = "$AG_IPT_BYTES" ] && echo PASS || echo FAIL)
 STORM_OK=$(pass "$AGENT_PPS >= $MIN_STORM_PPS && $AGENT_SECS >= 10 && $FLOWS >= $MIN_FLOWS")
-others() { if [ -n "$1" ]; then echo "$1"; else echo none; fi; }
-ns_per() { calc %.0f "1e9 / $1"; }                         # drops per CPU-s -> ns per drop
-added() { calc %+.0f "1e9 / $1 - 1e9 / $BASE_PPS_CPU"; } # ns per drop over the baseline mean
-ref_row() { # label pps pps_cpu share ns runs others
-  echo "| $1 | $(fmt_int "$2") | $(f1 "$4") % | $(ns_per "$3") ns ($(added "$3") ns) | $(f1 "$(calc %.3f "$3 / $BASE_PPS_CPU * 100")") % ($(f1 "$(calc %.3f "$2 / $BASE_PPS * 100")") %) | $(f1 "$5") ns ($(fmt_int "$6") runs) | $(others "$7") |"
-}
-
-REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
-  REV="$REV with uncommitted changes"
-fi
-CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+run_identity
 
 RESULTS="$BUILD/advanced-results.md"
 {
   echo "Advanced-mode drop storm benchmark, $(date -u +%Y-%m-%dT%H:%MZ): $(uname -sr), $NCPU CPUs ($CPU_MODEL); storm on CPU $STORM_CPU, agent and bpftrace on CPU $AGENT_CPU; ${STORM_SECONDS} s storms of ${STORM_PAYLOAD}-byte UDP datagrams from $SRC_ADDR, round robin over $(fmt_int "$FLOWS") flows ($(fmt_int "$ADDRS") addresses from $DST_ADDR × $FLOW_PORTS ports from $DST_PORT). Agent: commit $REV, built $(date -u -d "@${AGENT_BUILT%.*}" +%Y-%m-%dT%H:%MZ), Node $(node --version), \`mode: advanced\`, program \`$OUR_PROG_NAME\` ($OUR_PROG_TYPE)."
   echo
-  echo "| storm | drops/s | sender on its CPU | sender CPU time per drop | throughput vs baseline: per CPU-second (wall clock) | eBPF run time per drop | other tracing programs during it |"
-  echo "|---|---|---|---|---|---|---|"
-  echo "| baseline, before | $(fmt_int "$BASE1_PPS") | $(f1 "$BASE1_SHARE") % | $(ns_per "$BASE1_PPS_CPU") ns | | | $(others "$BASE1_OTHERS") |"
-  echo "| with the agent (advanced) | $(fmt_int "$AGENT_PPS") | $(f1 "$AGENT_SHARE") % | $(ns_per "$AGENT_PPS_CPU") ns ($(added "$AGENT_PPS_CPU") ns) | $(f1 "$AGENT_PCT_CPU") % ($(f1 "$AGENT_PCT") %) | $(f1 "$OUR_NS") ns ($(fmt_int "$OUR_RUNS") runs) | $(others "$AGENT_OTHERS") |"
-  ref_row "with bpftrace" "$REF_PPS" "$REF_PPS_CPU" "$REF_SHARE" "$REF_NS" "$REF_RUNS" "$REF_OTHERS"
+  storms_head
+  baseline_row "baseline, before" "$BASE1_PPS" "$BASE1_PPS_CPU" "$BASE1_SHARE" "$BASE1_OTHERS"
+  storm_row "with the agent (advanced)" "$AGENT_PPS" "$AGENT_PPS_CPU" "$AGENT_SHARE" "$OUR_NS" "$OUR_RUNS" "$AGENT_OTHERS"
+  storm_row "with bpftrace" "$REF_PPS" "$REF_PPS_CPU" "$REF_SHARE" "$REF_NS" "$REF_RUNS" "$REF_OTHERS"
   if [ "$FLOW_REFERENCE" = 1 ]; then
-    ref_row "with bpftrace, per flow (not a target)" "$FREF_PPS" "$FREF_PPS_CPU" "$FREF_SHARE" "$FREF_NS" "$FREF_RUNS" "$FREF_OTHERS"
+    storm_row "with bpftrace, per flow (not a target)" "$FREF_PPS" "$FREF_PPS_CPU" "$FREF_SHARE" "$FREF_NS" "$FREF_RUNS" "$FREF_OTHERS"
   fi
-  echo "| baseline, after | $(fmt_int "$BASE2_PPS") | $(f1 "$BASE2_SHARE") % | $(ns_per "$BASE2_PPS_CPU") ns | | | $(others "$BASE2_OTHERS") |"
+  baseline_row "baseline, after" "$BASE2_PPS" "$BASE2_PPS_CPU" "$BASE2_SHARE" "$BASE2_OTHERS"
   echo
   echo "With the agent and with bpftrace, two ${STORM_SECONDS} s storms each: throughput and CPU time per drop from the first (kernel.bpf_stats_enabled=0), eBPF run time per drop from the second (=1: run_time_ns of the agent's programs ($AGENT_PROGS) / run_cnt of the counter, from bpftool). Added CPU time per drop is against the mean of the two baselines. With the accounting on, the sender took $(ns_per "$AGENT_CS_PPS_CPU") ns per drop with the agent and $(ns_per "$REF_CS_PPS_CPU") ns with bpftrace."
   if [ "$FLOW_REFERENCE" = 1 ]; then
@@ -288,17 +246,9 @@ RESULTS="$BUILD/advanced-results.md"
   echo "| agent CPU ≤ ${MAX_CPU_PCT} % of one core at a ${INTERVAL} s interval: collections, no scrape | $(f2 "$COLLECT_PCT") % over $(f1 "$CPU_WINDOW") s (both storms, then ≥ 1 collection; $COLLECT_TICKS ticks of 1/$CLK_TCK s) | $(pass "$COLLECT_PCT <= $MAX_CPU_PCT") |"
   echo "| agent CPU ≤ ${MAX_CPU_PCT} % of one core at a ${INTERVAL} s interval: collections + one scrape per ${INTERVAL} s | $(f2 "$CPU_PCT") % ($(f2 "$COLLECT_PCT") % + $SCRAPE_CPU_MS ms CPU per scrape) | $(pass "$CPU_PCT <= $MAX_CPU_PCT") |"
   echo
-  echo "Scrape: $(fmt_int "$ALL_SERIES") pod count series ($(fmt_int "$((ALL_SERIES * 2))") pod series with the bytes), $(fmt_int "$SCRAPE_BYTES") bytes; $SCRAPES scrapes back to back took $SCRAPE_WALL_MS ms and $SCRAPE_CPU_MS ms of agent CPU each. All pod series together grew by $(fmt_int "$((ALL_C - ALL0_C))") packets, $(fmt_int "$((ALL_B - ALL0_B))") bytes (the sender's address and any other drops on the machine). Agent memory at the end: VmRSS $(f1 "$RSS_MIB") MiB, VmHWM $(f1 "$HWM_MIB") MiB (RssAnon $(calc %.1f "$RSSANON_KB / 1024"), RssFile $(calc %.1f "$RSSFILE_KB / 1024"))."
+  echo "Scrape: $(fmt_int "$ALL_SERIES") pod count series ($(fmt_int "$((ALL_SERIES * 2))") pod series with the bytes), $(fmt_int "$SCRAPE_BYTES") bytes; $SCRAPES scrapes back to back took $SCRAPE_WALL_MS ms and $SCRAPE_CPU_MS ms of agent CPU each. All pod series together grew by $(fmt_int "$((ALL_C - ALL0_C))") packets, $(fmt_int "$((ALL_B - ALL0_B))") bytes (the sender's address and any other drops on the machine). Agent memory at the end: $(memory_text)."
   results_end
 } >"$RESULTS"
 
-echo
-cat "$RESULTS"
-echo
-log "results written to ${RESULTS#"$ROOT"/}; logs: ${AGENT_LOG#"$ROOT"/}, ${REF_LOG#"$ROOT"/}; last scrape: bench/.build/advanced-scrape.txt"
-
-if [ "$POD_OK" != PASS ] || [ "$BASIC_OK" != PASS ]; then
-  log "the agent's counts are not exact"
-  exit 3
-fi
-exit 0
+EXACT=$([ "$POD_OK" = PASS ] && [ "$BASIC_OK" = PASS ] && echo PASS || echo FAIL)
+finish_run "$EXACT" "${AGENT_LOG#"$ROOT"/}, ${REF_LOG#"$ROOT"/}; last scrape: bench/.build/advanced-scrape.txt"

@@ -1,9 +1,31 @@
-# Shell functions shared by the drop-storm benchmarks (bench/run.sh, bench/advanced.sh).
-# Sourced, not run. They use the caller's settings: ROOT, BENCH, CONFIG, NS_TX, NS_RX,
-# SRC_ADDR, BUILD, DST_ADDR,
-# DST_PORT, STORM_*, QUIET_*, ATTEMPTS and WATCH_FILE; the caller defines ipt_counters (the DROP rule's counters).
+# Shell functions and settings shared by the drop-storm benchmarks (bench/run.sh,
+# bench/advanced.sh). Sourced, not run, once the caller has set ROOT and BENCH. Besides the
+# settings below they use the caller's CONFIG, DST_ADDR, DST_PORT and WATCH_FILE; the
+# caller defines ipt_counters (the DROP rule's counters).
 # STORM_EXTRA holds further arguments for bench/storm.c (FLOWS, PORTS); none by default.
 # shellcheck shell=bash disable=SC2154,SC2034
+
+# The knobs both benchmarks take (their headers say what each does), with their defaults.
+STORM_SECONDS=${STORM_SECONDS:-10}
+STORM_CPU=${STORM_CPU:-1}
+AGENT_CPU=${AGENT_CPU:-0}
+STORM_BATCH=${STORM_BATCH:-64}
+STORM_PAYLOAD=${STORM_PAYLOAD:-16}
+QUIET_WAIT=${QUIET_WAIT:-60}
+QUIET_BUSY=${QUIET_BUSY:-15}
+ATTEMPTS=${ATTEMPTS:-3}
+
+# The reference one-liner, the agent's series of the storm's drops, and the storm's target.
+BPFTRACE_PROG='tracepoint:skb:kfree_skb { @[args->reason] = count(); }'
+METRIC_COUNT='dropreason_drop_count_total'
+METRIC_BYTES='dropreason_drop_bytes_total'
+LABELS='direction="egress",reason="IPTABLE_RULE_DROP"'
+MIN_STORM_PPS=500000
+
+BUILD="$BENCH/.build"
+SRC_ADDR=198.18.0.1 # the sender, in NS_TX
+NS_TX="drbench-tx-$$"
+NS_RX="drbench-rx-$$"
 
 STORM_EXTRA=()
 # What cleanup undoes, set as each is made.
@@ -407,6 +429,77 @@ results_end() {
   fi
   echo
   echo "The run took $(calc %.0f "$T_RUN1 - $T_RUN0") s after setup."
+}
+
+# After the agent's phase (with_attempts "$PHASE" agent_storm): its storms under AGENT_*,
+# the rule's totals under AG_IPT_*, its counter's run time per drop (OUR_RUNS, OUR_NS), and
+# the window its CPU was measured over (CPU_WINDOW, in CLK_TCK ticks a second).
+agent_results() {
+  AGENT_CS_PPS_CPU=$CS_PPS_CPU
+  AGENT_PPS=$TP_PPS AGENT_PPS_CPU=$TP_PPS_CPU AGENT_SHARE=$TP_SHARE AGENT_OTHERS=$OTHERS AGENT_SECS=$TP_SECS
+  AG_IPT_PKTS=$SUM_PKTS AG_IPT_BYTES=$SUM_BYTES
+  OUR_RUNS=$((RC1 - RC0))
+  [ "$OUR_RUNS" -gt 0 ] || die "the agent's program did not run during the storm (run_cnt did not move)"
+  OUR_NS=$(calc %.3f "$((RT1 - RT0)) / $OUR_RUNS")
+  CLK_TCK=$(getconf CLK_TCK)
+  CPU_WINDOW=$(calc %.3f "$T_CPU1 - $T_CPU0")
+}
+
+# The agent's memory now: VMRSS_KB, VMHWM_KB, RSSANON_KB, RSSFILE_KB; RSS_MIB and HWM_MIB.
+agent_memory() {
+  VMRSS_KB=$(status_kb "$AGENT_PID" VmRSS)
+  VMHWM_KB=$(status_kb "$AGENT_PID" VmHWM)
+  RSSANON_KB=$(status_kb "$AGENT_PID" RssAnon)
+  RSSFILE_KB=$(status_kb "$AGENT_PID" RssFile)
+  RSS_MIB=$(calc %.3f "$VMRSS_KB / 1024")
+  HWM_MIB=$(calc %.3f "$VMHWM_KB / 1024")
+}
+
+# ---------------------------------------------------------------- results
+
+# The commit the agent was built from (REV, marked when the tree has uncommitted changes)
+# and the CPU's model (CPU_MODEL), for the first line of the results.
+run_identity() {
+  REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+    REV="$REV with uncommitted changes"
+  fi
+  CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+}
+
+others() { if [ -n "$1" ]; then echo "$1"; else echo none; fi; }
+ns_per() { calc %.0f "1e9 / $1"; }                         # drops per CPU-s -> ns per drop
+added() { calc %+.0f "1e9 / $1 - 1e9 / $BASE_PPS_CPU"; } # ns per drop over the baseline mean
+
+# The storms table: its header, a baseline's row, and a row of a storm with a program attached.
+storms_head() {
+  echo "| storm | drops/s | sender on its CPU | sender CPU time per drop | throughput vs baseline: per CPU-second (wall clock) | eBPF run time per drop | other tracing programs during it |"
+  echo "|---|---|---|---|---|---|---|"
+}
+baseline_row() { # label pps pps_cpu share others
+  echo "| $1 | $(fmt_int "$2") | $(f1 "$4") % | $(ns_per "$3") ns | | | $(others "$5") |"
+}
+storm_row() { # label pps pps_cpu share ns runs others
+  echo "| $1 | $(fmt_int "$2") | $(f1 "$4") % | $(ns_per "$3") ns ($(added "$3") ns) | $(f1 "$(calc %.3f "$3 / $BASE_PPS_CPU * 100")") % ($(f1 "$(calc %.3f "$2 / $BASE_PPS * 100")") %) | $(f1 "$5") ns ($(fmt_int "$6") runs) | $(others "$7") |"
+}
+
+# The agent's memory as the results give it (agent_memory read it).
+memory_text() {
+  echo "VmRSS $(f1 "$RSS_MIB") MiB, VmHWM $(f1 "$HWM_MIB") MiB (RssAnon $(calc %.1f "$RSSANON_KB / 1024"), RssFile $(calc %.1f "$RSSFILE_KB / 1024"))"
+}
+
+# Shows the results written to RESULTS and where they and the logs are; exits 3 unless
+# the agent's counts were exact.
+finish_run() { # exact (PASS or FAIL) logs
+  echo
+  cat "$RESULTS"
+  echo
+  log "results written to ${RESULTS#"$ROOT"/}; logs: $2"
+  if [ "$1" != PASS ]; then
+    log "the agent's counts are not exact"
+    exit 3
+  fi
+  exit 0
 }
 
 # The reference: one bpftrace program, started, two storms (in phase $PHASE), stopped.

@@ -41,22 +41,7 @@
 
 set -Eeuo pipefail
 
-STORM_SECONDS=${STORM_SECONDS:-10}
-STORM_CPU=${STORM_CPU:-1}
-AGENT_CPU=${AGENT_CPU:-0}
-STORM_BATCH=${STORM_BATCH:-64}
-STORM_PAYLOAD=${STORM_PAYLOAD:-16}
-QUIET_WAIT=${QUIET_WAIT:-60}
-QUIET_BUSY=${QUIET_BUSY:-15}
-ATTEMPTS=${ATTEMPTS:-3}
-
-BPFTRACE_PROG='tracepoint:skb:kfree_skb { @[args->reason] = count(); }'
-METRIC_COUNT='dropreason_drop_count_total'
-METRIC_BYTES='dropreason_drop_bytes_total'
-LABELS='direction="egress",reason="IPTABLE_RULE_DROP"'
-
-# Targets.
-MIN_STORM_PPS=500000
+# Targets (and MIN_STORM_PPS in bench/lib.sh).
 MIN_THROUGHPUT_PCT=90
 MAX_CPU_PCT=1
 MAX_RSS_MIB=100
@@ -65,16 +50,13 @@ MAX_LOCATION_NS=5
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH="$ROOT/bench"
-BUILD="$BENCH/.build"
-CONFIG="$BENCH/config.yaml"
-SRC_ADDR=198.18.0.1
-DST_ADDR=198.18.0.2
-DST_PORT=9
-NS_TX="drbench-tx-$$"
-NS_RX="drbench-rx-$$"
 
 # shellcheck source=bench/lib.sh
 . "$BENCH/lib.sh"
+
+CONFIG="$BENCH/config.yaml"
+DST_ADDR=198.18.0.2
+DST_PORT=9
 
 ipt_counters() { # -> "pkts bytes" of the DROP rule
   ip netns exec "$NS_TX" iptables -L OUTPUT -v -x -n |
@@ -144,21 +126,11 @@ agent_storm() {
 
 PHASE="with the agent"
 with_attempts "$PHASE" agent_storm
-AGENT_CS_PPS_CPU=$CS_PPS_CPU
-AGENT_PPS=$TP_PPS AGENT_PPS_CPU=$TP_PPS_CPU AGENT_SHARE=$TP_SHARE AGENT_OTHERS=$OTHERS AGENT_SECS=$TP_SECS
-AG_IPT_PKTS=$SUM_PKTS AG_IPT_BYTES=$SUM_BYTES
+agent_results
 AG_DCOUNT=$((AG_COUNT1 - AG_COUNT0))
 AG_DBYTES=$((AG_BYTES1 - AG_BYTES0))
-OUR_RUNS=$((RC1 - RC0))
-[ "$OUR_RUNS" -gt 0 ] || die "the agent's program did not run during the storm (run_cnt did not move)"
-OUR_NS=$(calc %.3f "$((RT1 - RT0)) / $OUR_RUNS")
-CLK_TCK=$(getconf CLK_TCK)
-CPU_WINDOW=$(calc %.3f "$T_CPU1 - $T_CPU0")
 CPU_PCT=$(calc %.4f "($TICKS1 - $TICKS0) / $CLK_TCK / $CPU_WINDOW * 100")
-VMRSS_KB=$(status_kb "$AGENT_PID" VmRSS)
-VMHWM_KB=$(status_kb "$AGENT_PID" VmHWM)
-RSSANON_KB=$(status_kb "$AGENT_PID" RssAnon)
-RSSFILE_KB=$(status_kb "$AGENT_PID" RssFile)
+agent_memory
 if [ "$AG_DCOUNT" != "$AG_IPT_PKTS" ] || [ "$AG_DBYTES" != "$AG_IPT_BYTES" ]; then
   EXTRA=$((AG_DCOUNT - AG_IPT_PKTS))
   EXTRA_BYTES=$((AG_DBYTES - AG_IPT_BYTES))
@@ -222,39 +194,26 @@ T_RUN1=$(now)
 # ---------------------------------------------------------------- results
 AGENT_PCT=$(calc %.3f "$AGENT_PPS / $BASE_PPS * 100")
 AGENT_PCT_CPU=$(calc %.3f "$AGENT_PPS_CPU / $BASE_PPS_CPU * 100")
-BT_PCT=$(calc %.3f "$BT_PPS / $BASE_PPS * 100")
-BT_PCT_CPU=$(calc %.3f "$BT_PPS_CPU / $BASE_PPS_CPU * 100")
 COST_RATIO=$(calc %.4f "$OUR_NS / $BT_NS")
 FLOOR_RATIO=$(calc %.4f "$FLOOR_NS / $BT_NS")
 ABOVE_RATIO=$(calc %.4f "($OUR_NS - $FLOOR_NS) / ($BT_NS - $FLOOR_NS)")
-RSS_MIB=$(calc %.3f "$VMRSS_KB / 1024")
-HWM_MIB=$(calc %.3f "$VMHWM_KB / 1024")
 
 COUNT_OK=$([ "$AG_DCOUNT" = "$AG_IPT_PKTS" ] && echo PASS || echo FAIL)
 BYTES_OK=$([ "$AG_DBYTES" = "$AG_IPT_BYTES" ] && echo PASS || echo FAIL)
 STORM_OK=$(pass "$AGENT_PPS >= $MIN_STORM_PPS && $AGENT_SECS >= 10")
-others() { if [ -n "$1" ]; then echo "$1"; else echo none; fi; }
-ns_per() { calc %.0f "1e9 / $1"; }                                 # drops per CPU-s -> ns per drop
-added() { calc %+.0f "1e9 / $1 - 1e9 / $BASE_PPS_CPU"; }         # ns per drop over the baseline mean
-
-REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
-  REV="$REV with uncommitted changes"
-fi
-CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+run_identity
 
 RESULTS="$BUILD/results.md"
 {
   echo "Drop storm benchmark, $(date -u +%Y-%m-%dT%H:%MZ): $(uname -sr), $NCPU CPUs ($CPU_MODEL); storm on CPU $STORM_CPU, agent and bpftrace on CPU $AGENT_CPU; ${STORM_SECONDS} s storms of ${STORM_PAYLOAD}-byte UDP datagrams. Agent: commit $REV, built $(date -u -d "@${AGENT_BUILT%.*}" +%Y-%m-%dT%H:%MZ), Node $(node --version), program \`$OUR_PROG_NAME\` ($OUR_PROG_TYPE)."
   echo
-  echo "| storm | drops/s | sender on its CPU | sender CPU time per drop | throughput vs baseline: per CPU-second (wall clock) | eBPF run time per drop | other tracing programs during it |"
-  echo "|---|---|---|---|---|---|---|"
-  echo "| baseline, before | $(fmt_int "$BASE1_PPS") | $(f1 "$BASE1_SHARE") % | $(ns_per "$BASE1_PPS_CPU") ns | | | $(others "$BASE1_OTHERS") |"
-  echo "| with the agent | $(fmt_int "$AGENT_PPS") | $(f1 "$AGENT_SHARE") % | $(ns_per "$AGENT_PPS_CPU") ns ($(added "$AGENT_PPS_CPU") ns) | $(f1 "$AGENT_PCT_CPU") % ($(f1 "$AGENT_PCT") %) | $(f1 "$OUR_NS") ns ($(fmt_int "$OUR_RUNS") runs) | $(others "$AGENT_OTHERS") |"
+  storms_head
+  baseline_row "baseline, before" "$BASE1_PPS" "$BASE1_PPS_CPU" "$BASE1_SHARE" "$BASE1_OTHERS"
+  storm_row "with the agent" "$AGENT_PPS" "$AGENT_PPS_CPU" "$AGENT_SHARE" "$OUR_NS" "$OUR_RUNS" "$AGENT_OTHERS"
   echo "| with the agent, \`location: false\` | | | | | $(f1 "$OFF_NS") ns ($(fmt_int "$OFF_RUNS") runs) | $(others "$OFF_OTHERS") |"
-  echo "| with bpftrace | $(fmt_int "$BT_PPS") | $(f1 "$BT_SHARE") % | $(ns_per "$BT_PPS_CPU") ns ($(added "$BT_PPS_CPU") ns) | $(f1 "$BT_PCT_CPU") % ($(f1 "$BT_PCT") %) | $(f1 "$BT_NS") ns ($(fmt_int "$BT_RUNS") runs) | $(others "$BT_OTHERS") |"
+  storm_row "with bpftrace" "$BT_PPS" "$BT_PPS_CPU" "$BT_SHARE" "$BT_NS" "$BT_RUNS" "$BT_OTHERS"
   echo "| empty tp_btf program (floor) | | | | | $(f1 "$FLOOR_NS") ns ($(fmt_int "$FLOOR_RUNS") runs) | $(others "$FLOOR_OTHERS") |"
-  echo "| baseline, after | $(fmt_int "$BASE2_PPS") | $(f1 "$BASE2_SHARE") % | $(ns_per "$BASE2_PPS_CPU") ns | | | $(others "$BASE2_OTHERS") |"
+  baseline_row "baseline, after" "$BASE2_PPS" "$BASE2_PPS_CPU" "$BASE2_SHARE" "$BASE2_OTHERS"
   echo
   echo "With the agent and with bpftrace, two ${STORM_SECONDS} s storms each: throughput and CPU time per drop from the first (kernel.bpf_stats_enabled=0), eBPF run time per drop (run_time_ns / run_cnt from bpftool) from the second (=1). Added CPU time per drop is against the mean of the two baselines. With the accounting on, the sender took $(ns_per "$AGENT_CS_PPS_CPU") ns per drop with the agent and $(ns_per "$BT_CS_PPS_CPU") ns with bpftrace."
   echo
@@ -268,17 +227,9 @@ RESULTS="$BUILD/results.md"
   echo "| (for reading the line above) the same above the empty program's floor of $(f1 "$FLOOR_NS") ns, which alone is $(f2 "$FLOOR_RATIO") × bpftrace's | $(f1 "$(calc %.3f "$OUR_NS - $FLOOR_NS")") ns / $(f1 "$(calc %.3f "$BT_NS - $FLOOR_NS")") ns = $(f2 "$ABOVE_RATIO") | |"
   echo "| drop locations cost ≤ ${MAX_LOCATION_NS} ns per drop (eBPF run time, location on − off) | $(f1 "$OUR_NS") ns − $(f1 "$OFF_NS") ns = $(calc %+.1f "$OUR_NS - $OFF_NS") ns | $(pass "$OUR_NS - $OFF_NS <= $MAX_LOCATION_NS") |"
   echo "| agent CPU ≤ ${MAX_CPU_PCT} % of one core at a ${INTERVAL} s interval | $(f2 "$CPU_PCT") % over $(f1 "$CPU_WINDOW") s (both storms, then ≥ 1 collection; $((TICKS1 - TICKS0)) ticks of 1/$CLK_TCK s) | $(pass "$CPU_PCT <= $MAX_CPU_PCT") |"
-  echo "| agent memory ≤ ${MAX_RSS_MIB} MiB | VmRSS $(f1 "$RSS_MIB") MiB, VmHWM $(f1 "$HWM_MIB") MiB (RssAnon $(calc %.1f "$RSSANON_KB / 1024"), RssFile $(calc %.1f "$RSSFILE_KB / 1024")) | $(pass "$HWM_MIB <= $MAX_RSS_MIB") |"
+  echo "| agent memory ≤ ${MAX_RSS_MIB} MiB | $(memory_text) | $(pass "$HWM_MIB <= $MAX_RSS_MIB") |"
   results_end
 } >"$RESULTS"
 
-echo
-cat "$RESULTS"
-echo
-log "results written to ${RESULTS#"$ROOT"/}; logs: ${AGENT_LOG#"$ROOT"/}, ${BT_LOG#"$ROOT"/}"
-
-if [ "$COUNT_OK" != PASS ] || [ "$BYTES_OK" != PASS ]; then
-  log "the agent's count is not exact"
-  exit 3
-fi
-exit 0
+EXACT=$([ "$COUNT_OK" = PASS ] && [ "$BYTES_OK" = PASS ] && echo PASS || echo FAIL)
+finish_run "$EXACT" "${AGENT_LOG#"$ROOT"/}, ${BT_LOG#"$ROOT"/}"

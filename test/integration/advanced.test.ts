@@ -4,14 +4,11 @@
  * Series are keyed by the test's own addresses, so other drops on the machine do not
  * touch them.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { Agent, freePort, isRoot } from './harness/agent.js';
-import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
+import { dropUdpBothWays, NetnsPair } from './harness/topology.js';
 
-const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
 const POD_COUNT = 'dropreason_pod_drop_count_total';
 const POD_BYTES = 'dropreason_pod_drop_bytes_total';
 const N = 57;
@@ -38,30 +35,14 @@ service:
 }
 
 describe.skipIf(!isRoot).each(['ipv4', 'ipv6'] as const)('advanced mode over %s', (family) => {
-  let pair: NetnsPair | undefined;
-  let agent: Agent | undefined;
-
-  afterEach(async () => {
-    await agent?.stop();
-    agent = undefined;
-    pair?.destroy();
-    pair = undefined;
-  });
-
   it('counts drops per local address and remote end, equal to the rule counters', async () => {
-    pair = new NetnsPair('adv', family);
-    pair.create();
+    const pair = NetnsPair.forTest('adv', family);
     const [port, retinaPort] = [await freePort(), await freePort()];
-    agent = await Agent.start(config(port, retinaPort), port);
+    const agent = await Agent.startForTest(config(port, retinaPort), port);
     expect(agent.stderr).toContain('mode=advanced');
 
     // Egress drops in a, ingress drops in b.
-    dropUdpRule(pair, 'OUTPUT', 9);
-    dropUdpRule(pair, 'INPUT', 10);
-    pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), '40']);
-    pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '10', String(N + 1), '40']);
-    const out = ruleCounters(pair, pair.a, 'OUTPUT');
-    const inp = ruleCounters(pair, pair.b, 'INPUT');
+    const { out, inp } = dropUdpBothWays(pair, N, N + 1);
     expect([out.packets, inp.packets]).toEqual([N, N + 1]);
 
     const egress = {
@@ -81,7 +62,7 @@ describe.skipIf(!isRoot).each(['ipv4', 'ipv6'] as const)('advanced mode over %s'
     const retina = [...(await agent.scrape(retinaPort))].filter(([k]) =>
       k.startsWith('networkobservability_adv_drop_count{'),
     );
-    const mine = retina.filter(([k]) => k.includes(`ip="${pair!.addrA}"`) && k.includes('direction="egress"'));
+    const mine = retina.filter(([k]) => k.includes(`ip="${pair.addrA}"`) && k.includes('direction="egress"'));
     expect(mine.map(([, v]) => v)).toEqual([N]);
     expect(mine[0]![0]).toContain('podname="unknown"');
   });

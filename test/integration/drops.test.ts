@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { Agent, basicConfig, freePort, isRoot, loadedPrograms, programsHeldBy, sleep } from './harness/agent.js';
 import { dropUdpRule, type Family, NetnsPair, ruleCounters, sh, snmpCounter, udpNoPorts } from './harness/topology.js';
@@ -29,9 +29,6 @@ function send(
 }
 
 describe.skipIf(!isRoot).each(['ipv4', 'ipv6'] as const)('drops on the real kernel over %s', (family) => {
-  let pair: NetnsPair | undefined;
-  let agent: Agent | undefined;
-
   beforeAll(() => {
     // bpftrace and the classic tracepoint need tracefs; CI machines may not have it mounted.
     try {
@@ -41,22 +38,17 @@ describe.skipIf(!isRoot).each(['ipv4', 'ipv6'] as const)('drops on the real kern
     }
   });
 
-  afterEach(async () => {
-    await agent?.stop();
-    agent = undefined;
-    pair?.destroy();
-    pair = undefined;
-  });
-
   async function setUp(
     tag: string,
     opts: { netns?: 'a' | 'b'; hook?: string; retinaPort?: number } = {},
   ): Promise<{ pair: NetnsPair; agent: Agent }> {
-    pair = new NetnsPair(tag, family);
-    pair.create();
+    const pair = NetnsPair.forTest(tag, family);
     const netns = opts.netns ? pair.netnsPath(opts.netns === 'a' ? pair.a : pair.b) : undefined;
     const port = await freePort();
-    agent = await Agent.start(basicConfig(port, { netns, hook: opts.hook, retinaPort: opts.retinaPort }), port);
+    const agent = await Agent.startForTest(
+      basicConfig(port, { netns, hook: opts.hook, retinaPort: opts.retinaPort }),
+      port,
+    );
     return { pair, agent };
   }
 
@@ -98,16 +90,17 @@ describe.skipIf(!isRoot).each(['ipv4', 'ipv6'] as const)('drops on the real kern
     expect((await agent.value('networkobservability_drop_bytes', labels, retinaPort)) - before.retinaBytes).toBe(
       rule.bytes,
     );
+    return agent;
   }
 
   it('counts an iptables OUTPUT DROP as IPTABLE_RULE_DROP egress, exactly, in both namings', async () => {
-    await egressRuleDrop();
-    expect(agent!.stderr).toContain('hook=tp_btf/kfree_skb');
+    const agent = await egressRuleDrop();
+    expect(agent.stderr).toContain('hook=tp_btf/kfree_skb');
   });
 
   it('counts the same exactly through the classic tracepoint', async () => {
-    await egressRuleDrop('tracepoint');
-    expect(agent!.stderr).toContain('hook=tracepoint/skb/kfree_skb');
+    const agent = await egressRuleDrop('tracepoint');
+    expect(agent.stderr).toContain('hook=tracepoint/skb/kfree_skb');
   });
 
   it('counts an iptables INPUT DROP of packets arriving over the veth as ingress', async () => {
@@ -164,7 +157,7 @@ describe.skipIf(!isRoot).each(['ipv4', 'ipv6'] as const)('drops on the real kern
   it('detaches everything on SIGINT and SIGTERM', async () => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       const port = await freePort();
-      agent = await Agent.start(basicConfig(port), port);
+      const agent = await Agent.startForTest(basicConfig(port), port);
       // Other agents may run on the machine: ours are the programs this one holds.
       const held = programsHeldBy(agent.pid);
       const ours = [...loadedPrograms()].filter(([id]) => held.has(id));
@@ -180,7 +173,6 @@ describe.skipIf(!isRoot).each(['ipv4', 'ipv6'] as const)('drops on the real kern
         left = ours.filter(([id]) => now.has(id));
       }
       expect(left).toEqual([]);
-      agent = undefined;
     }
   });
 });

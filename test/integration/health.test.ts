@@ -7,7 +7,7 @@
  * with that reason, and 200 once the API answers and everything has started.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 
 import { FakeApiServer } from '../k8s/fake_api_server.js';
 import { Agent, basicConfig, CLI, freePort, isRoot, runCli, sleep, writeConfig } from './harness/agent.js';
@@ -32,24 +32,9 @@ async function untilOutput(child: ChildProcess, output: () => string, text: stri
 }
 
 describe.skipIf(!isRoot)('health_check extension', () => {
-  let agent: Agent | undefined;
-  let child: ChildProcess | undefined;
-  let api: FakeApiServer | undefined;
-  afterEach(async () => {
-    await agent?.stop();
-    agent = undefined;
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child!.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    }
-    child = undefined;
-    await api?.close();
-    api = undefined;
-  });
-
   it('answers 503 with the reason while a pipeline is starting, and 200 once everything has started', async () => {
-    api = await FakeApiServer.start();
+    const api = await FakeApiServer.start();
+    onTestFinished(() => api.close());
     api.addPod({ name: 'web-1', namespace: 'shop', node: 'node-a', ips: ['10.9.0.1'] });
     // The API server takes requests but answers none until released.
     const release = api.holdRequests(() => true);
@@ -66,7 +51,12 @@ describe.skipIf(!isRoot)('health_check extension', () => {
           '      receivers: [dropreason]\n      processors: [k8sattributes]\n',
         );
     const proc = spawn(CLI, ['--config', writeConfig(yaml)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child = proc;
+    onTestFinished(async () => {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      proc.kill('SIGKILL');
+      await exited;
+    });
     let stderr = '';
     proc.stderr!.on('data', (d) => (stderr += d));
     // The extension starts first; the processor then waits for its first list of pods.
@@ -92,7 +82,7 @@ describe.skipIf(!isRoot)('health_check extension', () => {
   it('answers 200 with the JSON status once ready, and is gone after SIGTERM', async () => {
     const healthPort = await freePort();
     const metricsPort = await freePort();
-    agent = await Agent.start(withHealthCheck(metricsPort, healthPort), metricsPort);
+    const agent = await Agent.startForTest(withHealthCheck(metricsPort, healthPort), metricsPort);
     const url = `http://127.0.0.1:${healthPort}/health/status`;
     const res = await fetch(url);
     const body = (await res.json()) as Record<string, unknown>;
@@ -105,7 +95,6 @@ describe.skipIf(!isRoot)('health_check extension', () => {
     expect((await fetch(`http://127.0.0.1:${healthPort}/`)).status).toBe(404);
 
     expect(await agent.stop()).toBe(0);
-    agent = undefined;
     await expect(fetch(url)).rejects.toThrow();
   });
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { Agent, basicConfig, freePort, isRoot } from './harness/agent.js';
 import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
@@ -28,8 +28,6 @@ function strategyOf(agent: Agent, fn: string): string {
 }
 
 describe.skipIf(!isRoot)('function hooks', () => {
-  let pair: NetnsPair | undefined;
-  let agent: Agent | undefined;
   let acceptFail = '';
 
   beforeAll(() => {
@@ -38,23 +36,15 @@ describe.skipIf(!isRoot)('function hooks', () => {
     execFileSync('cc', ['-O2', '-o', acceptFail, path.join(HERE, 'harness/accept_fail.c')]);
   });
 
-  afterEach(async () => {
-    await agent?.stop();
-    agent = undefined;
-    pair?.destroy();
-    pair = undefined;
-  });
-
   async function start(
     family: 'ipv4' | 'ipv6' = 'ipv4',
     prepare?: (p: NetnsPair) => void,
     functionHooks?: string,
   ): Promise<[NetnsPair, Agent]> {
-    pair = new NetnsPair('hook', family);
-    pair.create();
+    const pair = NetnsPair.forTest('hook', family);
     prepare?.(pair); // e.g. load nf_nat before the agent looks for nf_nat_inet_fn
     const port = await freePort();
-    agent = await Agent.start(basicConfig(port, { netns: pair.netnsPath(pair.a), functionHooks }), port);
+    const agent = await Agent.startForTest(basicConfig(port, { netns: pair.netnsPath(pair.a), functionHooks }), port);
     return [pair, agent];
   }
 
@@ -101,7 +91,6 @@ describe.skipIf(!isRoot)('function hooks', () => {
     const canHook = strategyOf(probe, 'tcp_v4_connect') !== 'unavailable';
     await probe.stop();
     first.destroy();
-    pair = undefined;
     if (!canHook) skip('neither fexit nor kprobes attach on this kernel');
     // nf_nat goes when nothing uses it: the NAT chains of earlier tests are gone with their namespaces.
     spawnSync('modprobe', ['-r', 'nft_chain_nat', 'nft_nat', 'nf_nat'], { stdio: 'ignore' });

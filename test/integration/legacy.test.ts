@@ -7,7 +7,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { Agent, basicConfig, freePort, isRoot } from './harness/agent.js';
 import { dropUdpRule, NetnsPair, ruleCounters, udpNoPorts } from './harness/topology.js';
@@ -28,21 +28,10 @@ else if (hasReasons) {
 describe.skipIf(!isRoot || hasReasons).each(['tp_btf', 'tracepoint'] as const)(
   'a kernel without drop reasons (%s)',
   (hook) => {
-    let pair: NetnsPair | undefined;
-    let agent: Agent | undefined;
-
-    afterEach(async () => {
-      await agent?.stop();
-      agent = undefined;
-      pair?.destroy();
-      pair = undefined;
-    });
-
     async function start(): Promise<[NetnsPair, Agent]> {
-      pair = new NetnsPair('legacy', 'ipv4');
-      pair.create();
+      const pair = NetnsPair.forTest('legacy', 'ipv4');
       const port = await freePort();
-      agent = await Agent.start(basicConfig(port, { netns: pair.netnsPath(pair.a), hook }), port);
+      const agent = await Agent.startForTest(basicConfig(port, { netns: pair.netnsPath(pair.a), hook }), port);
       expect(agent.stderr).toContain(`counting kernel drops hook=${hook}/`);
       return [pair, agent];
     }

@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 
 import { Agent, basicConfig, freePort, isRoot, labelsOf } from './harness/agent.js';
 import { NetnsPair, sh } from './harness/topology.js';
@@ -91,22 +91,12 @@ class KernelLocations {
 }
 
 describe.skipIf(!isRoot || !hasBpftrace)('drop locations on the real kernel', () => {
-  let pair: NetnsPair | undefined;
+  /** The running test's agent. */
   let agent: Agent | undefined;
-  let kernel: KernelLocations | undefined;
 
   beforeAll(() => {
     // bpftrace and the classic tracepoint need tracefs.
     sh('sh', ['-c', '[ -e /sys/kernel/tracing/events ] || mount -t tracefs tracefs /sys/kernel/tracing']);
-  });
-
-  afterEach(async () => {
-    kernel?.kill();
-    kernel = undefined;
-    await agent?.stop();
-    agent = undefined;
-    pair?.destroy();
-    pair = undefined;
   });
 
   /** The agent's series of a reason and direction: location → count. */
@@ -134,22 +124,22 @@ describe.skipIf(!isRoot || !hasBpftrace)('drop locations on the real kernel', ()
     len: number,
     drop: (pair: NetnsPair) => void,
   ): Promise<{ kernelFunction: string; agent: Map<string, number> }> {
-    pair = new NetnsPair(tag, 'ipv4').create();
+    const pair = NetnsPair.forTest(tag, 'ipv4');
     const port = await freePort();
     let config = basicConfig(port, { netns: pair.netnsPath(ns === 'a' ? pair.a : pair.b), hook: opts.hook });
     config = config.replace(
       '    collection_interval:',
       `    location: ${opts.location ?? true}\n    collection_interval:`,
     );
-    agent = await Agent.start(config, port);
-    kernel = await KernelLocations.start();
+    agent = await Agent.startForTest(config, port);
+    const kernel = await KernelLocations.start();
+    onTestFinished(() => kernel.kill());
 
     drop(pair);
 
     await agent.settle(COUNT, { reason, direction }, N);
     const { byLength } = kernel;
     const counts = await kernel.stop();
-    kernel = undefined;
     // The function bpftrace saw free N skbs of this length (node-wide: others may add
     // some), or by function alone the one that freed at least N.
     const suffix = byLength ? ` ${len}` : '';

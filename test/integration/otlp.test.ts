@@ -7,14 +7,13 @@
  * after the server was down, slow, or answering errors. Without root, the exporter alone
  * is checked against the server: reconnecting after an outage, and TLS.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { status } from '@grpc/grpc-js';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 
 import { configSchema, type OtlpConfig } from '../../src/exporters/otlp/config.js';
 import { OtlpExporter } from '../../src/exporters/otlp/exporter.js';
@@ -23,19 +22,22 @@ import { dropBatch, recordingLogger, settingsFor } from '../unit/support.js';
 import { Agent, isRoot, sleep } from './harness/agent.js';
 import {
   attributes,
+  latestTotals,
   type NumberDataPoint,
   OtlpServer,
   type Received,
+  requestsWith,
+  RULE_DROPS,
+  settleTotals,
   sumPoints,
   sumValue,
 } from './harness/otlp_server.js';
+import { testCertificate } from './harness/certificate.js';
 import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
 import { parseSettings } from '../unit/componentconfig.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
-const COUNT = 'dropreason.drop.count';
-const BYTES = 'dropreason.drop.bytes';
-const LABELS = { reason: 'IPTABLE_RULE_DROP', direction: 'egress' };
+const { count: COUNT, bytes: BYTES, labels: LABELS } = RULE_DROPS;
 const PAYLOAD = 100;
 const INTERVAL_MS = 500;
 
@@ -72,10 +74,7 @@ service:
 `;
 }
 
-/** The requests the server accepted that carry the test's series. */
-function withSeries(server: OtlpServer): Received[] {
-  return server.accepted().filter((r) => sumValue(r.request, COUNT, LABELS) !== undefined);
-}
+const withSeries = (server: OtlpServer) => requestsWith(server, RULE_DROPS);
 
 /** The test series' dropreason.drop.count points in these requests. */
 function seriesPoints(requests: Received[]): NumberDataPoint[] {
@@ -86,50 +85,18 @@ function seriesPoints(requests: Received[]): NumberDataPoint[] {
   );
 }
 
-/** The test series' packets and bytes in the newest accepted request, or undefined. */
-function latest(server: OtlpServer): { packets: number; bytes: number } | undefined {
-  const last = withSeries(server).at(-1);
-  if (!last) return undefined;
-  return { packets: sumValue(last.request, COUNT, LABELS)!, bytes: sumValue(last.request, BYTES, LABELS)! };
-}
-
-/**
- * Waits until the newest export carries `packets`, then two more collections, and returns
- * what the newest export carries then: an overcount is seen, not hidden.
- */
-async function settle(server: OtlpServer, packets: number, timeoutMs = 60_000) {
-  await server.waitFor(
-    `an export with ${packets} packets`,
-    () => (latest(server)?.packets ?? -1) >= packets,
-    timeoutMs,
-  );
-  await sleep(INTERVAL_MS * 2 + 200);
-  await server.waitFor('a newer export', () => server.accepted().length > 0);
-  return latest(server)!;
-}
+const latest = (server: OtlpServer) => latestTotals(server, RULE_DROPS);
+const settle = (server: OtlpServer, packets: number) => settleTotals(server, RULE_DROPS, packets, INTERVAL_MS);
 
 const lines = (text: string, what: string) => text.split('\n').filter((l) => l.includes(what));
 
 describe.skipIf(!isRoot)('otlp exporter end to end on the real kernel', () => {
-  let pair: NetnsPair | undefined;
-  let agent: Agent | undefined;
-  let server: OtlpServer | undefined;
-
-  afterEach(async () => {
-    await agent?.stop();
-    agent = undefined;
-    await server?.stop();
-    server = undefined;
-    pair?.destroy();
-    pair = undefined;
-  });
-
   async function setUp(tag: string, timeout?: string) {
-    pair = new NetnsPair(tag);
-    pair.create();
+    const pair = NetnsPair.forTest(tag);
     dropUdpRule(pair, 'OUTPUT', 9);
-    server = await OtlpServer.start();
-    agent = await Agent.start(agentConfig(server.port, pair.netnsPath(pair.a), timeout), server.port);
+    const server = await OtlpServer.start();
+    onTestFinished(() => server.stop());
+    const agent = await Agent.startForTest(agentConfig(server.port, pair.netnsPath(pair.a), timeout), server.port);
     return { pair, agent, server };
   }
 
@@ -281,20 +248,12 @@ function exporterConfig(port: number, settings: Record<string, unknown> = {}): O
 const batch = dropBatch;
 
 describe('otlp exporter against a real gRPC server', () => {
-  let server: OtlpServer | undefined;
-  let exporter: OtlpExporter | undefined;
-
-  afterEach(async () => {
-    await exporter?.shutdown();
-    exporter = undefined;
-    await server?.stop();
-    server = undefined;
-  });
-
   it('reconnects within max_interval of the backend coming back after a long outage', async () => {
-    server = await OtlpServer.start();
+    const server = await OtlpServer.start();
+    onTestFinished(() => server.stop());
     const { logger, lines: log } = recordingLogger();
-    exporter = new OtlpExporter(settingsFor('exporters.otlp', logger), exporterConfig(server.port));
+    const exporter = new OtlpExporter(settingsFor('exporters.otlp', logger), exporterConfig(server.port));
+    onTestFinished(() => exporter.shutdown());
     await exporter.start();
     await exporter.consume([await batch(1)]);
     await server.waitFor('the first export', (r) => r.length === 1);
@@ -320,11 +279,13 @@ describe('otlp exporter against a real gRPC server', () => {
   }, 300_000);
 
   it('sends the configured headers and its user agent, gzip-compressed requests included', async () => {
-    server = await OtlpServer.start();
-    exporter = new OtlpExporter(
+    const server = await OtlpServer.start();
+    onTestFinished(() => server.stop());
+    const exporter = new OtlpExporter(
       settingsFor('exporters.otlp'),
       exporterConfig(server.port, { headers: { 'X-API-Key': 'secret', tenant: 'blue' }, compression: 'gzip' }),
     );
+    onTestFinished(() => exporter.shutdown());
     await exporter.start();
     await exporter.consume([await batch(7)]);
     await server.waitFor('the export', (r) => r.length === 1);
@@ -334,27 +295,17 @@ describe('otlp exporter against a real gRPC server', () => {
   });
 
   describe('over TLS', () => {
-    let dir: string | undefined;
-    let tls: { key: Buffer; cert: Buffer; certFile: string } | undefined;
-    try {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dropreason-tls-'));
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-        '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-      ], { stdio: 'ignore' }); // prettier-ignore
-      const certFile = path.join(dir, 'cert.pem');
-      tls = { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(certFile), certFile };
-    } catch {
-      console.log('skipping the OTLP TLS tests: openssl could not make a test certificate');
-    }
+    const tls = testCertificate(['localhost']);
+    if (!tls) console.log('skipping the OTLP TLS tests: openssl could not make a test certificate');
 
     it.skipIf(!tls)('verifies the server with ca_file', async () => {
-      server = await OtlpServer.start(0, { tls: tls! });
-      exporter = new OtlpExporter(
+      const server = await OtlpServer.start(0, { tls: tls! });
+      onTestFinished(() => server.stop());
+      const exporter = new OtlpExporter(
         settingsFor('exporters.otlp'),
         exporterConfig(server.port, { tls: { ca_file: tls!.certFile } }),
       );
+      onTestFinished(() => exporter.shutdown());
       await exporter.start();
       await exporter.consume([await batch(3)]);
       await server.waitFor('the export', (r) => r.length === 1);
@@ -362,13 +313,15 @@ describe('otlp exporter against a real gRPC server', () => {
     });
 
     it.skipIf(!tls)('sends nothing to a server it cannot verify, unless insecure_skip_verify', async () => {
-      server = await OtlpServer.start(0, { tls: tls! });
+      const server = await OtlpServer.start(0, { tls: tls! });
+      onTestFinished(() => server.stop());
       const { logger, lines: log } = recordingLogger();
       // The system CAs do not know the test certificate.
-      exporter = new OtlpExporter(
+      let exporter = new OtlpExporter(
         settingsFor('exporters.otlp', logger),
         exporterConfig(server.port, { tls: {}, timeout: '500ms' }),
       );
+      onTestFinished(() => exporter.shutdown());
       await exporter.start();
       await exporter.consume([await batch(3)]);
       const failed = () => log.some((l) => l.includes('export failing'));
@@ -389,7 +342,7 @@ describe('otlp exporter against a real gRPC server', () => {
     });
 
     afterAll(() => {
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      if (tls) fs.rmSync(tls.dir, { recursive: true, force: true });
     });
   });
 });

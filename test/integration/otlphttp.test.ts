@@ -7,77 +7,51 @@
  * also after the server was down. Without root, the exporter alone against the server:
  * encodings, compressions, headers, the path rule, and which answers are retried.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 
 import { configSchema, type OtlpHttpConfig } from '../../src/exporters/otlphttp/config.js';
 import { OtlpHttpExporter } from '../../src/exporters/otlphttp/exporter.js';
 import { VERSION } from '../../src/version.js';
 import { dropBatch, recordingLogger, settingsFor } from '../unit/support.js';
 import { Agent, isRoot, sleep } from './harness/agent.js';
-import { attributes, OtlpHttpServer, type HttpReceived, sumPoints, sumValue } from './harness/otlp_server.js';
+import {
+  attributes,
+  OtlpHttpServer,
+  requestsWith,
+  RULE_DROPS,
+  settleTotals,
+  sumPoints,
+  sumValue,
+} from './harness/otlp_server.js';
+import { testCertificate } from './harness/certificate.js';
 import { NetnsPair, ruleCounters } from './harness/topology.js';
 import { parseSettings } from '../unit/componentconfig.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
-const COUNT = 'dropreason.drop.count';
-const BYTES = 'dropreason.drop.bytes';
-const LABELS = { reason: 'IPTABLE_RULE_DROP', direction: 'egress' };
+const { count: COUNT, bytes: BYTES, labels: LABELS } = RULE_DROPS;
 const PAYLOAD = 100;
 const INTERVAL_MS = 500;
 
 if (!isRoot)
   console.log('skipping the OTLP/HTTP end-to-end tests: they need root to load eBPF and make network namespaces');
 
-function withSeries(server: OtlpHttpServer): HttpReceived[] {
-  return server.accepted().filter((r) => sumValue(r.request, COUNT, LABELS) !== undefined);
-}
-
-function latest(server: OtlpHttpServer): { packets: number; bytes: number } | undefined {
-  const last = withSeries(server).at(-1);
-  if (!last) return undefined;
-  return { packets: sumValue(last.request, COUNT, LABELS)!, bytes: sumValue(last.request, BYTES, LABELS)! };
-}
-
-/** Waits for an export with `packets`, then two more collections, and returns the newest export's totals. */
-async function settle(server: OtlpHttpServer, packets: number, timeoutMs = 60_000) {
-  await server.waitFor(
-    `an export with ${packets} packets`,
-    () => (latest(server)?.packets ?? -1) >= packets,
-    timeoutMs,
-  );
-  await sleep(INTERVAL_MS * 2 + 200);
-  return latest(server)!;
-}
+const withSeries = (server: OtlpHttpServer) => requestsWith(server, RULE_DROPS);
+const settle = (server: OtlpHttpServer, packets: number) => settleTotals(server, RULE_DROPS, packets, INTERVAL_MS);
 
 const lines = (text: string, what: string) => text.split('\n').filter((l) => l.includes(what));
 
 describe.skipIf(!isRoot)('otlphttp exporter end to end on the real kernel', () => {
-  let pair: NetnsPair | undefined;
-  let agent: Agent | undefined;
-  let server: OtlpHttpServer | undefined;
-
-  afterEach(async () => {
-    await agent?.stop();
-    agent = undefined;
-    await server?.stop();
-    server = undefined;
-    pair?.destroy();
-    pair = undefined;
-  });
-
   it('posts totals equal to the kernel counters, keeps counting through a 15 s outage, and catches up after it', async () => {
-    pair = new NetnsPair('otlphttp');
-    pair.create();
+    const pair = NetnsPair.forTest('otlphttp');
     pair.exec(pair.a, 'iptables', ['-w', '-A', 'OUTPUT', '-d', pair.addrB, '-p', 'udp', '--dport', '9', '-j', 'DROP']);
-    server = await OtlpHttpServer.start();
+    const server = await OtlpHttpServer.start();
+    onTestFinished(() => server.stop());
     // As a Collector README writes it: the base URL, /v1/metrics appended.
-    agent = await Agent.start(
+    const agent = await Agent.startForTest(
       `receivers:
   dropreason:
     collection_interval: ${INTERVAL_MS}ms
@@ -99,10 +73,10 @@ service:
     );
     const drop = (n: number) => {
       const out = JSON.parse(
-        pair!.exec(pair!.a, process.execPath, [SEND, 'udp', pair!.addrB, '9', String(n), String(PAYLOAD)]),
+        pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(n), String(PAYLOAD)]),
       ) as { outcomes: Record<string, number> };
       expect(out.outcomes).toEqual({ EPERM: n });
-      return ruleCounters(pair!, pair!.a, 'OUTPUT');
+      return ruleCounters(pair, pair.a, 'OUTPUT');
     };
 
     const rule = drop(83);
@@ -148,19 +122,11 @@ function exporterConfig(server: OtlpHttpServer, settings: Record<string, unknown
 const batch = dropBatch;
 
 describe('otlphttp exporter against a real HTTP server', () => {
-  let server: OtlpHttpServer | undefined;
-  let exporter: OtlpHttpExporter | undefined;
-
-  afterEach(async () => {
-    await exporter?.shutdown();
-    exporter = undefined;
-    await server?.stop();
-    server = undefined;
-  });
-
   async function exportOnce(settings: Record<string, unknown>, packets: number, serverPath?: string) {
-    server = await OtlpHttpServer.start(0, serverPath);
-    exporter = new OtlpHttpExporter(settingsFor('exporters.otlphttp'), exporterConfig(server, settings));
+    const server = await OtlpHttpServer.start(0, serverPath);
+    onTestFinished(() => server.stop());
+    const exporter = new OtlpHttpExporter(settingsFor('exporters.otlphttp'), exporterConfig(server, settings));
+    onTestFinished(() => exporter.shutdown());
     await exporter.start();
     await exporter.consume([await batch(packets)]);
     await server.waitFor('the export', (r) => r.length === 1);
@@ -188,30 +154,34 @@ describe('otlphttp exporter against a real HTTP server', () => {
   }
 
   it('sends the configured headers, to metrics_endpoint as written', async () => {
-    server = await OtlpHttpServer.start(0, '/otlp/metrics');
+    const server = await OtlpHttpServer.start(0, '/otlp/metrics');
+    onTestFinished(() => server.stop());
     const got = await (async () => {
-      exporter = new OtlpHttpExporter(
+      const exporter = new OtlpHttpExporter(
         settingsFor('exporters.otlphttp'),
-        exporterConfig(server!, {
+        exporterConfig(server, {
           endpoint: undefined,
-          metrics_endpoint: `http://127.0.0.1:${server!.port}/otlp/metrics`,
+          metrics_endpoint: `http://127.0.0.1:${server.port}/otlp/metrics`,
           headers: { 'X-API-Key': 'secret', 'x-scope-orgid': 'blue' },
         }),
       );
+      onTestFinished(() => exporter.shutdown());
       await exporter.start();
       await exporter.consume([await batch(5)]);
-      await server!.waitFor('the export', (r) => r.length === 1);
-      return server!.received[0]!;
+      await server.waitFor('the export', (r) => r.length === 1);
+      return server.received[0]!;
     })();
     expect(got.headers).toMatchObject({ 'x-api-key': 'secret', 'x-scope-orgid': 'blue' });
     expect(sumValue(got.request, COUNT, LABELS)).toBe(5);
   });
 
   it('waits as long as Retry-After says on 429 and 503, then sends', async () => {
-    server = await OtlpHttpServer.start();
+    const server = await OtlpHttpServer.start();
+    onTestFinished(() => server.stop());
     server.behaviour = { kind: 'status', status: 429, times: 1, retryAfter: '2' };
     const { logger, lines: log } = recordingLogger();
-    exporter = new OtlpHttpExporter(settingsFor('exporters.otlphttp', logger), exporterConfig(server));
+    const exporter = new OtlpHttpExporter(settingsFor('exporters.otlphttp', logger), exporterConfig(server));
+    onTestFinished(() => exporter.shutdown());
     await exporter.start();
     await exporter.consume([await batch(9)]);
     await server.waitFor('the retry', (r) => r.some((x) => x.answer === 'OK'), 30_000);
@@ -234,12 +204,14 @@ describe('otlphttp exporter against a real HTTP server', () => {
       [404, false],
       [500, false],
     ] as const) {
-      server = await OtlpHttpServer.start();
+      const server = await OtlpHttpServer.start();
+      onTestFinished(() => server.stop());
       server.behaviour = { kind: 'status', status, times: 1 };
-      exporter = new OtlpHttpExporter(
+      const exporter = new OtlpHttpExporter(
         settingsFor('exporters.otlphttp'),
         exporterConfig(server, { sending_queue: { wait_for_result: true } }),
       );
+      onTestFinished(() => exporter.shutdown());
       await exporter.start();
       await exporter.consume([await batch(status)]); // returns once sent or given up on
       expect(
@@ -254,11 +226,13 @@ describe('otlphttp exporter against a real HTTP server', () => {
 
   it('appends /v1/metrics to endpoint, with or without its trailing slash', async () => {
     for (const suffix of ['', '/']) {
-      server = await OtlpHttpServer.start(0, '/base/v1/metrics');
-      exporter = new OtlpHttpExporter(
+      const server = await OtlpHttpServer.start(0, '/base/v1/metrics');
+      onTestFinished(() => server.stop());
+      const exporter = new OtlpHttpExporter(
         settingsFor('exporters.otlphttp'),
         exporterConfig(server, { endpoint: `http://127.0.0.1:${server.port}/base${suffix}` }),
       );
+      onTestFinished(() => exporter.shutdown());
       await exporter.start();
       await exporter.consume([await batch(3)]);
       await server.waitFor('the export', (r) => r.some((x) => x.answer === 'OK'));
@@ -268,34 +242,24 @@ describe('otlphttp exporter against a real HTTP server', () => {
   });
 
   describe('over HTTPS', () => {
-    let dir: string | undefined;
-    let tls: { key: Buffer; cert: Buffer; certFile: string } | undefined;
-    try {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dropreason-tls-'));
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-        '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,DNS:collector.internal,IP:127.0.0.1',
-        '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-      ], { stdio: 'ignore' }); // prettier-ignore
-      const certFile = path.join(dir, 'cert.pem');
-      tls = { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(certFile), certFile };
-    } catch {
-      console.log('skipping the OTLP/HTTP TLS tests: openssl could not make a test certificate');
-    }
+    const tls = testCertificate(['localhost', 'collector.internal']);
+    if (!tls) console.log('skipping the OTLP/HTTP TLS tests: openssl could not make a test certificate');
     afterAll(() => {
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      if (tls) fs.rmSync(tls.dir, { recursive: true, force: true });
     });
 
     async function exportOver(settings: Record<string, unknown>) {
-      server = await OtlpHttpServer.start(0, '/v1/metrics', { tls: tls! });
+      const server = await OtlpHttpServer.start(0, '/v1/metrics', { tls: tls! });
+      onTestFinished(() => server.stop());
       const { logger, lines: log } = recordingLogger();
-      exporter = new OtlpHttpExporter(
+      const exporter = new OtlpHttpExporter(
         settingsFor('exporters.otlphttp', logger),
         exporterConfig(server, { endpoint: `https://127.0.0.1:${server.port}`, ...settings }),
       );
+      onTestFinished(() => exporter.shutdown());
       await exporter.start();
       await exporter.consume([await batch(6)]);
-      return log;
+      return { server, exporter, log };
     }
 
     it.skipIf(!tls)('verifies the server with ca_file, ca_pem, or the name in server_name_override', async () => {
@@ -304,26 +268,26 @@ describe('otlphttp exporter against a real HTTP server', () => {
         { tls: { ca_pem: tls!.cert.toString() } },
         { tls: { ca_file: tls!.certFile, server_name_override: 'collector.internal', min_version: '1.3' } },
       ]) {
-        await exportOver(settings);
-        await server!.waitFor('the export', (r) => r.length === 1);
-        expect(sumValue(server!.received[0]!.request, COUNT, LABELS)).toBe(6);
-        await exporter!.shutdown();
-        await server!.stop();
+        const { server, exporter } = await exportOver(settings);
+        await server.waitFor('the export', (r) => r.length === 1);
+        expect(sumValue(server.received[0]!.request, COUNT, LABELS)).toBe(6);
+        await exporter.shutdown();
+        await server.stop();
       }
     });
 
     it.skipIf(!tls)('sends nothing to a server it cannot verify, unless insecure_skip_verify', async () => {
-      const log = await exportOver({ tls: {} }); // the system CAs do not know the test certificate
+      const { server, exporter, log } = await exportOver({ tls: {} }); // the system CAs do not know the test certificate
       const failed = () => log.some((l) => l.includes('export failing'));
       for (let i = 0; i < 200 && !failed(); i++) await sleep(50);
       expect(log.find((l) => l.includes('export failing'))).toMatch(/certificate/i);
-      expect(server!.received).toEqual([]);
-      await exporter!.shutdown();
-      await server!.stop();
+      expect(server.received).toEqual([]);
+      await exporter.shutdown();
+      await server.stop();
 
-      await exportOver({ tls: { insecure_skip_verify: true } });
-      await server!.waitFor('the export', (r) => r.length === 1);
-      expect(sumValue(server!.received[0]!.request, COUNT, LABELS)).toBe(6);
+      const verified = await exportOver({ tls: { insecure_skip_verify: true } });
+      await verified.server.waitFor('the export', (r) => r.length === 1);
+      expect(sumValue(verified.server.received[0]!.request, COUNT, LABELS)).toBe(6);
     });
   });
 });

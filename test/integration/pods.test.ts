@@ -13,12 +13,12 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 
 import { FakeApiServer } from '../k8s/fake_api_server.js';
 import { Agent, freePort, isRoot, type Samples, sleep } from './harness/agent.js';
 import { OtlpServer, type ResourcePoint, resourcePoints } from './harness/otlp_server.js';
-import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
+import { type Counters, dropUdpBothWays, dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
 const N = 41;
@@ -67,6 +67,33 @@ function registerPods(api: FakeApiServer, pair: NetnsPair): void {
     owner: { kind: 'StatefulSet', name: 'db' },
   });
   api.addPod({ name: 'elsewhere', namespace: 'shop', node: 'node-b', ips: ['198.19.0.9'] });
+}
+
+/** An API server for the running test, with the pair's pods registered; closed when the test finishes. */
+async function podsApi(pair: NetnsPair): Promise<FakeApiServer> {
+  const api = await FakeApiServer.start();
+  onTestFinished(() => api.close());
+  registerPods(api, pair);
+  return api;
+}
+
+type Labels = Record<string, string>;
+
+/**
+ * Waits until the agent counts db's `inp.packets`, then two more collections, so that an
+ * overcount is seen, not hidden; the pod series of web (A, egress) and db (B, ingress) must
+ * then equal their rule counters. Returns that last scrape.
+ */
+async function expectPodDrops(agent: Agent, web: Labels, out: Counters, db: Labels, inp: Counters): Promise<Samples> {
+  await until(async () => series(await agent.scrape(), 'dropreason_pod_drop_count_total', db)[0]?.[1] === inp.packets);
+  await sleep(1_200);
+  const samples = await agent.scrape();
+  const values = (name: string, labels: Labels) => series(samples, name, labels).map(([, v]) => v);
+  expect(values('dropreason_pod_drop_count_total', web)).toEqual([out.packets]);
+  expect(values('dropreason_pod_drop_bytes_total', web)).toEqual([out.bytes]);
+  expect(values('dropreason_pod_drop_count_total', db)).toEqual([inp.packets]);
+  expect(values('dropreason_pod_drop_bytes_total', db)).toEqual([inp.bytes]);
+  return samples;
 }
 
 interface Ports {
@@ -150,35 +177,18 @@ function otlpPoints(server: OtlpServer, metric: string, ip: string, direction: s
 }
 
 describe.skipIf(!isRoot)('pod-level drops with Kubernetes attributes', () => {
-  let pair: NetnsPair | undefined;
-  let agent: Agent | undefined;
-  let api: FakeApiServer | undefined;
-  let otlp: OtlpServer | undefined;
-
-  afterEach(async () => {
-    await agent?.stop();
-    await api?.close();
-    await otlp?.stop();
-    pair?.destroy();
-    agent = undefined;
-    api = undefined;
-    otlp = undefined;
-    pair = undefined;
-  });
-
   it('names the pod, namespace and workload of each drop, on Prometheus in both namings and contexts, and on OTLP', async () => {
-    pair = new NetnsPair('pods');
-    pair.create();
-    api = await FakeApiServer.start();
-    registerPods(api, pair);
-    otlp = await OtlpServer.start();
+    const pair = NetnsPair.forTest('pods');
+    const api = await podsApi(pair);
+    const otlp = await OtlpServer.start();
+    onTestFinished(() => otlp.stop());
     const ports: Ports = {
       prometheus: await freePort(),
       retina: await freePort(),
       retinaRemote: await freePort(),
       otlp: otlp.port,
     };
-    agent = await Agent.start(agentConfig(api.kubeconfigPath, ports), ports.prometheus);
+    const agent = await Agent.startForTest(agentConfig(api.kubeconfigPath, ports), ports.prometheus);
     // The node's processor watches this node's pods only; the peers' one every pod.
     const selectors = new Set(api.requestsFor('pods').map((r) => r.query['fieldSelector'] ?? 'all'));
     expect(selectors).toEqual(new Set(['spec.nodeName=node-a', 'all']));
@@ -221,19 +231,7 @@ describe.skipIf(!isRoot)('pod-level drops with Kubernetes attributes', () => {
       k8s_workload_kind: 'StatefulSet',
       peer_address: pair.addrA,
     };
-    let samples = await agent.scrape();
-    await until(async () => {
-      samples = await agent!.scrape();
-      return series(samples, 'dropreason_pod_drop_count_total', db)[0]?.[1] === inp.packets;
-    });
-    // Two more collections, so that an overcount is seen, not hidden.
-    await sleep(1_200);
-    samples = await agent.scrape();
-    const values = (name: string, labels: Record<string, string>) => series(samples, name, labels).map(([, v]) => v);
-    expect(values('dropreason_pod_drop_count_total', web)).toEqual([out.packets]);
-    expect(values('dropreason_pod_drop_bytes_total', web)).toEqual([out.bytes]);
-    expect(values('dropreason_pod_drop_count_total', db)).toEqual([inp.packets]);
-    expect(values('dropreason_pod_drop_bytes_total', db)).toEqual([inp.bytes]);
+    await expectPodDrops(agent, web, out, db, inp);
 
     // Retina's local context: the pod on this node, unprefixed.
     const retina = await agent.scrape(ports.retina);
@@ -266,7 +264,7 @@ describe.skipIf(!isRoot)('pod-level drops with Kubernetes attributes', () => {
     const remoteValues = (name: string, direction: string) =>
       series(remote, name, { ...ends, direction }).map(([, v]) => v);
     await until(async () => {
-      remote = await agent!.scrape(ports.retinaRemote);
+      remote = await agent.scrape(ports.retinaRemote);
       return remoteValues('networkobservability_adv_drop_count', 'ingress')[0] === inp.packets;
     });
     expect(remoteValues('networkobservability_adv_drop_count', 'egress')).toEqual([out.packets]);
@@ -287,8 +285,8 @@ describe.skipIf(!isRoot)('pod-level drops with Kubernetes attributes', () => {
 
     // OTLP: one ResourceMetrics per pod, its identity in resource attributes, counts in data points.
     const webPoints = (metric: string) =>
-      otlpPoints(otlp!, metric, pair!.addrA, 'egress').filter((p) => p.attributes['peer.address'] === pair!.addrB);
-    const dbPoints = (metric: string) => otlpPoints(otlp!, metric, pair!.addrB, 'ingress');
+      otlpPoints(otlp, metric, pair.addrA, 'egress').filter((p) => p.attributes['peer.address'] === pair.addrB);
+    const dbPoints = (metric: string) => otlpPoints(otlp, metric, pair.addrB, 'ingress');
     await until(() => dbPoints('dropreason.pod.drop.count')[0]?.value === inp.packets);
     expect(webPoints('dropreason.pod.drop.count').map((p) => p.value)).toEqual([out.packets]);
     expect(webPoints('dropreason.pod.drop.bytes').map((p) => p.value)).toEqual([out.bytes]);
@@ -317,14 +315,12 @@ describe.skipIf(!isRoot)('pod-level drops with Kubernetes attributes', () => {
   }, 300_000); // the agent, the Kubernetes client and four endpoints: slow under the kernel matrix's emulation
 
   it("adds the Namespace's and the Node's labels, annotations and uids to each pod's drops", async () => {
-    pair = new NetnsPair('podmeta');
-    pair.create();
-    api = await FakeApiServer.start();
-    registerPods(api, pair);
+    const pair = NetnsPair.forTest('podmeta');
+    const api = await podsApi(pair);
     const clusterUid = api.get('namespaces', '', 'kube-system')!.metadata.uid!;
     const nodeUid = api.get('nodes', '', 'node-a')!.metadata.uid!;
     const port = await freePort();
-    agent = await Agent.start(
+    const agent = await Agent.startForTest(
       `receivers:
   dropreason:
     mode: advanced
@@ -373,12 +369,7 @@ service:
       new Set(['metadata.name=node-a']),
     );
 
-    dropUdpRule(pair, 'OUTPUT', 9);
-    dropUdpRule(pair, 'INPUT', 10);
-    pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(N), '40']);
-    pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '10', String(N + 2), '40']);
-    const out = ruleCounters(pair, pair.a, 'OUTPUT');
-    const inp = ruleCounters(pair, pair.b, 'INPUT');
+    const { out, inp } = dropUdpBothWays(pair, N, N + 2);
     expect([out.packets, inp.packets]).toEqual([N, N + 2]);
 
     const node = {
@@ -406,19 +397,7 @@ service:
       owner: 'ops-data',
       ...node,
     };
-    let samples = await agent.scrape();
-    await until(async () => {
-      samples = await agent!.scrape();
-      return series(samples, 'dropreason_pod_drop_count_total', db)[0]?.[1] === inp.packets;
-    });
-    // Two more collections, so that an overcount is seen, not hidden.
-    await sleep(1_200);
-    samples = await agent.scrape();
-    const values = (name: string, labels: Record<string, string>) => series(samples, name, labels).map(([, v]) => v);
-    expect(values('dropreason_pod_drop_count_total', web)).toEqual([out.packets]);
-    expect(values('dropreason_pod_drop_bytes_total', web)).toEqual([out.bytes]);
-    expect(values('dropreason_pod_drop_count_total', db)).toEqual([inp.packets]);
-    expect(values('dropreason_pod_drop_bytes_total', db)).toEqual([inp.bytes]);
+    const samples = await expectPodDrops(agent, web, out, db, inp);
     // node-b's labels were never read: only this node's Node is watched.
     expect([...samples.keys()].some((k) => k.includes('zone-b'))).toBe(false);
   }, 300_000);

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 
 import { Agent, freePort, isRoot } from './harness/agent.js';
 import { havePrometheus, PrometheusServer } from './harness/prometheus_server.js';
@@ -45,19 +45,8 @@ scrape_configs:
 }
 
 describe.skipIf(!isRoot || !havePrometheus)('a real Prometheus scraping the agent', () => {
-  let pair: NetnsPair | undefined;
-  let agent: Agent | undefined;
-  let prometheus: PrometheusServer | undefined;
-
-  afterEach(async () => {
-    await prometheus?.stop();
-    await agent?.stop();
-    pair?.destroy();
-  });
-
   it('stores what the kernel counted, in both namings, and promtool accepts the output', async () => {
-    pair = new NetnsPair('prom');
-    pair.create();
+    const pair = NetnsPair.forTest('prom');
     const [otelPort, retinaPort, selfPort, promPort, omPort] = [
       await freePort(),
       await freePort(),
@@ -66,7 +55,7 @@ describe.skipIf(!isRoot || !havePrometheus)('a real Prometheus scraping the agen
       await freePort(),
     ];
     // One receiver shared by two pipelines, each with its own exporter.
-    agent = await Agent.start(
+    const agent = await Agent.startForTest(
       `receivers:
   dropreason:
     collection_interval: 500ms
@@ -114,7 +103,8 @@ service:
 `,
       otelPort,
     );
-    prometheus = new PrometheusServer(promPort);
+    const prometheus = new PrometheusServer(promPort);
+    onTestFinished(() => prometheus.stop());
     await prometheus.start(scrapeConfig([otelPort, retinaPort, selfPort, omPort]));
 
     dropUdpRule(pair, 'OUTPUT', 9);

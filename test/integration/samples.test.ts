@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 
 import { Agent, freePort, isRoot, sleep, sumSeries, parseMetrics } from './harness/agent.js';
 import { logRecords, OtlpServer } from './harness/otlp_server.js';
@@ -56,22 +56,9 @@ service:
 }
 
 describe.skipIf(!isRoot)('samples of drops as OTLP logs on the real kernel', () => {
-  let pair: NetnsPair | undefined;
-  let agent: Agent | undefined;
-  let server: OtlpServer | undefined;
-
   beforeAll(() => {
     // The classic tracepoint needs tracefs.
     sh('sh', ['-c', '[ -e /sys/kernel/tracing/events ] || mount -t tracefs tracefs /sys/kernel/tracing']);
-  });
-
-  afterEach(async () => {
-    await agent?.stop();
-    agent = undefined;
-    await server?.stop();
-    server = undefined;
-    pair?.destroy();
-    pair = undefined;
   });
 
   it.each([
@@ -81,13 +68,17 @@ describe.skipIf(!isRoot)('samples of drops as OTLP logs on the real kernel', () 
   ] as const)(
     '%s, %s: samples describe the packets sent, within the budget, and every drop is sampled, refused or lost',
     async (family, hook) => {
-      pair = new NetnsPair('smp', family).create();
+      const pair = NetnsPair.forTest('smp', family);
       const port = 7000 + (process.pid % 1000);
       const payload = family === 'ipv4' ? 101 : 103;
       dropUdpRule(pair, 'INPUT', port);
-      server = await OtlpServer.start();
+      const server = await OtlpServer.start();
+      onTestFinished(() => server.stop());
       const [promPort, selfPort] = [await freePort(), await freePort()];
-      agent = await Agent.start(config(promPort, selfPort, server.port, pair.netnsPath(pair.b), hook), promPort);
+      const agent = await Agent.startForTest(
+        config(promPort, selfPort, server.port, pair.netnsPath(pair.b), hook),
+        promPort,
+      );
       expect(agent.stderr).toContain('sampling dropped packets');
 
       pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, String(port), String(N), String(payload)]);
@@ -97,9 +88,9 @@ describe.skipIf(!isRoot)('samples of drops as OTLP logs on the real kernel', () 
       // Every drop ends up delivered, refused or lost: wait until the agent accounts for all.
       const reason = 'IPTABLE_RULE_DROP';
       const accounted = async () => {
-        const self = parseMetrics(await agent!.scrapeText(selfPort));
+        const self = parseMetrics(await agent.scrapeText(selfPort));
         return {
-          samples: logRecords(server!.logs).filter((r) => r.attributes['dropreason.reason'] === reason),
+          samples: logRecords(server.logs).filter((r) => r.attributes['dropreason.reason'] === reason),
           refused: sumSeries(self, 'dropreason_agent_samples_refused_total', { reason }),
           lost: sumSeries(self, 'dropreason_agent_samples_lost_total', {}),
         };

@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 
 import { FakeApiServer } from '../k8s/fake_api_server.js';
 import { Agent, basicConfig, cliCommand, freePort, isRoot, removePublicCopy, runCli, sleep } from './harness/agent.js';
@@ -28,7 +28,7 @@ const TEST_MS = 4 * STEP_MS;
 
 if (!isRoot) console.log('skipping dropreason top tests: they need root to load eBPF and make network namespaces');
 
-/** A running `dropreason top`, its output so far, and its exit. */
+/** A running `dropreason top`, its output so far, and its exit; killed when the test finishes. */
 class Top {
   stdout = '';
   stderr = '';
@@ -41,6 +41,7 @@ class Top {
     this.child.stdout!.on('data', (d) => (this.stdout += d));
     this.child.stderr!.on('data', (d) => (this.stderr += d));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+    onTestFinished(() => this.kill());
   }
 
   /** Waits until the output so far satisfies `ready`; fails if it exits or takes too long. */
@@ -101,28 +102,11 @@ function row(
 }
 
 describe.skipIf(!isRoot)('dropreason top on the real kernel', () => {
-  let pair: NetnsPair | undefined;
-  let agent: Agent | undefined;
-  let top: Top | undefined;
-  let api: FakeApiServer | undefined;
-
   afterAll(removePublicCopy);
-
-  afterEach(async () => {
-    top?.kill();
-    top = undefined;
-    await api?.close();
-    api = undefined;
-    await agent?.stop();
-    agent = undefined;
-    pair?.destroy();
-    pair = undefined;
-  });
 
   /** Two namespaces; a's OUTPUT drops UDP to b's port 9. */
   function topology(tag: string): NetnsPair {
-    pair = new NetnsPair(tag);
-    pair.create();
+    const pair = NetnsPair.forTest(tag);
     dropUdpRule(pair, 'OUTPUT', 9);
     return pair;
   }
@@ -136,7 +120,7 @@ describe.skipIf(!isRoot)('dropreason top on the real kernel', () => {
     'counts drops itself, by reason and by pod address, equal to the iptables rule',
     async () => {
       const pair = topology('top');
-      top = new Top(['--advanced', '--netns', pair.netnsPath(pair.a), '--interval', INTERVAL]);
+      const top = new Top(['--advanced', '--netns', pair.netnsPath(pair.a), '--interval', INTERVAL]);
       // The first screen comes once the counter is attached.
       await top.until((t) => t.screens.length > 0, 'a first screen');
       expect(row(top.screens[0]!, 'IPTABLE_RULE_DROP', 'egress')).toBeUndefined();
@@ -162,7 +146,7 @@ describe.skipIf(!isRoot)('dropreason top on the real kernel', () => {
     'exits by itself after --count refreshes',
     async () => {
       const pair = topology('topcount');
-      top = new Top(['--netns', pair.netnsPath(pair.a), '--interval', INTERVAL, '--count', '3']);
+      const top = new Top(['--netns', pair.netnsPath(pair.a), '--interval', INTERVAL, '--count', '3']);
       expect(await top.exited).toBe(0);
       expect(top.screens).toHaveLength(3);
       expect(top.stderr).toBe('');
@@ -174,11 +158,12 @@ describe.skipIf(!isRoot)('dropreason top on the real kernel', () => {
     'names the pods of this node through a kubeconfig',
     async () => {
       const pair = topology('topk8s');
-      api = await FakeApiServer.start();
+      const api = await FakeApiServer.start();
+      onTestFinished(() => api.close());
       api.addPod({ name: 'web-0', namespace: 'shop', node: 'node-a', ips: [pair.addrA] });
       api.addPod({ name: 'elsewhere', namespace: 'shop', node: 'node-b', ips: ['198.19.0.9'] });
       const args = ['-a', '--kubeconfig', api.kubeconfigPath, '--netns', pair.netnsPath(pair.a)];
-      top = new Top([...args, '--interval', INTERVAL], { env: { K8S_NODE_NAME: 'node-a' } });
+      const top = new Top([...args, '--interval', INTERVAL], { env: { K8S_NODE_NAME: 'node-a' } });
       await top.until((t) => t.screens.length > 0, 'a first screen');
       sendDrops(pair);
       const rule = ruleCounters(pair, pair.a, 'OUTPUT');
@@ -199,13 +184,16 @@ describe.skipIf(!isRoot)('dropreason top on the real kernel', () => {
     async () => {
       const pair = topology('topep');
       const port = await freePort();
-      top = new Top(['--endpoint', `127.0.0.1:${port}`, '--interval', INTERVAL], { asNobody: true });
+      const top = new Top(['--endpoint', `127.0.0.1:${port}`, '--interval', INTERVAL], { asNobody: true });
       await top.until(
         (t) => t.stderr.includes(`cannot read http://127.0.0.1:${port}/metrics: ECONNREFUSED; retrying every 250ms`),
         'that the endpoint is down',
       );
 
-      agent = await Agent.start(basicConfig(port, { netns: pair.netnsPath(pair.a), interval: INTERVAL }), port);
+      const agent = await Agent.startForTest(
+        basicConfig(port, { netns: pair.netnsPath(pair.a), interval: INTERVAL }),
+        port,
+      );
       await top.until((t) => t.screens.length > 0, 'a first screen');
       sendDrops(pair);
       const rule = ruleCounters(pair, pair.a, 'OUTPUT');

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { BAD_TYPES_ERRORS } from './service/bad_types_errors.js';
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'dist/cli.js');
 const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -98,21 +100,7 @@ describe('dropreason CLI', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(
-      [
-        `dropreason: invalid configuration in ${file}:`,
-        '  receivers.dropreason.collection_interval: must be a duration such as 10s, 500ms or 1m, but was 10',
-        '  receivers.dropreason.exclude_reasons: must be a list, but was "NO_SOCKET"',
-        `  receivers.dropreason.hook: must be one of 'auto', 'tp_btf', 'tracepoint', but was "kprobe"`,
-        '  receivers.dropreason.btf_path: must not be empty',
-        '  exporters.prometheus.endpoint: must be an endpoint such as 127.0.0.1:9464, but was 9464',
-        `  exporters.prometheus.naming: must be one of 'otel', 'retina', but was "grafana"`,
-        `  exporters.debug.verbosity: must be one of 'basic', 'normal', 'detailed', but was "loud"`,
-        '  service.telemetry.traces: unknown key; accepted keys are: logs, metrics',
-        `  service.telemetry.logs.level: must be one of 'debug', 'info', 'warn', 'error', but was "verbose"`,
-        `  service.telemetry.metrics.level: must be one of 'none', 'basic', 'normal', 'detailed', but was "everything"`,
-        '  service.pipelines.metrics.receivers: must be a list, but was "dropreason"',
-        '',
-      ].join('\n'),
+      [`dropreason: invalid configuration in ${file}:`, ...BAD_TYPES_ERRORS.map((e) => `  ${e}`), ''].join('\n'),
     );
   });
 

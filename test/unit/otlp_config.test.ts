@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { configSchema, type OtlpConfig } from '../../src/exporters/otlp/config.js';
 import { packageRoot } from '../../src/native/binding.js';
 import { configTableTests, parseEntry, readComponentConfigs } from './componentconfig.js';
+import { QUEUE_DEFAULTS, RETRY_DEFAULTS, TLS_DEFAULTS } from './exporters/defaults.js';
 
 const configs = readComponentConfigs(path.join(packageRoot, 'src/exporters/otlp/testdata/config.yaml'));
 
@@ -18,46 +19,6 @@ const ep = (host: string, port = 4317, https = false) => ({
   port,
   https,
 });
-
-const TLS_DEFAULTS: OtlpConfig['tls'] = {
-  insecure: false,
-  insecure_skip_verify: false,
-  ca_file: undefined,
-  ca_pem: undefined,
-  cert_file: undefined,
-  cert_pem: undefined,
-  key_file: undefined,
-  key_pem: undefined,
-  include_system_ca_certs_pool: false,
-  min_version: '1.2',
-  max_version: undefined,
-  server_name_override: undefined,
-  reload_interval: 0,
-  cipher_suites: undefined,
-  curve_preferences: undefined,
-  tpm: undefined,
-};
-
-const QUEUE_DEFAULTS: OtlpConfig['sending_queue'] = {
-  enabled: true,
-  num_consumers: 10,
-  queue_size: 1000,
-  sizer: 'requests',
-  wait_for_result: false,
-  block_on_overflow: undefined,
-  blocking: undefined,
-  storage: undefined,
-  batch: undefined,
-};
-
-const RETRY_DEFAULTS: OtlpConfig['retry_on_failure'] = {
-  enabled: true,
-  initial_interval: 5_000,
-  randomization_factor: 0.5,
-  multiplier: 1.5,
-  max_interval: 30_000,
-  max_elapsed_time: 300_000,
-};
 
 /** The Collector's defaults (but for the endpoint, which the Collector requires). */
 const DEFAULTS: OtlpConfig = {

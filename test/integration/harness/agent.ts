@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { onTestFinished } from 'vitest';
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CLI = path.join(ROOT, 'bin/dropreason');
 
@@ -218,6 +220,16 @@ export class Agent {
 
   static async start(yaml: string, port: number): Promise<Agent> {
     const agent = new Agent(writeConfig(yaml), port);
+    await agent.launch();
+    return agent;
+  }
+
+  /** start, inside a test: the agent is stopped when the test finishes, passed or failed. */
+  static async startForTest(yaml: string, port: number): Promise<Agent> {
+    const agent = new Agent(writeConfig(yaml), port);
+    onTestFinished(async () => {
+      await agent.stop();
+    });
     await agent.launch();
     return agent;
   }

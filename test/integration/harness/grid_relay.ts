@@ -16,6 +16,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { closeAtOnce } from './close.js';
+
 /** The shared grid: its first instant (ms) and its interval. */
 export class Grid {
   base: number | undefined;
@@ -98,8 +100,6 @@ export class GridRelay {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) await closeAtOnce(server);
   }
 }

@@ -21,6 +21,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 
+import { closeAtOnce } from './close.js';
+
 const require = createRequire(import.meta.url);
 const PROTO_ROOT = path.join(path.dirname(require.resolve('otlp-proto-files/package.json')), 'build/protos');
 const SERVICE_PROTO = 'opentelemetry/proto/collector/metrics/v1/metrics_service.proto';
@@ -139,8 +141,26 @@ function loadService(proto: string, signal: 'metrics' | 'logs', name: string): g
   return pkg.opentelemetry.proto.collector[signal]!.v1[name]!.service;
 }
 
-export class OtlpServer {
-  readonly received: Received[] = [];
+/** What both backends keep: each request as they saw it, and waiting for some to arrive. */
+export class Recording<R extends Received> {
+  readonly received: R[] = [];
+
+  /** The requests answered OK so far. */
+  accepted(): R[] {
+    return this.received.filter((r) => r.answer === 'OK');
+  }
+
+  /** Waits until `predicate` holds for the received requests, polling. */
+  async waitFor(what: string, predicate: (received: R[]) => boolean, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this.received)) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+export class OtlpServer extends Recording<Received> {
   /** The LogsService/Export requests, decoded. */
   readonly logs: ExportLogsRequest[] = [];
   behaviour: Behaviour = { kind: 'ok' };
@@ -151,7 +171,9 @@ export class OtlpServer {
   private constructor(
     public port: number,
     private readonly tls: { key: Buffer; cert: Buffer } | undefined,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Listens on 127.0.0.1:`port` (0 picks a free port), in plain text or with `tls`. */
   static async start(port = 0, opts: { tls?: { key: Buffer; cert: Buffer } } = {}): Promise<OtlpServer> {
@@ -222,20 +244,6 @@ export class OtlpServer {
     }
     callback(null, {});
   };
-
-  /** The requests answered OK so far. */
-  accepted(): Received[] {
-    return this.received.filter((r) => r.answer === 'OK');
-  }
-
-  /** Waits until `predicate` holds for the received requests, polling. */
-  async waitFor(what: string, predicate: (received: Received[]) => boolean, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate(this.received)) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 }
 
 /** A KeyValue list as a plain record of strings (ints and bools written out). */
@@ -271,6 +279,59 @@ export function sumValue(request: ExportRequest, name: string, labels: Record<st
     }
   }
   return undefined;
+}
+
+/** A series the agent exports: its count and bytes metrics, and the labels that pick it out. */
+export interface DropSeries {
+  count: string;
+  bytes: string;
+  labels: Record<string, string>;
+}
+
+/** The agent's egress IPTABLE_RULE_DROP series: the drops the OTLP tests make and count. */
+export const RULE_DROPS: DropSeries = {
+  count: 'dropreason.drop.count',
+  bytes: 'dropreason.drop.bytes',
+  labels: { reason: 'IPTABLE_RULE_DROP', direction: 'egress' },
+};
+
+/** The requests `server` accepted that carry `series`. */
+export function requestsWith<R extends Received>(server: Recording<R>, series: DropSeries): R[] {
+  return server.accepted().filter((r) => sumValue(r.request, series.count, series.labels) !== undefined);
+}
+
+/** The packets and bytes of `series` in the newest accepted request that carries it, or undefined. */
+export function latestTotals(
+  server: Recording<Received>,
+  series: DropSeries,
+): { packets: number; bytes: number } | undefined {
+  const last = requestsWith(server, series).at(-1);
+  if (!last) return undefined;
+  return {
+    packets: sumValue(last.request, series.count, series.labels)!,
+    bytes: sumValue(last.request, series.bytes, series.labels)!,
+  };
+}
+
+/**
+ * Waits until the newest export carries `packets` of `series`, then two more collections
+ * (`intervalMs` each), and returns what the newest export carries then: an overcount is
+ * seen, not hidden.
+ */
+export async function settleTotals(
+  server: Recording<Received>,
+  series: DropSeries,
+  packets: number,
+  intervalMs: number,
+  timeoutMs = 60_000,
+): Promise<{ packets: number; bytes: number }> {
+  await server.waitFor(
+    `an export with ${packets} packets`,
+    () => (latestTotals(server, series)?.packets ?? -1) >= packets,
+    timeoutMs,
+  );
+  await new Promise((r) => setTimeout(r, intervalMs * 2 + 200));
+  return latestTotals(server, series)!;
 }
 
 /** One data point with its resource's attributes beside its own. */
@@ -321,8 +382,7 @@ const REQUEST_TYPE = 'opentelemetry.proto.collector.metrics.v1.ExportMetricsServ
  * answer a status with a Retry-After. It takes logs too, at POST /v1/logs (`logsPath`),
  * decoded the same way and kept apart, always answering OK.
  */
-export class OtlpHttpServer {
-  readonly received: HttpReceived[] = [];
+export class OtlpHttpServer extends Recording<HttpReceived> {
   /** The logs requests, decoded. */
   readonly logs: ExportLogsRequest[] = [];
   /** Where logs are taken. */
@@ -338,7 +398,9 @@ export class OtlpHttpServer {
     public port: number,
     readonly path: string,
     private readonly tls: { key: Buffer; cert: Buffer } | undefined,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Listens on 127.0.0.1:`port` (0 picks a free port), over HTTP or, with `tls`, HTTPS. */
   static async start(
@@ -367,9 +429,7 @@ export class OtlpHttpServer {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) await closeAtOnce(server);
   }
 
   private decode(body: Buffer, contentType: string | undefined): ExportRequest {
@@ -418,18 +478,6 @@ export class OtlpHttpServer {
     }
     // An empty ExportMetricsServiceResponse.
     res.writeHead(200, { 'Content-Type': 'application/x-protobuf' }).end();
-  }
-
-  accepted(): HttpReceived[] {
-    return this.received.filter((r) => r.answer === 'OK');
-  }
-
-  async waitFor(what: string, predicate: (received: HttpReceived[]) => boolean, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate(this.received)) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
   }
 }
 

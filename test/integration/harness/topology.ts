@@ -4,8 +4,14 @@
  * nothing routed outside. destroy() removes everything.
  */
 import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { onTestFinished } from 'vitest';
 
 let counter = 0;
+
+const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'send.mjs');
 
 export function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -42,6 +48,13 @@ export class NetnsPair {
   /** iptables or ip6tables, for this pair's family. */
   get iptables(): string {
     return this.family === 'ipv4' ? 'iptables' : 'ip6tables';
+  }
+
+  /** A pair made inside a test, removed when the test finishes, passed or failed. */
+  static forTest(tag: string, family: Family = 'ipv4'): NetnsPair {
+    const pair = new NetnsPair(tag, family);
+    onTestFinished(() => pair.destroy());
+    return pair.create();
   }
 
   create(): this {
@@ -109,8 +122,25 @@ export function dropUdpRule(pair: NetnsPair, chain: 'OUTPUT' | 'INPUT', port: nu
   pair.exec(ns, pair.iptables, ['-w', '-A', chain, ...match, '-p', 'udp', '--dport', String(port), '-j', 'DROP']);
 }
 
+/**
+ * Drops UDP both ways between the pair: `outgoing` datagrams from a to b's port 9 on a's
+ * OUTPUT, `incoming` to port 10 on b's INPUT, 40 bytes each. Returns both rules' counters.
+ */
+export function dropUdpBothWays(pair: NetnsPair, outgoing: number, incoming: number): { out: Counters; inp: Counters } {
+  dropUdpRule(pair, 'OUTPUT', 9);
+  dropUdpRule(pair, 'INPUT', 10);
+  pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '9', String(outgoing), '40']);
+  pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, '10', String(incoming), '40']);
+  return { out: ruleCounters(pair, pair.a, 'OUTPUT'), inp: ruleCounters(pair, pair.b, 'INPUT') };
+}
+
+export interface Counters {
+  packets: number;
+  bytes: number;
+}
+
 /** The packet and byte counters of the first rule of a chain, as the kernel counts them. */
-export function ruleCounters(pair: NetnsPair, ns: string, chain: string): { packets: number; bytes: number } {
+export function ruleCounters(pair: NetnsPair, ns: string, chain: string): Counters {
   const out = pair.exec(ns, pair.iptables, ['-w', '-L', chain, '-v', '-x', '-n']);
   const line = out.split('\n')[2];
   const m = line ? /^\s*(\d+)\s+(\d+)\s+DROP/.exec(line) : null;

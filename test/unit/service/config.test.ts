@@ -13,24 +13,10 @@ import { debugExporterFactory } from '../../../src/exporters/debug/factory.js';
 import { prometheusExporterFactory } from '../../../src/exporters/prometheus/factory.js';
 import { dropReasonReceiverFactory } from '../../../src/receiver/dropreason/factory.js';
 import { type AgentConfig, ConfigError, parseConfig } from '../../../src/service/config.js';
+import { DROPREASON_DEFAULTS } from '../receiver/dropreason/defaults.js';
+import { BAD_TYPES_ERRORS } from './bad_types_errors.js';
 
 const TESTDATA = path.join(path.dirname(fileURLToPath(import.meta.url)), '../testdata/config');
-
-const DROPREASON_DEFAULTS = {
-  collection_interval: 10_000,
-  exclude_reasons: [],
-  hook: 'auto',
-  function_hooks: 'auto',
-  mode: 'basic',
-  peer_attributes: ['address', 'transport'],
-  pod_series_ttl: 900_000,
-  btf_path: undefined,
-  interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
-  netns: undefined,
-  location: true,
-  samples_per_second: 10,
-  samples_per_reason_per_second: undefined,
-};
 
 /** The parts of an AgentConfig a user wrote, as plain data. */
 function summary(config: AgentConfig) {
@@ -76,7 +62,6 @@ const PROMETHEUS_DEFAULTS = {
 
 const PROMETHEUS_KEYS =
   'endpoint, namespace, const_labels, metric_expiration, naming, retina_context, send_timestamps, enable_open_metrics, add_metric_suffixes, resource_to_telemetry_conversion, tls';
-const LEVELS = `'debug', 'info', 'warn', 'error'`;
 const TOP_KEYS = 'receivers, processors, exporters, extensions, service';
 const DROPREASON_KEYS =
   'mode, peer_attributes, pod_series_ttl, collection_interval, exclude_reasons, hook, function_hooks, btf_path, interfaces, netns, location, samples_per_second, samples_per_reason_per_second';
@@ -280,21 +265,7 @@ const cases: Record<string, Case> = {
       'receivers.dropreason.btf_path: cannot expand ${env:1BAD}: an environment variable name is letters, digits and _, not starting with a digit; write ${NAME}, ${env:NAME} or ${env:NAME:-default}',
     ],
   },
-  bad_types: {
-    errors: [
-      'receivers.dropreason.collection_interval: must be a duration such as 10s, 500ms or 1m, but was 10',
-      'receivers.dropreason.exclude_reasons: must be a list, but was "NO_SOCKET"',
-      `receivers.dropreason.hook: must be one of 'auto', 'tp_btf', 'tracepoint', but was "kprobe"`,
-      'receivers.dropreason.btf_path: must not be empty',
-      'exporters.prometheus.endpoint: must be an endpoint such as 127.0.0.1:9464, but was 9464',
-      `exporters.prometheus.naming: must be one of 'otel', 'retina', but was "grafana"`,
-      `exporters.debug.verbosity: must be one of 'basic', 'normal', 'detailed', but was "loud"`,
-      'service.telemetry.traces: unknown key; accepted keys are: logs, metrics',
-      `service.telemetry.logs.level: must be one of ${LEVELS}, but was "verbose"`,
-      `service.telemetry.metrics.level: must be one of 'none', 'basic', 'normal', 'detailed', but was "everything"`,
-      'service.pipelines.metrics.receivers: must be a list, but was "dropreason"',
-    ],
-  },
+  bad_types: { errors: BAD_TYPES_ERRORS },
   bad_port: {
     errors: [
       `exporters.prometheus.endpoint: ${ENDPOINT_RULE} "127.0.0.1:70000"`,

@@ -3,6 +3,7 @@
  * what is created, in which order things start and stop, and where data goes.
  */
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 
 import type { Component, Factory, Host, MetricsConsumer, ResourceMetrics } from '../../../src/service/component.js';
 import { type Registry, parseConfig } from '../../../src/service/config.js';
@@ -148,21 +149,23 @@ function setUp(yaml: string) {
   return { journal, lines, service: new Service(config, logger, testResource) };
 }
 
+type Components = Record<string, Record<string, unknown> | null>;
+
+/**
+ * A config with one metrics pipeline from `receivers` to `exporters`, and `extensions` started
+ * with it: each maps a component id to its settings, null for the defaults.
+ */
+function onePipeline(receivers: Components, exporters: Components, extensions: Components = {}): string {
+  const pipelines = { metrics: { receivers: Object.keys(receivers), exporters: Object.keys(exporters) } };
+  if (Object.keys(extensions).length === 0) return stringify({ receivers, exporters, service: { pipelines } });
+  return stringify({ extensions, receivers, exporters, service: { extensions: Object.keys(extensions), pipelines } });
+}
+
 describe('Service', () => {
   it('starts exporters, then receivers, and shuts down in reverse', async () => {
-    const { journal, service } = setUp(`
-receivers:
-  source/a:
-  source/b:
-exporters:
-  sink/x:
-  sink/y:
-service:
-  pipelines:
-    metrics:
-      receivers: [source/a, source/b]
-      exporters: [sink/x, sink/y]
-`);
+    const { journal, service } = setUp(
+      onePipeline({ 'source/a': null, 'source/b': null }, { 'sink/x': null, 'sink/y': null }),
+    );
     await service.start();
     expect(journal.events).toEqual([
       'start exporters.sink/x',
@@ -222,20 +225,7 @@ service:
   });
 
   it('is healthy only while every pipeline runs and every component says it is healthy', async () => {
-    const healthy = setUp(`
-extensions:
-  watcher:
-receivers:
-  source:
-exporters:
-  sink:
-service:
-  extensions: [watcher]
-  pipelines:
-    metrics:
-      receivers: [source]
-      exporters: [sink]
-`);
+    const healthy = setUp(onePipeline({ source: null }, { sink: null }, { watcher: null }));
     expect(healthy.service.health()).toBe('the pipelines are starting');
     await healthy.service.start();
     expect(healthy.journal.healthAtStart).toEqual(['the pipelines are starting']);
@@ -243,37 +233,16 @@ service:
     await healthy.service.shutdown();
     expect(healthy.service.health()).toBe('shutting down');
 
-    const sick = setUp(`
-receivers:
-  source:
-    unhealthy: stopped reading
-exporters:
-  sink:
-service:
-  pipelines:
-    metrics:
-      receivers: [source]
-      exporters: [sink]
-`);
+    const sick = setUp(onePipeline({ source: { unhealthy: 'stopped reading' } }, { sink: null }));
     await sick.service.start();
     expect(sick.service.health()).toBe('receivers.source: stopped reading');
     await sick.service.shutdown();
   });
 
   it('shuts down what started when a component fails to start, and names it', async () => {
-    const { journal, service } = setUp(`
-receivers:
-  source:
-    fail_start: true
-exporters:
-  sink/a:
-  sink/b:
-service:
-  pipelines:
-    metrics:
-      receivers: [source]
-      exporters: [sink/a, sink/b]
-`);
+    const { journal, service } = setUp(
+      onePipeline({ source: { fail_start: true } }, { 'sink/a': null, 'sink/b': null }),
+    );
     await expect(service.start()).rejects.toThrow('receivers.source: cannot start: fake failure');
     expect(journal.events).toEqual([
       'start exporters.sink/a',
@@ -285,55 +254,22 @@ service:
   });
 
   it('stops at the first exporter that fails, before any receiver', async () => {
-    const { journal, service } = setUp(`
-receivers:
-  source:
-exporters:
-  sink/a:
-  sink/b:
-    fail_start: true
-  sink/c:
-service:
-  pipelines:
-    metrics:
-      receivers: [source]
-      exporters: [sink/a, sink/b, sink/c]
-`);
+    const { journal, service } = setUp(
+      onePipeline({ source: null }, { 'sink/a': null, 'sink/b': { fail_start: true }, 'sink/c': null }),
+    );
     await expect(service.start()).rejects.toThrow('exporters.sink/b: cannot start: fake failure');
     expect(journal.events).toEqual(['start exporters.sink/a', 'start exporters.sink/b', 'shutdown exporters.sink/a']);
   });
 
   it('starts nothing when a preflight check fails', async () => {
-    const { journal, service } = setUp(`
-receivers:
-  source:
-    fail_preflight: true
-exporters:
-  sink:
-service:
-  pipelines:
-    metrics:
-      receivers: [source]
-      exporters: [sink]
-`);
+    const { journal, service } = setUp(onePipeline({ source: { fail_preflight: true } }, { sink: null }));
     await expect(service.start()).rejects.toThrow('receivers.source: needs a capability it does not have');
     expect(journal.created).toEqual([]);
     expect(journal.events).toEqual([]);
   });
 
   it('keeps shutting down after one component fails to stop, and logs it', async () => {
-    const { journal, lines, service } = setUp(`
-receivers:
-  source:
-    fail_shutdown: true
-exporters:
-  sink:
-service:
-  pipelines:
-    metrics:
-      receivers: [source]
-      exporters: [sink]
-`);
+    const { journal, lines, service } = setUp(onePipeline({ source: { fail_shutdown: true } }, { sink: null }));
     await service.start();
     await service.shutdown();
     expect(journal.events.slice(-2)).toEqual(['shutdown receivers.source', 'shutdown exporters.sink']);

@@ -113,21 +113,25 @@ const PROCESSOR = `
       node: node-a
     wait_for_metadata: true`;
 
-const TWO_PIPELINES = `
+/** Two pipelines: source/a through the processors `a` to sink/a, and likewise b. */
+const twoPipelines = (a: string, b: string) => `
     metrics/a:
       receivers: [source/a]
-      processors: [k8sattributes]
+      processors: [${a}]
       exporters: [sink/a]
     metrics/b:
       receivers: [source/b]
-      processors: [k8sattributes]
+      processors: [${b}]
       exporters: [sink/b]
 `;
 
 describe('k8sattributes in several pipelines', () => {
   it('makes one watch of each kind for two pipelines, both enrich, and the watch ends with the service', async () => {
     const before = podWatches.size;
-    const { server, service, receivers, received } = await setUp(`  k8sattributes:${PROCESSOR}`, TWO_PIPELINES);
+    const { server, service, receivers, received } = await setUp(
+      `  k8sattributes:${PROCESSOR}`,
+      twoPipelines('k8sattributes', 'k8sattributes'),
+    );
     await service.start();
     expect(podWatches.size).toBe(before + 1);
     await vi.waitFor(() => expect(server.openWatches()).toBe(3));
@@ -169,16 +173,7 @@ describe('k8sattributes in several pipelines', () => {
     include_namespaces: [shop]
   k8sattributes/peers:${PROCESSOR}
     peer_enrichment: true`,
-      `
-    metrics/a:
-      receivers: [source/a]
-      processors: [k8sattributes]
-      exporters: [sink/a]
-    metrics/b:
-      receivers: [source/b]
-      processors: [k8sattributes/shop_only, k8sattributes/peers]
-      exporters: [sink/b]
-`,
+      twoPipelines('k8sattributes', 'k8sattributes/shop_only, k8sattributes/peers'),
     );
     await service.start();
     // One watch for the node's pods (k8sattributes and shop_only), one for every pod (peers).

@@ -8,28 +8,10 @@ import { describe, expect, it } from 'vitest';
 
 import { configSchema, logsUrl, metricsUrl, type OtlpHttpConfig } from '../../../../src/exporters/otlphttp/config.js';
 import { packageRoot } from '../../../../src/native/binding.js';
-import { parseEntry, readComponentConfigs } from '../../componentconfig.js';
+import { configTableTests, readComponentConfigs } from '../../componentconfig.js';
+import { QUEUE_DEFAULTS, RETRY_DEFAULTS, TLS_DEFAULTS } from '../defaults.js';
 
 const configs = readComponentConfigs(path.join(packageRoot, 'src/exporters/otlphttp/testdata/config.yaml'));
-
-const TLS_DEFAULTS: OtlpHttpConfig['tls'] = {
-  insecure: false,
-  insecure_skip_verify: false,
-  ca_file: undefined,
-  ca_pem: undefined,
-  cert_file: undefined,
-  cert_pem: undefined,
-  key_file: undefined,
-  key_pem: undefined,
-  include_system_ca_certs_pool: false,
-  min_version: '1.2',
-  max_version: undefined,
-  server_name_override: undefined,
-  reload_interval: 0,
-  cipher_suites: undefined,
-  curve_preferences: undefined,
-  tpm: undefined,
-};
 
 /** The Collector's defaults: protobuf, gzip, 30 s, its retry and queue. */
 const DEFAULTS: OtlpHttpConfig = {
@@ -42,25 +24,8 @@ const DEFAULTS: OtlpHttpConfig = {
   headers: {},
   compression: 'gzip',
   timeout: 30_000,
-  retry_on_failure: {
-    enabled: true,
-    initial_interval: 5_000,
-    randomization_factor: 0.5,
-    multiplier: 1.5,
-    max_interval: 30_000,
-    max_elapsed_time: 300_000,
-  },
-  sending_queue: {
-    enabled: true,
-    num_consumers: 10,
-    queue_size: 1000,
-    sizer: 'requests',
-    wait_for_result: false,
-    block_on_overflow: undefined,
-    blocking: undefined,
-    storage: undefined,
-    batch: undefined,
-  },
+  retry_on_failure: RETRY_DEFAULTS,
+  sending_queue: QUEUE_DEFAULTS,
   disable_keep_alives: false,
   read_buffer_size: undefined,
   write_buffer_size: undefined,
@@ -132,17 +97,7 @@ const expected: Record<string, OtlpHttpConfig | string[]> = {
 };
 
 describe('otlphttp exporter config (testdata/config.yaml)', () => {
-  it('has an expectation for every entry', () => {
-    expect([...configs.keys()]).toEqual(Object.keys(expected));
-  });
-
-  for (const [id, want] of Object.entries(expected)) {
-    it(id, () => {
-      const got = parseEntry(configSchema, 'exporters', id, configs.get(id));
-      if (Array.isArray(want)) expect(got).toEqual({ value: undefined, errors: want });
-      else expect(got).toEqual({ value: want, errors: [] });
-    });
-  }
+  configTableTests(configSchema, 'exporters', configs, expected);
 
   it('posts to endpoint + /v1/metrics, or to metrics_endpoint as written, as the Collector', () => {
     const url = (endpoint?: string, metrics_endpoint?: string) => metricsUrl({ endpoint, metrics_endpoint });

@@ -4,6 +4,7 @@ import { describe } from 'vitest';
 import { type PrometheusConfig, configSchema } from '../../../../src/exporters/prometheus/config.js';
 import { packageRoot } from '../../../../src/native/binding.js';
 import { configTableTests, readComponentConfigs } from '../../componentconfig.js';
+import { serverTls } from '../../confighttp.js';
 
 const configs = readComponentConfigs(path.join(packageRoot, 'src/exporters/prometheus/testdata/config.yaml'));
 const ENDPOINT_RULE = 'must be an endpoint host:port with a port from 1 to 65535, but was';
@@ -30,33 +31,18 @@ const expected: Record<string, PrometheusConfig | string[]> = {
   'prometheus/all_interfaces': { ...DEFAULTS, endpoint: { host: '', port: 9464 } },
   'prometheus/ipv6': { ...DEFAULTS, endpoint: { host: '::1', port: 9100 } },
   'prometheus/retina': {
+    ...DEFAULTS,
     endpoint: { host: '0.0.0.0', port: 10093 },
     namespace: 'node',
     const_labels: { cluster: 'prod', zone: '3' },
     metric_expiration: 60_000,
     naming: 'retina',
-    retina_context: undefined,
-    send_timestamps: false,
-    enable_open_metrics: false,
-    add_metric_suffixes: true,
-    resource_to_telemetry_conversion: { enabled: false },
-    tls: undefined,
   },
   'prometheus/retina_remote': { ...DEFAULTS, naming: 'retina', retina_context: 'remote' },
   'prometheus/collector_readme': {
     ...DEFAULTS,
     endpoint: { host: '1.2.3.4', port: 1234 },
-    tls: {
-      ca_file: '/path/to/ca.pem',
-      cert_file: '/path/to/cert.pem',
-      key_file: '/path/to/key.pem',
-      cert_pem: undefined,
-      key_pem: undefined,
-      client_ca_file: undefined,
-      min_version: '1.2',
-      max_version: undefined,
-      reload_interval: undefined,
-    },
+    tls: serverTls({ ca_file: '/path/to/ca.pem', cert_file: '/path/to/cert.pem', key_file: '/path/to/key.pem' }),
     namespace: 'test-space',
     const_labels: { label1: 'value1' },
     send_timestamps: true,

@@ -4,6 +4,7 @@ import { describe } from 'vitest';
 import { configSchema, type HealthCheckConfig } from '../../../../src/extensions/healthcheck/config.js';
 import { packageRoot } from '../../../../src/native/binding.js';
 import { configTableTests, readComponentConfigs } from '../../componentconfig.js';
+import { serverTls } from '../../confighttp.js';
 
 const configs = readComponentConfigs(path.join(packageRoot, 'src/extensions/healthcheck/testdata/config.yaml'));
 
@@ -22,17 +23,7 @@ const expected: Record<string, HealthCheckConfig | string[]> = {
     path: '/health/status',
     response_body: undefined,
     check_collector_pipeline: { enabled: true, interval: 300_000, exporter_failure_threshold: 5 },
-    tls: {
-      ca_file: '/path/to/ca.crt',
-      cert_file: '/path/to/cert.crt',
-      key_file: '/path/to/key.key',
-      cert_pem: undefined,
-      key_pem: undefined,
-      client_ca_file: undefined,
-      min_version: '1.2',
-      max_version: undefined,
-      reload_interval: undefined,
-    },
+    tls: serverTls({ ca_file: '/path/to/ca.crt', cert_file: '/path/to/cert.crt', key_file: '/path/to/key.key' }),
   },
   'health_check/probes': {
     ...defaults,

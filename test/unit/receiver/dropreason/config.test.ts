@@ -4,25 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../../src/native/binding.js';
 import { type DropReasonConfig, configSchema, samplesPerReason } from '../../../../src/receiver/dropreason/config.js';
 import { configTableTests, readComponentConfigs } from '../../componentconfig.js';
+import { DROPREASON_DEFAULTS } from './defaults.js';
 
 const configs = readComponentConfigs(path.join(packageRoot, 'src/receiver/dropreason/testdata/config.yaml'));
 const at = (id: string) => `receivers.${id}`;
 
-const DEFAULTS: DropReasonConfig = {
-  collection_interval: 10_000,
-  exclude_reasons: [],
-  hook: 'auto',
-  function_hooks: 'auto',
-  mode: 'basic',
-  peer_attributes: ['address', 'transport'],
-  pod_series_ttl: 900_000,
-  interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
-  btf_path: undefined,
-  netns: undefined,
-  location: true,
-  samples_per_second: 10,
-  samples_per_reason_per_second: undefined,
-};
+const DEFAULTS = DROPREASON_DEFAULTS;
 
 const expected: Record<string, DropReasonConfig | string[]> = {
   dropreason: DEFAULTS,

@@ -52,6 +52,9 @@ const SUBSYSTEMS: EnumMembers = [
   ['SKB_DROP_REASON_SUBSYS_NUM', 3],
 ];
 
+/** The hook reasons and the overflow bucket: names on every kernel. */
+const ON_EVERY_KERNEL = ['IPTABLE_NAT_DROP', 'CONNTRACK_ADD_DROP', 'TCP_CONNECT_BASIC', 'TCP_ACCEPT_BASIC', 'OTHER'];
+
 const subsys = (id: number, code: number) => ((id << 16) | code) >>> 0;
 
 describe('ReasonNames: kernel reasons', () => {
@@ -100,12 +103,7 @@ describe('ReasonNames: kernel reasons', () => {
         'IPTABLE_RULE_DROP',
         'OTHERHOST',
         'TCP_CLOSE_BASIC',
-        // hook reasons and the overflow bucket exist on every kernel
-        'IPTABLE_NAT_DROP',
-        'CONNTRACK_ADD_DROP',
-        'TCP_CONNECT_BASIC',
-        'TCP_ACCEPT_BASIC',
-        'OTHER',
+        ...ON_EVERY_KERNEL,
       ].sort(),
     );
     const known = names.known();
@@ -156,17 +154,7 @@ describe('ReasonNames: a kernel without enum skb_drop_reason', () => {
     expect(names.name(KERNEL, 2)).toBe('UNKNOWN_DROP');
     expect(names.name(KERNEL, 3)).toBe('REASON_3');
     expect(names.name(HOOK, 1)).toBe('IPTABLE_RULE_DROP');
-    expect([...names.known()].sort()).toEqual(
-      [
-        'UNKNOWN_DROP',
-        'IPTABLE_RULE_DROP',
-        'IPTABLE_NAT_DROP',
-        'CONNTRACK_ADD_DROP',
-        'TCP_CONNECT_BASIC',
-        'TCP_ACCEPT_BASIC',
-        'OTHER',
-      ].sort(),
-    );
+    expect([...names.known()].sort()).toEqual(['UNKNOWN_DROP', 'IPTABLE_RULE_DROP', ...ON_EVERY_KERNEL].sort());
   });
 });
 

@@ -7,22 +7,9 @@ import { effectiveCapabilities } from '../../../../src/receiver/dropreason/privi
 import { DropReasonReceiver } from '../../../../src/receiver/dropreason/receiver.js';
 import { fakeBinding } from '../../fake_binding.js';
 import { settingsFor } from '../../support.js';
+import { DROPREASON_DEFAULTS } from './defaults.js';
 
-const config = {
-  collection_interval: 10_000,
-  exclude_reasons: [],
-  hook: 'auto' as const,
-  function_hooks: 'auto' as const,
-  mode: 'basic' as const,
-  peer_attributes: ['address' as const, 'transport' as const],
-  pod_series_ttl: 900_000,
-  interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
-  btf_path: undefined,
-  netns: undefined,
-  location: false,
-  samples_per_second: 10,
-  samples_per_reason_per_second: undefined,
-};
+const config = DROPREASON_DEFAULTS;
 
 describe('DropReasonReceiver lifecycle (no kernel)', () => {
   it('does no I/O when created and shuts down without being started', async () => {

@@ -13,7 +13,7 @@ import {
   sampleRecord,
   slotReason,
 } from '../../../../src/receiver/dropreason/samples.js';
-import { fakeBinding } from '../../fake_binding.js';
+import { type FakeKernel, fakeBinding } from '../../fake_binding.js';
 import { recordingLogger } from '../../support.js';
 
 /** A struct drop_sample as the kernel writes it (little-endian, offsets of bpf/dropreason.h). */
@@ -202,36 +202,30 @@ describe('sample log records', () => {
 describe('DropProgram samples', () => {
   const opts = { hook: 'auto' as const, functionHooks: 'none' as const };
 
+  /** Loads the program on a fake `kernel`, asking for 10 samples a second and 4 a reason. */
+  async function loadSampling(kernel?: FakeKernel) {
+    const binding = fakeBinding(kernel);
+    const samples = { perSecond: 10, perReason: 4 };
+    const program = await DropProgram.load(binding, '/fake.o', { ...opts, samples }, recordingLogger().logger);
+    return { program, main: binding.objects[0]! };
+  }
+
   it('takes samples with the limits set as constants when asked and the kernel has a ring buffer', async () => {
-    const binding = fakeBinding();
-    const program = await DropProgram.load(
-      binding,
-      '/fake.o',
-      { ...opts, samples: { perSecond: 10, perReason: 4 } },
-      recordingLogger().logger,
-    );
-    const [main] = binding.objects;
+    const { program, main } = await loadSampling();
     expect(program.samples).toBe('on');
-    expect(main!.constants.get('samples_enabled')!.readUInt32LE()).toBe(1);
-    expect(main!.constants.get('sample_limit')!.readUInt32LE()).toBe(10);
-    expect(main!.constants.get('sample_reason_limit')!.readUInt32LE()).toBe(4);
-    expect(main!.redefined.size).toBe(0);
+    expect(main.constants.get('samples_enabled')!.readUInt32LE()).toBe(1);
+    expect(main.constants.get('sample_limit')!.readUInt32LE()).toBe(10);
+    expect(main.constants.get('sample_reason_limit')!.readUInt32LE()).toBe(4);
+    expect(main.redefined.size).toBe(0);
     program.close();
   });
 
   it('takes none, with no ring buffer made, on a kernel without one, and says why', async () => {
-    const binding = fakeBinding({ unsupportedMapTypes: ['ringbuf'] });
-    const program = await DropProgram.load(
-      binding,
-      '/fake.o',
-      { ...opts, samples: { perSecond: 10, perReason: 4 } },
-      recordingLogger().logger,
-    );
-    const [main] = binding.objects;
+    const { program, main } = await loadSampling({ unsupportedMapTypes: ['ringbuf'] });
     expect(program.samples).toBe('this kernel has no BPF ring buffer (Linux 5.8 and later have one)');
-    expect(main!.constants.get('samples_enabled')!.readUInt32LE()).toBe(0);
-    expect(main!.redefined.get('drop_samples')).toEqual(['array', 4, 4, 1]);
-    expect(main!.attached).toEqual(['dr_kfree_skb_btf']);
+    expect(main.constants.get('samples_enabled')!.readUInt32LE()).toBe(0);
+    expect(main.redefined.get('drop_samples')).toEqual(['array', 4, 4, 1]);
+    expect(main.attached).toEqual(['dr_kfree_skb_btf']);
     program.close();
   });
 
