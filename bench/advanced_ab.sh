@@ -45,7 +45,10 @@ counted() { # port -> the sum of the pod series of the storm's drops
     awk '/^dropreason_pod_drop_count_total\{/ && /reason="IPTABLE_RULE_DROP"/ { s += $NF } END { printf "%.0f\n", s }'
 }
 
-echo "Trees: A ${TREE[A]} ($(git -C "${TREE[A]}" rev-parse --short HEAD 2>/dev/null || echo a copy)), B ${TREE[B]}; $FLOWS flows; $(uptime | sed 's/.*load/load/')"
+revision() { # tree -> what it was built from: bench/snapshot.sh's note, or its commit
+  cat "$1/REVISION" 2>/dev/null || git -C "$1" rev-parse --short HEAD
+}
+echo "A: ${TREE[A]} ($(revision "${TREE[A]}")); B: ${TREE[B]} ($(revision "${TREE[B]}")); $FLOWS flows; $(date -u +%Y-%m-%dT%H:%MZ); $(uptime | sed 's/.*load/load/')"
 echo
 echo "| attached first | A: ns per drop | B: ns per drop | B − A | floor: ns per drop | drops (measured storm) | counted A / B = rule (both storms) |"
 echo "|---|---|---|---|---|---|---|"
