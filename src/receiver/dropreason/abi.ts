@@ -188,7 +188,7 @@ export function checkMapLayouts(maps: readonly MapSpec[]): void {
   if (errors.length) throw new Error(`${errors.join('; ')}: rebuild the BPF object and the agent together`);
 }
 
-/** One flow of the advanced maps, per-CPU slots summed. */
+/** One flow of the advanced maps (plain hashes: one {count, bytes} per flow, for all CPUs). */
 export interface FlowCounter {
   reason: number;
   origin: number;

@@ -7,6 +7,7 @@ import {
   DIRECTIONS,
   MAP_LAYOUTS,
   checkMapLayouts,
+  decodeAdvMap,
   decodeMetricsMap,
   decodeOverflowMap,
   directionName,
@@ -241,6 +242,72 @@ describe('decodeOverflowMap', () => {
     expect(decodeOverflowMap(dump)).toEqual([
       { direction: 1, count: 7, bytes: 400 },
       { direction: 2, count: 1, bytes: 1500 },
+    ]);
+  });
+});
+
+describe('decodeAdvMap', () => {
+  /**
+   * A batch read of adv_map_0/1, plain hashes: 56-byte keys { u32 reason; u16 origin;
+   * u8 direction; u8 family; u8 protocol; u8 pad; u16 remote_port; u8 local_addr[16];
+   * u8 remote_addr[16]; u32 pad2; u64 location } back to back, then one 16-byte
+   * { u64 count; u64 bytes } per key.
+   */
+  it('reads each flow and its one {count, bytes}', () => {
+    const K = 56;
+    const keys = Buffer.alloc(2 * K);
+    const values = Buffer.alloc(2 * 16);
+    // 10.0.0.1 → 10.0.0.2:53, UDP, egress, kernel reason 5, at location 0xffff1234; its count past 2^32.
+    keys.writeUInt32LE(5, 0);
+    keys.writeUInt16LE(0, 4);
+    keys.writeUInt8(2, 6);
+    keys.writeUInt8(2, 7);
+    keys.writeUInt8(17, 8);
+    keys.writeUInt16LE(53, 10);
+    Buffer.from([10, 0, 0, 1]).copy(keys, 12);
+    Buffer.from([10, 0, 0, 2]).copy(keys, 28);
+    keys.writeBigUInt64LE(0xffff1234n, 48);
+    values.writeBigUInt64LE(2n ** 33n + 1n, 0);
+    values.writeBigUInt64LE(700n, 8);
+    // fd00::1 ← fd00::2:443, TCP, ingress, a hook reason.
+    keys.writeUInt32LE(3, K);
+    keys.writeUInt16LE(1, K + 4);
+    keys.writeUInt8(1, K + 6);
+    keys.writeUInt8(10, K + 7);
+    keys.writeUInt8(6, K + 8);
+    keys.writeUInt16LE(443, K + 10);
+    Buffer.from('fd000000000000000000000000000001', 'hex').copy(keys, K + 12);
+    Buffer.from('fd000000000000000000000000000002', 'hex').copy(keys, K + 28);
+    values.writeBigUInt64LE(1n, 16);
+    values.writeBigUInt64LE(60n, 24);
+    const dump: MapDump = { count: 2, keys, values, keySize: K, valueSize: 16, valueStride: 16, perCpu: false };
+    expect(decodeAdvMap(dump)).toEqual([
+      {
+        reason: 5,
+        origin: 0,
+        direction: 2,
+        family: 4,
+        protocol: 17,
+        remotePort: 53,
+        localAddress: '10.0.0.1',
+        remoteAddress: '10.0.0.2',
+        location: 0xffff1234n,
+        count: 2 ** 33 + 1,
+        bytes: 700,
+      },
+      {
+        reason: 3,
+        origin: 1,
+        direction: 1,
+        family: 6,
+        protocol: 6,
+        remotePort: 443,
+        localAddress: 'fd00::1',
+        remoteAddress: 'fd00::2',
+        location: 0n,
+        count: 1,
+        bytes: 60,
+      },
     ]);
   });
 });
