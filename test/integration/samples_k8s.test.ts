@@ -9,59 +9,19 @@
  * resource must name the pod the fake server serves at that end, as the OTLP/gRPC server
  * decodes it and as the debug exporter prints it.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 
 import { FakeApiServer, type KubeObject } from '../k8s/fake_api_server.js';
 import { Agent, freePort, isRoot, sleep } from './harness/agent.js';
 import { logRecords, OtlpServer, type ReceivedLogRecord } from './harness/otlp_server.js';
+import { otlpExporter, podAttributes, REASON, samplesConfig, sendUdp } from './harness/samples.js';
 import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
 
-const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
 const PACKETS = 10;
 const PER_SECOND = 40;
-const REASON = 'IPTABLE_RULE_DROP';
 
 if (!isRoot)
   console.log('skipping the samples with pods tests: they need root to load eBPF and make network namespaces');
-
-function config(kubeconfig: string, promPort: number, otlpPort: number): string {
-  return `receivers:
-  dropreason:
-    mode: advanced
-    collection_interval: 500ms
-    samples_per_second: ${PER_SECOND}
-processors:
-  k8sattributes:
-    auth_type: kubeConfig
-    kube_config_path: ${kubeconfig}
-    filter:
-      node: node-a
-    extract:
-      metadata: [k8s.pod.name, k8s.pod.uid, k8s.namespace.name, k8s.node.name, k8s.deployment.name, k8s.statefulset.name]
-    wait_for_metadata: true
-exporters:
-  prometheus:
-    endpoint: 127.0.0.1:${promPort}
-  otlp:
-    endpoint: 127.0.0.1:${otlpPort}
-    tls:
-      insecure: true
-    timeout: 10s
-  debug:
-service:
-  pipelines:
-    metrics:
-      receivers: [dropreason]
-      exporters: [prometheus]
-    logs:
-      receivers: [dropreason]
-      processors: [k8sattributes]
-      exporters: [otlp, debug]
-`;
-}
 
 /** The resource attributes the processor should give a pod's samples, from the object the API server serves. */
 function podResource(pod: KubeObject, workload: Record<string, string>): Record<string, string> {
@@ -79,43 +39,30 @@ function podResource(pod: KubeObject, workload: Record<string, string>): Record<
 }
 
 describe.skipIf(!isRoot)('samples of drops with Kubernetes attributes on the real kernel', () => {
-  let pair: NetnsPair | undefined;
-  let agent: Agent | undefined;
-  let api: FakeApiServer | undefined;
-  let otlp: OtlpServer | undefined;
-
-  afterEach(async () => {
-    await agent?.stop();
-    await api?.close();
-    await otlp?.stop();
-    pair?.destroy();
-    agent = undefined;
-    api = undefined;
-    otlp = undefined;
-    pair = undefined;
-  });
-
   it("names the pod at the local end of each sample: the sender's on egress, the receiver's on ingress", async () => {
-    pair = new NetnsPair('smk').create();
-    api = await FakeApiServer.start();
+    const pair = NetnsPair.forTest('smk');
+    const api = await FakeApiServer.start();
+    onTestFinished(() => api.close());
     api.addReplicaSet('shop', 'web-7d9f8', 'web');
-    const web = api.addPod({
-      name: 'web-7d9f8-x2k4p',
-      namespace: 'shop',
-      node: 'node-a',
-      ips: [pair.addrA],
-      owner: { kind: 'ReplicaSet', name: 'web-7d9f8' },
-    });
-    const db = api.addPod({
-      name: 'db-0',
-      namespace: 'data',
-      node: 'node-a',
-      ips: [pair.addrB],
-      owner: { kind: 'StatefulSet', name: 'db' },
-    });
-    otlp = await OtlpServer.start();
+    // Two pods of node-a, one at each end of the pair.
+    const pod = (name: string, namespace: string, ip: string, owner: { kind: string; name: string }) =>
+      api.addPod({ name, namespace, node: 'node-a', ips: [ip], owner });
+    const web = pod('web-7d9f8-x2k4p', 'shop', pair.addrA, { kind: 'ReplicaSet', name: 'web-7d9f8' });
+    const db = pod('db-0', 'data', pair.addrB, { kind: 'StatefulSet', name: 'db' });
+    const otlp = await OtlpServer.start();
+    onTestFinished(() => otlp.stop());
     const promPort = await freePort();
-    agent = await Agent.start(config(api.kubeconfigPath, promPort, otlp.port), promPort);
+    const config = samplesConfig({
+      receiver: { mode: 'advanced' },
+      perSecond: PER_SECOND,
+      prometheusPort: promPort,
+      processors: { k8sattributes: podAttributes(api.kubeconfigPath) },
+      exporters: { otlp: otlpExporter(otlp.port), debug: '' },
+      metrics: ['prometheus'],
+      logs: ['otlp', 'debug'],
+      logProcessors: ['k8sattributes'],
+    });
+    const agent = await Agent.startForTest(config, promPort);
 
     const base = 7000 + (process.pid % 1000);
     const flows = [
@@ -142,12 +89,12 @@ describe.skipIf(!isRoot)('samples of drops with Kubernetes attributes on the rea
     // The budget is the node's: drops elsewhere may take a second's share, so send again
     // each second until both flows have samples.
     const of = (port: number) => (r: ReceivedLogRecord) =>
-      r.attributes['source.address'] === pair!.addrA && r.attributes['destination.port'] === String(port);
+      r.attributes['source.address'] === pair.addrA && r.attributes['destination.port'] === String(port);
     let rounds = 0;
-    const seen = () => flows.every((f) => logRecords(otlp!.logs).some(of(f.port)));
+    const seen = () => flows.every((f) => logRecords(otlp.logs).some(of(f.port)));
     while (!seen() && rounds < 20) {
       for (const f of flows) {
-        pair.exec(pair.a, process.execPath, [SEND, 'udp', pair.addrB, String(f.port), String(PACKETS), '40']);
+        sendUdp(pair, f.port, PACKETS, 40);
       }
       rounds++;
       await sleep(1_500);
