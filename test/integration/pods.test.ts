@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 
 import { FakeApiServer } from '../k8s/fake_api_server.js';
-import { Agent, freePort, isRoot, type Samples, sleep } from './harness/agent.js';
+import { Agent, freePort, isRoot, podAttributes, type Samples, sleep } from './harness/agent.js';
 import { OtlpServer, type ResourcePoint, resourcePoints } from './harness/otlp_server.js';
 import { type Counters, dropUdpBothWays, dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
 
@@ -108,14 +108,7 @@ interface Ports {
  * and to OTLP; every pod (peer_enrichment) to Prometheus with Retina's remote context.
  */
 function agentConfig(kubeconfig: string, ports: Ports): string {
-  const processor = `
-    auth_type: kubeConfig
-    kube_config_path: ${kubeconfig}
-    filter:
-      node: node-a
-    extract:
-      metadata: [k8s.pod.name, k8s.pod.uid, k8s.namespace.name, k8s.node.name, k8s.deployment.name, k8s.statefulset.name]
-    wait_for_metadata: true`;
+  const processor = `\n${podAttributes(kubeconfig)}`;
   return `receivers:
   dropreason:
     mode: advanced

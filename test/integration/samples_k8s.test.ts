@@ -12,9 +12,9 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 
 import { FakeApiServer, type KubeObject } from '../k8s/fake_api_server.js';
-import { Agent, freePort, isRoot, sleep } from './harness/agent.js';
+import { Agent, freePort, isRoot, podAttributes, sleep } from './harness/agent.js';
 import { logRecords, OtlpServer, type ReceivedLogRecord } from './harness/otlp_server.js';
-import { otlpExporter, podAttributes, REASON, samplesConfig, sendUdp } from './harness/samples.js';
+import { otlpExporter, REASON, samplesConfig, sendUdp } from './harness/samples.js';
 import { dropUdpRule, NetnsPair, ruleCounters } from './harness/topology.js';
 
 const PACKETS = 10;

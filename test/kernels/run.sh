@@ -261,7 +261,7 @@ boot_guest() {
     pid=$!
     echo "$pid" >"$dir/pid"
     if [ "$attempt" -lt 3 ] && ! booted "$dir" "$pid"; then
-      log "$rel: not up after ${BOOT_TIMEOUT}s, booting it again; the console ended with: $(tr -d '\r' <"$dir/console.log" | tail -c 200 | tr '\n' ' ')"
+      log "$rel: not up after ${BOOT_TIMEOUT}s, booting it again; the console ended with: $(tail -c 200 "$dir/console.log" | tr '\r\n' '  ' | tr -cd '[:print:]')"
       kill "$pid" 2>/dev/null || true
       wait "$pid" || true
       continue

@@ -130,6 +130,17 @@ export interface ReceiverOptions {
   retinaPort?: number;
 }
 
+/** The k8sattributes processor's settings: the pods of node-a, from the API server of this kubeconfig. */
+export function podAttributes(kubeconfig: string): string {
+  return `    auth_type: kubeConfig
+    kube_config_path: ${kubeconfig}
+    filter:
+      node: node-a
+    extract:
+      metadata: [k8s.pod.name, k8s.pod.uid, k8s.namespace.name, k8s.node.name, k8s.deployment.name, k8s.statefulset.name]
+    wait_for_metadata: true`;
+}
+
 export function basicConfig(port: number, opts: ReceiverOptions = {}): string {
   const receiver = [`collection_interval: ${opts.interval ?? '500ms'}`];
   if (opts.netns) receiver.push(`netns: ${opts.netns}`);

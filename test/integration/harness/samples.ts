@@ -75,17 +75,6 @@ export function otlpExporter(port: number): string {
     timeout: 10s`;
 }
 
-/** The k8sattributes processor's settings: the pods of node-a, from the API server of this kubeconfig. */
-export function podAttributes(kubeconfig: string): string {
-  return `    auth_type: kubeConfig
-    kube_config_path: ${kubeconfig}
-    filter:
-      node: node-a
-    extract:
-      metadata: [k8s.pod.name, k8s.pod.uid, k8s.namespace.name, k8s.node.name, k8s.deployment.name, k8s.statefulset.name]
-    wait_for_metadata: true`;
-}
-
 export interface Accounting {
   /** The samples of REASON the server holds. */
   samples: ReceivedLogRecord[];
