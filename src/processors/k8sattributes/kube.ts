@@ -9,11 +9,16 @@ import type * as K8sClient from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 import type { K8sAttributesConfig } from './config.js';
-import type { ListPage } from './watcher.js';
 
 export type KubeConfigProvider = (config: K8sAttributesConfig) => KubeConfig;
 
 let client: typeof K8sClient | undefined;
+
+/** One page of a list request's answer. */
+export interface ListPage {
+  items: unknown[];
+  metadata?: { resourceVersion?: string; _continue?: string };
+}
 
 /**
  * The Kubernetes client library, loaded on first use: it costs tens of megabytes, which

@@ -7,16 +7,11 @@
 import type { KubeConfig, KubernetesListObject, ListWatch, Watch } from '@kubernetes/client-node';
 
 import type { Logger } from '../../service/logger.js';
-import { k8sClient } from './kube.js';
+import { k8sClient, type ListPage } from './kube.js';
 import type { RecordMeta } from './records.js';
 
 /** Objects per list request: a large cluster is listed in pages, as client-go's informers do. */
 export const LIST_PAGE_SIZE = 500;
-
-export interface ListPage {
-  items: unknown[];
-  metadata?: { resourceVersion?: string; _continue?: string };
-}
 
 export interface Backoff {
   /** First wait after a failure. */

@@ -9,9 +9,8 @@ import path from 'node:path';
 
 import type { BpfObjectHandle, NativeBinding } from '../../native/binding.js';
 import type { Logger } from '../../service/logger.js';
-import { HOOK_REASONS, type HookedFunction } from './hook_reasons.js';
+import { HOOK_REASONS, type HookedFunction, type HookStrategy } from './hook_reasons.js';
 
-export type HookStrategy = 'fexit' | 'kprobe';
 export type FunctionHooksChoice = 'auto' | HookStrategy | 'none';
 
 export interface FunctionHook extends HookedFunction {

@@ -4,7 +4,8 @@
  * TypeScript; the reason names, the function hooks and the errno handling derive from it,
  * and a unit test checks it against the header.
  */
-import type { HookStrategy } from './function_hooks.js';
+/** How a function is hooked: fexit where the kernel allows it, else kprobe and kretprobe. */
+export type HookStrategy = 'fexit' | 'kprobe';
 
 /** A kernel function hooked to report a reason. */
 export interface HookedFunction {
