@@ -2,7 +2,7 @@
 # Sets up this machine, then runs every test: type checks and lint, the unit tests, and as
 # root the integration tests on this kernel (they skip with a printed reason when not
 # root); then, as root, the same integration suite on Debian's 6.1 and 6.12 kernels (and on
-# 5.10 the tests for kernels without drop reasons) under
+# 5.10 the tests for kernels without drop reasons and of drop locations) under
 # QEMU (test/kernels/run.sh, about 37 minutes under software emulation).
 #
 # Arguments go to vitest and run only those tests, without the kernel matrix.
