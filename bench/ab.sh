@@ -2,8 +2,9 @@
 # (bench/location.sh, bench/samples.sh, bench/advanced_ab.sh): a network namespace whose
 # iptables rule drops UDP to 127.0.0.2:9, two agents started from configs (from this tree
 # or another), their counting programs' run time.
-# Sourced, not run; the caller sets ROOT, BUILD and NS, and gets the namespace made and
-# undone on exit. Agents it starts are listed in PIDS and stopped on exit.
+# Sourced, not run; the caller sets ROOT, BUILD and NS (and TREE[name] for an agent built
+# elsewhere), and gets the namespace made and undone on exit. Processes it starts are
+# listed in PIDS and stopped on exit.
 # shellcheck shell=bash
 
 PIDS=()
@@ -26,8 +27,8 @@ stats() { # prog id -> "run_time_ns run_cnt"
 prog_of() { # pid -> id of its first BPF program (the counter)
   local fd
   for fd in /proc/"$1"/fd/*; do
-    [ "$(readlink "$fd")" = anon_inode:bpf-prog ] && awk '/prog_id/ { print $2 }' "/proc/$1/fdinfo/${fd##*/}"
-  done | head -1
+    if [ "$(readlink "$fd")" = anon_inode:bpf-prog ]; then awk '/prog_id/ { print $2 }' "/proc/$1/fdinfo/${fd##*/}"; fi
+  done | awk 'NR == 1' # all read: a plain assignment of it fails with the pipeline
 }
 
 start() { # config log [agent tree, default ROOT] -> pid, once it counts
@@ -35,6 +36,32 @@ start() { # config log [agent tree, default ROOT] -> pid, once it counts
   local pid=$! i
   for i in $(seq 300); do grep -q 'counting kernel drops' "$2" && break; sleep 0.2; done
   echo "$pid"
+}
+
+# Calls the caller's one_storm FIRST SECOND for ROUNDS rounds of both orders of two agents
+# (the first attached pays for the skb's cold cache lines, so the orders alternate). Before
+# each call, agent NAME runs from $BUILD/PREFIX-NAME.yaml, logging to PREFIX-NAME.log, from
+# TREE[NAME] if set, with its pid in PID[NAME] and its counting program in ID[NAME]; the
+# rule's counter is zeroed. After it, everything in PIDS is stopped.
+declare -A PID ID
+declare -A TREE
+each_order() { # prefix name name
+  local prefix=$1 round order first second name
+  for round in $(seq "$ROUNDS"); do
+    for order in "$2 $3" "$3 $2"; do
+      read -r first second <<<"$order"
+      ip netns exec "$NS" iptables -Z OUTPUT
+      for name in "$first" "$second"; do
+        PID[$name]=$(start "$BUILD/$prefix-$name.yaml" "$BUILD/$prefix-$name.log" "${TREE[$name]:-$ROOT}")
+        PIDS+=("${PID[$name]}")
+      done
+      for name in "$first" "$second"; do ID[$name]=$(prog_of "${PID[$name]}"); done
+      one_storm "$first" "$second"
+      kill "${PIDS[@]}" 2>/dev/null || true
+      wait "${PIDS[@]}" 2>/dev/null || true
+      PIDS=()
+    done
+  done
 }
 
 # One sender per CPU in STORM_CPUS (default: CPU 1, the agents being on CPU 0). Each drop

@@ -52,36 +52,29 @@ echo "A: ${TREE[A]} ($(revision "${TREE[A]}")); B: ${TREE[B]} ($(revision "${TRE
 echo
 echo "| attached first | A: ns per drop | B: ns per drop | B − A | floor: ns per drop | drops (measured storm) | counted A / B = rule (both storms) |"
 echo "|---|---|---|---|---|---|---|"
-for _ in $(seq "$ROUNDS"); do
-  for order in "A B" "B A"; do
-    read -r first second <<<"$order"
-    ip netns exec "$NS" iptables -Z OUTPUT
-    p1=$(start "$BUILD/advab-$first.yaml" "$BUILD/advab-$first.log" "${TREE[$first]}"); PIDS+=("$p1")
-    p2=$(start "$BUILD/advab-$second.yaml" "$BUILD/advab-$second.log" "${TREE[$second]}"); PIDS+=("$p2")
-    # In a subshell, as start() does: storm() waits for all of this shell's children.
-    pf=$(taskset -c 0 node bench/attach.mjs "$BUILD/floor.bpf.o" >"$BUILD/advab-floor.log" 2>&1 & echo $!)
-    PIDS+=("$pf")
-    for _ in $(seq 100); do grep -q attached "$BUILD/advab-floor.log" && break; sleep 0.1; done
-    declare -A id=(["$first"]=$(prog_of "$p1") ["$second"]=$(prog_of "$p2") [floor]=$(prog_of "$pf"))
-    STORM_SECONDS=1 storm # every flow in the map before the measured storm
-    sysctl -qw kernel.bpf_stats_enabled=1
-    read -r a_t0 a_c0 <<<"$(stats "${id[A]}")"
-    read -r b_t0 b_c0 <<<"$(stats "${id[B]}")"
-    read -r f_t0 f_c0 <<<"$(stats "${id[floor]}")"
-    storm
-    read -r a_t1 a_c1 <<<"$(stats "${id[A]}")"
-    read -r b_t1 b_c1 <<<"$(stats "${id[B]}")"
-    read -r f_t1 f_c1 <<<"$(stats "${id[floor]}")"
-    sysctl -qw kernel.bpf_stats_enabled=0
-    drops=$(rule_drops)
-    sleep 11 # a collection after the storm (every 10 s)
-    ca=$(counted "${PORT[A]}"); cb=$(counted "${PORT[B]}")
-    awk -v f="$first" -v a=$((a_t1 - a_t0)) -v b=$((a_c1 - a_c0)) -v c=$((b_t1 - b_t0)) -v d=$((b_c1 - b_c0)) \
-      -v e=$((f_t1 - f_t0)) -v g=$((f_c1 - f_c0)) -v dr="$drops" -v ca="$ca" -v cb="$cb" \
-      'BEGIN { printf "| %s | %.1f | %.1f | %+.1f | %.1f | %d | %s / %s = %d%s |\n", f, a / b, c / d, c / d - a / b, e / g, d,
-               ca, cb, dr, (ca == dr && cb == dr) ? "" : " (NOT EXACT)" }'
-    kill "$p1" "$p2" "$pf"
-    wait "$p1" "$p2" "$pf" 2>/dev/null || true
-    PIDS=()
-  done
-done
+one_storm() { # first second
+  # In a subshell, as start() does: storm() waits for all of this shell's children.
+  local pf
+  pf=$(taskset -c 0 node bench/attach.mjs "$BUILD/floor.bpf.o" >"$BUILD/advab-floor.log" 2>&1 & echo $!)
+  PIDS+=("$pf")
+  for _ in $(seq 100); do grep -q attached "$BUILD/advab-floor.log" && break; sleep 0.1; done
+  ID[floor]=$(prog_of "$pf")
+  STORM_SECONDS=1 storm # every flow in the map before the measured storm
+  sysctl -qw kernel.bpf_stats_enabled=1
+  read -r a_t0 a_c0 <<<"$(stats "${ID[A]}")"
+  read -r b_t0 b_c0 <<<"$(stats "${ID[B]}")"
+  read -r f_t0 f_c0 <<<"$(stats "${ID[floor]}")"
+  storm
+  read -r a_t1 a_c1 <<<"$(stats "${ID[A]}")"
+  read -r b_t1 b_c1 <<<"$(stats "${ID[B]}")"
+  read -r f_t1 f_c1 <<<"$(stats "${ID[floor]}")"
+  sysctl -qw kernel.bpf_stats_enabled=0
+  drops=$(rule_drops)
+  sleep 11 # a collection after the storm (every 10 s)
+  ca=$(counted "${PORT[A]}"); cb=$(counted "${PORT[B]}")
+  awk -v f="$1" -v a=$((a_t1 - a_t0)) -v b=$((a_c1 - a_c0)) -v c=$((b_t1 - b_t0)) -v d=$((b_c1 - b_c0)) \
+    -v e=$((f_t1 - f_t0)) -v g=$((f_c1 - f_c0)) -v dr="$drops" -v ca="$ca" -v cb="$cb" \
+    'BEGIN { printf "| %s | %.1f | %.1f | %+.1f | %.1f | %d | %s / %s = %d%s |\n", f, a / b, c / d, c / d - a / b, e / g, d,
+             ca, cb, dr, (ca == dr && cb == dr) ? "" : " (NOT EXACT)" }'
+}
+each_order advab A B

@@ -27,24 +27,16 @@ config false 19502
 
 echo "| attached first | location on: ns per drop | location off: ns per drop | on − off | drops |"
 echo "|---|---|---|---|---|"
-for _ in $(seq "$ROUNDS"); do
-  for order in "true false" "false true"; do
-    read -r first second <<<"$order"
-    p1=$(start "$BUILD/location-$first.yaml" "$BUILD/location-$first.log"); PIDS+=("$p1")
-    p2=$(start "$BUILD/location-$second.yaml" "$BUILD/location-$second.log"); PIDS+=("$p2")
-    declare -A id=(["$first"]=$(prog_of "$p1") ["$second"]=$(prog_of "$p2"))
-    sysctl -qw kernel.bpf_stats_enabled=1
-    read -r on_t0 on_c0 <<<"$(stats "${id[true]}")"
-    read -r off_t0 off_c0 <<<"$(stats "${id[false]}")"
-    storm
-    read -r on_t1 on_c1 <<<"$(stats "${id[true]}")"
-    read -r off_t1 off_c1 <<<"$(stats "${id[false]}")"
-    sysctl -qw kernel.bpf_stats_enabled=0
-    awk -v f="$([ "$first" = true ] && echo on || echo off)" -v a=$((on_t1 - on_t0)) -v b=$((on_c1 - on_c0)) \
-      -v c=$((off_t1 - off_t0)) -v d=$((off_c1 - off_c0)) \
-      'BEGIN { printf "| %s | %.1f | %.1f | %+.1f | %d |\n", f, a / b, c / d, a / b - c / d, b }'
-    kill "$p1" "$p2"
-    wait "$p1" "$p2" 2>/dev/null || true
-    PIDS=()
-  done
-done
+one_storm() { # first second
+  sysctl -qw kernel.bpf_stats_enabled=1
+  read -r on_t0 on_c0 <<<"$(stats "${ID[true]}")"
+  read -r off_t0 off_c0 <<<"$(stats "${ID[false]}")"
+  storm
+  read -r on_t1 on_c1 <<<"$(stats "${ID[true]}")"
+  read -r off_t1 off_c1 <<<"$(stats "${ID[false]}")"
+  sysctl -qw kernel.bpf_stats_enabled=0
+  awk -v f="$([ "$1" = true ] && echo on || echo off)" -v a=$((on_t1 - on_t0)) -v b=$((on_c1 - on_c0)) \
+    -v c=$((off_t1 - off_t0)) -v d=$((off_c1 - off_c0)) \
+    'BEGIN { printf "| %s | %.1f | %.1f | %+.1f | %d |\n", f, a / b, c / d, a / b - c / d, b }'
+}
+each_order location true false

@@ -12,10 +12,12 @@
 #   sudo bash bench/samples.sh
 #
 # Knobs (environment): STORM_SECONDS (5), ROUNDS (2: each order this many times),
-# STORM_CPUS ("0 1": a sender on each CPU, for a storm over 500k drops/s).
+# STORM_CPUS ("0 1": a sender on each CPU, for a storm over 500k drops/s), INTERVAL (1:
+# the agents' collection_interval in seconds; the default config's is 10).
 set -Eeuo pipefail
 STORM_SECONDS=${STORM_SECONDS:-5}
 ROUNDS=${ROUNDS:-2}
+INTERVAL=${INTERVAL:-1}
 export STORM_CPUS=${STORM_CPUS:-0 1}
 PER_SECOND=10
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,7 +31,7 @@ config() { # on|off port
   cat >"$BUILD/samples-$1.yaml" <<YAML
 receivers:
   dropreason:
-    collection_interval: 1s
+    collection_interval: ${INTERVAL}s
     netns: /run/netns/$NS
     samples_per_second: $PER_SECOND
 exporters:
@@ -61,42 +63,36 @@ sample_lines() { grep -c ' drop IPTABLE_RULE_DROP ' "$BUILD/samples-on.log" || t
 HZ=$(getconf CLK_TCK)
 echo "| attached first | samples on: ns per run | samples off: ns per run | on − off | program runs | drops/s | samples (budget) | counted on/off = rule | agent CPU on / off, whole storm | after its first 2 s |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
-for _ in $(seq "$ROUNDS"); do
-  for order in "on off" "off on"; do
-    read -r first second <<<"$order"
-    ip netns exec "$NS" iptables -Z OUTPUT
-    p1=$(start "$BUILD/samples-$first.yaml" "$BUILD/samples-$first.log"); PIDS+=("$p1")
-    p2=$(start "$BUILD/samples-$second.yaml" "$BUILD/samples-$second.log"); PIDS+=("$p2")
-    declare -A pid=(["$first"]=$p1 ["$second"]=$p2)
-    declare -A id=(["$first"]=$(prog_of "$p1") ["$second"]=$(prog_of "$p2"))
-    sysctl -qw kernel.bpf_stats_enabled=1
-    read -r on_t0 on_c0 <<<"$(stats "${id[on]}")"
-    read -r off_t0 off_c0 <<<"$(stats "${id[off]}")"
-    cpu0=$(cpu_ticks "${pid[on]}"); cpuoff0=$(cpu_ticks "${pid[off]}")
-    t0=$(date +%s%N)
-    storm &
-    sleep 2 # the first sample's location is named in the first second: a one-time cost
-    cpu2=$(cpu_ticks "${pid[on]}"); cpuoff2=$(cpu_ticks "${pid[off]}"); t2=$(date +%s%N)
-    wait $!
-    t1=$(date +%s%N)
-    cpu1=$(cpu_ticks "${pid[on]}"); cpuoff1=$(cpu_ticks "${pid[off]}")
-    read -r on_t1 on_c1 <<<"$(stats "${id[on]}")"
-    read -r off_t1 off_c1 <<<"$(stats "${id[off]}")"
-    sysctl -qw kernel.bpf_stats_enabled=0
-    drops=$(rule_drops)
-    sleep 3 # two collections and two sample turns
-    on=$(counted "${PORT[on]}"); off=$(counted "${PORT[off]}"); samples=$(sample_lines)
-    budget=$((PER_SECOND * (STORM_SECONDS + 5)))
-    awk -v f="$first" -v a=$((on_t1 - on_t0)) -v b=$((on_c1 - on_c0)) \
-      -v c=$((off_t1 - off_t0)) -v d=$((off_c1 - off_c0)) -v dr="$drops" -v ns=$((t1 - t0)) \
-      -v s="$samples" -v bu="$budget" -v on="$on" -v off="$off" -v cpu=$((cpu1 - cpu0)) -v cpuoff=$((cpuoff1 - cpuoff0)) -v hz="$HZ" \
-      -v cpus=$((cpu1 - cpu2)) -v cpuoffs=$((cpuoff1 - cpuoff2)) -v steady=$((t1 - t2)) \
-      'BEGIN { printf "| %s | %.1f | %.1f | %+.1f | %d | %.0f | %d (≤ %d) | %d/%d = %d | %.2f%% / %.2f%% | %.2f%% / %.2f%% |\n",
-               f, a / b, c / d, a / b - c / d, b, dr / (ns / 1e9), s, bu, on, off, dr,
-               100 * cpu / hz / (ns / 1e9), 100 * cpuoff / hz / (ns / 1e9),
-               100 * cpus / hz / (steady / 1e9), 100 * cpuoffs / hz / (steady / 1e9) }'
-    kill "$p1" "$p2"
-    wait "$p1" "$p2" 2>/dev/null || true
-    PIDS=()
-  done
-done
+one_storm() { # first second
+  # A 1 s storm first, and a collection after it: the drop site's location is named
+  # (a read of /proc/kallsyms, once) before the measured storm.
+  STORM_SECONDS=1 storm
+  sleep $((INTERVAL + 1))
+  sysctl -qw kernel.bpf_stats_enabled=1
+  read -r on_t0 on_c0 <<<"$(stats "${ID[on]}")"
+  read -r off_t0 off_c0 <<<"$(stats "${ID[off]}")"
+  cpu0=$(cpu_ticks "${PID[on]}"); cpuoff0=$(cpu_ticks "${PID[off]}")
+  t0=$(date +%s%N)
+  storm &
+  sleep 2
+  cpu2=$(cpu_ticks "${PID[on]}"); cpuoff2=$(cpu_ticks "${PID[off]}"); t2=$(date +%s%N)
+  wait $!
+  t1=$(date +%s%N)
+  cpu1=$(cpu_ticks "${PID[on]}"); cpuoff1=$(cpu_ticks "${PID[off]}")
+  read -r on_t1 on_c1 <<<"$(stats "${ID[on]}")"
+  read -r off_t1 off_c1 <<<"$(stats "${ID[off]}")"
+  sysctl -qw kernel.bpf_stats_enabled=0
+  drops=$(rule_drops)
+  sleep $((2 * INTERVAL + 1)) # two collections and at least two sample turns
+  on=$(counted "${PORT[on]}"); off=$(counted "${PORT[off]}"); samples=$(sample_lines)
+  budget=$((PER_SECOND * (1 + INTERVAL + 1 + STORM_SECONDS + 5)))
+  awk -v f="$1" -v a=$((on_t1 - on_t0)) -v b=$((on_c1 - on_c0)) \
+    -v c=$((off_t1 - off_t0)) -v d=$((off_c1 - off_c0)) -v dr="$drops" -v ns=$((t1 - t0)) \
+    -v s="$samples" -v bu="$budget" -v on="$on" -v off="$off" -v cpu=$((cpu1 - cpu0)) -v cpuoff=$((cpuoff1 - cpuoff0)) -v hz="$HZ" \
+    -v cpus=$((cpu1 - cpu2)) -v cpuoffs=$((cpuoff1 - cpuoff2)) -v steady=$((t1 - t2)) \
+    'BEGIN { printf "| %s | %.1f | %.1f | %+.1f | %d | %.0f | %d (≤ %d) | %d/%d = %d | %.2f%% / %.2f%% | %.2f%% / %.2f%% |\n",
+             f, a / b, c / d, a / b - c / d, b, dr / (ns / 1e9), s, bu, on, off, dr,
+             100 * cpu / hz / (ns / 1e9), 100 * cpuoff / hz / (ns / 1e9),
+             100 * cpus / hz / (steady / 1e9), 100 * cpuoffs / hz / (steady / 1e9) }'
+}
+each_order samples on off
