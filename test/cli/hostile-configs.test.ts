@@ -488,7 +488,8 @@ function run(file: string): Promise<{ code: number | null; stdout: string; stder
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': a long error may still be in the pipe when the process has exited.
+    child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr, ms: Date.now() - start });
     });
