@@ -267,9 +267,17 @@ export class Agent {
 
   /** The endpoint's text, from this agent's port or another of its exporters. */
   async scrapeText(port = this.port): Promise<string> {
-    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-    if (!res.ok) throw new Error(`scrape failed: ${res.status}`);
-    return res.text();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+        if (!res.ok) throw new Error(`scrape failed: ${res.status}`);
+        return await res.text();
+      } catch (e) {
+        // A kept-alive connection the server closed as it was reused ("other side closed",
+        // seen in slow emulated guests): a GET is sent again, as HTTP clients do.
+        if (attempt >= 3 || (e as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw e;
+      }
+    }
   }
 
   async scrape(port = this.port): Promise<Samples> {
