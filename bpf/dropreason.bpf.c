@@ -270,30 +270,18 @@ static __always_inline bool is_netfilter_reason(__u32 reason)
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
 
-/* A packet's addresses, protocol and ports, as on the wire. */
-struct packet_headers {
-	__u8 family; /* 2 (AF_INET), 10 (AF_INET6), or 0 when the skb held no IP header */
-	__u8 protocol;
-	__u16 sport; /* host byte order; 0 when not TCP or UDP */
-	__u16 dport;
-	__u8 saddr[16]; /* IPv4 in the first 4 bytes */
-	__u8 daddr[16];
-};
-
 /*
- * Addresses, protocol and ports from the skb's headers, for the advanced flows and the
- * samples alike. One read takes the IP header and the four bytes after it, which are the
- * ports when no IP options or IPv6 extension headers come between: a second read only
- * otherwise.
+ * Addresses, protocol and remote port from the skb's headers, oriented by direction.
+ * One read takes the IP header and the four bytes after it, which are the ports when no
+ * IP options or IPv6 extension headers come between: a second read only otherwise.
  */
-static __always_inline void read_headers(unsigned char *head, __u16 proto, __u16 nh, __u16 th,
-					 struct packet_headers *p)
+static __always_inline void read_flow(unsigned char *head, __u16 proto, __u16 nh, __u16 th, struct adv_key *k)
 {
+	__u8 saddr[16] = {}, daddr[16] = {};
 	__be16 ports[2] = {};
 	__u16 l4 = 0;
 	bool have_ports = false;
 
-	__builtin_memset(p, 0, sizeof(*p));
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct {
 			struct iphdr ip;
@@ -301,10 +289,10 @@ static __always_inline void read_headers(unsigned char *head, __u16 proto, __u16
 		} h;
 		if (bpf_probe_read_kernel(&h, sizeof(h), head + nh))
 			return;
-		p->family = 2;
-		p->protocol = h.ip.protocol;
-		__builtin_memcpy(p->saddr, &h.ip.saddr, 4);
-		__builtin_memcpy(p->daddr, &h.ip.daddr, 4);
+		k->family = 2;
+		k->protocol = h.ip.protocol;
+		__builtin_memcpy(saddr, &h.ip.saddr, 4);
+		__builtin_memcpy(daddr, &h.ip.daddr, 4);
 		l4 = nh + h.ip.ihl * 4;
 		if (h.ip.ihl == 5) {
 			__builtin_memcpy(ports, h.ports, sizeof(ports));
@@ -317,41 +305,35 @@ static __always_inline void read_headers(unsigned char *head, __u16 proto, __u16
 		} h;
 		if (bpf_probe_read_kernel(&h, sizeof(h), head + nh))
 			return;
-		p->family = 10;
-		p->protocol = h.ip6.nexthdr;
-		__builtin_memcpy(p->saddr, &h.ip6.saddr, 16);
-		__builtin_memcpy(p->daddr, &h.ip6.daddr, 16);
+		k->family = 10;
+		k->protocol = h.ip6.nexthdr;
+		__builtin_memcpy(saddr, &h.ip6.saddr, 16);
+		__builtin_memcpy(daddr, &h.ip6.daddr, 16);
 		l4 = nh + sizeof(h.ip6);
 		__builtin_memcpy(ports, h.ports, sizeof(ports));
 		have_ports = true;
 	} else {
 		return;
 	}
-	if (p->protocol != IPPROTO_TCP && p->protocol != IPPROTO_UDP)
-		return;
-	/* transport_header is ~0 until the stack sets it; elsewhere it is the truth. */
-	__u16 at = th != 0xffff ? th : l4;
-	if (at != l4 || !have_ports)
-		have_ports = !bpf_probe_read_kernel(ports, sizeof(ports), head + at);
-	if (have_ports) {
-		p->sport = bpf_ntohs(ports[0]);
-		p->dport = bpf_ntohs(ports[1]);
+	__u16 sport = 0, dport = 0;
+	if (k->protocol == IPPROTO_TCP || k->protocol == IPPROTO_UDP) {
+		/* transport_header is ~0 until the stack sets it; elsewhere it is the truth. */
+		__u16 at = th != 0xffff ? th : l4;
+		if (at != l4 || !have_ports)
+			have_ports = !bpf_probe_read_kernel(ports, sizeof(ports), head + at);
+		if (have_ports) {
+			sport = bpf_ntohs(ports[0]);
+			dport = bpf_ntohs(ports[1]);
+		}
 	}
-}
-
-/* The flow of a packet: its addresses and remote port oriented by direction. */
-static __always_inline void orient_flow(const struct packet_headers *p, struct adv_key *k)
-{
-	k->family = p->family;
-	k->protocol = p->protocol;
 	if (k->direction == DIRECTION_INGRESS) {
-		__builtin_memcpy(k->local_addr, p->daddr, 16);
-		__builtin_memcpy(k->remote_addr, p->saddr, 16);
-		k->remote_port = p->sport;
+		__builtin_memcpy(k->local_addr, daddr, 16);
+		__builtin_memcpy(k->remote_addr, saddr, 16);
+		k->remote_port = sport;
 	} else {
-		__builtin_memcpy(k->local_addr, p->saddr, 16);
-		__builtin_memcpy(k->remote_addr, p->daddr, 16);
-		k->remote_port = p->dport;
+		__builtin_memcpy(k->local_addr, saddr, 16);
+		__builtin_memcpy(k->remote_addr, daddr, 16);
+		k->remote_port = dport;
 	}
 }
 
@@ -461,13 +443,52 @@ static __always_inline void count_refused(__u32 slot)
 		(*n)++;
 }
 
+/* Addresses, protocol and ports from the skb's headers, as on the wire. */
+static __always_inline void read_packet(struct sk_buff *skb, struct drop_sample *s)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 proto = BPF_CORE_READ(skb, protocol);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	__u16 l4;
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
+			return;
+		s->family = 2;
+		s->protocol = ip.protocol;
+		__builtin_memcpy(s->saddr, &ip.saddr, 4);
+		__builtin_memcpy(s->daddr, &ip.daddr, 4);
+		l4 = nh + ip.ihl * 4;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
+			return;
+		s->family = 10;
+		s->protocol = ip6.nexthdr;
+		__builtin_memcpy(s->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(s->daddr, &ip6.daddr, 16);
+		l4 = nh + sizeof(ip6);
+	} else {
+		return;
+	}
+	if (s->protocol != IPPROTO_TCP && s->protocol != IPPROTO_UDP)
+		return;
+	__be16 ports[2];
+	/* transport_header is ~0 until the stack sets it; elsewhere it is the truth. */
+	if (bpf_probe_read_kernel(ports, sizeof(ports), head + (th != 0xffff ? th : l4)))
+		return;
+	s->sport = bpf_ntohs(ports[0]);
+	s->dport = bpf_ntohs(ports[1]);
+}
+
 /*
- * A sample of this drop, if the budget allows: reserved in the ring buffer and filled but
- * for the packet's headers, which the caller adds before it submits. The budget is checked
- * first: once it is spent, a drop costs two array lookups and a per-CPU increment here.
+ * A sample of this drop, if the budget allows. The budget is checked first: once it is
+ * spent, a drop costs two array lookups and a per-CPU increment here.
  */
-static __always_inline struct drop_sample *reserve_sample(struct sk_buff *skb, const struct metrics_key *key,
-							  __u64 location, __u32 len)
+static __always_inline void sample_drop(struct sk_buff *skb, const struct metrics_key *key, __u64 location,
+					__u32 len)
 {
 	__u32 zero = 0, slot = sample_slot(key->reason, key->origin), all = SAMPLE_GLOBAL_SLOT;
 	__u32 *epoch = bpf_map_lookup_elem(&sample_epoch, &zero);
@@ -475,16 +496,16 @@ static __always_inline struct drop_sample *reserve_sample(struct sk_buff *skb, c
 	struct sample_budget *global = bpf_map_lookup_elem(&sample_budget, &all);
 
 	if (!epoch || !mine || !global)
-		return NULL;
+		return;
 	__u32 e = *epoch;
 	if (spent(mine, e, sample_reason_limit) || spent(global, e, sample_limit)) {
 		count_refused(slot);
-		return NULL;
+		return;
 	}
 	struct drop_sample *s = bpf_ringbuf_reserve(&drop_samples, sizeof(*s), 0);
 	if (!s) {
 		count_refused(SAMPLE_LOST_SLOT);
-		return NULL;
+		return;
 	}
 	take(mine, e);
 	take(global, e);
@@ -504,23 +525,12 @@ static __always_inline struct drop_sample *reserve_sample(struct sk_buff *skb, c
 		s->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	else if (dev)
 		s->netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
-	return s;
-}
-
-/* Adds the packet's headers to a reserved sample and sends it. */
-static __always_inline void submit_sample(struct drop_sample *s, const struct packet_headers *p)
-{
-	s->family = p->family;
-	s->protocol = p->protocol;
-	s->sport = p->sport;
-	s->dport = p->dport;
-	__builtin_memcpy(s->saddr, p->saddr, 16);
-	__builtin_memcpy(s->daddr, p->daddr, 16);
+	read_packet(skb, s);
 	bpf_ringbuf_submit(s, 0);
 }
 
 static __always_inline int handle_kfree_skb(struct sk_buff *skb, __u32 reason, __u64 location,
-					    struct skb_facts *f)
+					    const struct skb_facts *f)
 {
 	if (filter_netns_ino && f->netns != filter_netns_ino)
 		return 0;
@@ -542,24 +552,8 @@ static __always_inline int handle_kfree_skb(struct sk_buff *skb, __u32 reason, _
 		if (slot->skb == (__u64)skb || is_netfilter_reason(reason))
 			slot->skb = 0;
 	}
-	struct drop_sample *sample = samples_enabled ? reserve_sample(skb, &key, location, f->len) : NULL;
-	/*
-	 * The headers are read once, for the flow and the sample alike: on every drop in
-	 * advanced mode, otherwise only for a sample (read_facts_* read where they are only
-	 * in advanced mode). read_headers fills `headers`; nothing else reads it.
-	 */
-	struct packet_headers headers;
-	if (advanced_enabled || sample) {
-		if (!advanced_enabled) {
-			f->head = (__u64)BPF_CORE_READ(skb, head);
-			f->protocol = BPF_CORE_READ(skb, protocol);
-			f->network_header = BPF_CORE_READ(skb, network_header);
-			f->transport_header = BPF_CORE_READ(skb, transport_header);
-		}
-		read_headers((unsigned char *)f->head, f->protocol, f->network_header, f->transport_header, &headers);
-	}
-	if (sample)
-		submit_sample(sample, &headers);
+	if (samples_enabled)
+		sample_drop(skb, &key, location, f->len);
 	if (advanced_enabled) {
 		struct adv_key k = {
 			.reason = key.reason,
@@ -567,7 +561,7 @@ static __always_inline int handle_kfree_skb(struct sk_buff *skb, __u32 reason, _
 			.direction = key.direction,
 			.location = key.location,
 		};
-		orient_flow(&headers, &k);
+		read_flow((unsigned char *)f->head, f->protocol, f->network_header, f->transport_header, &k);
 		count_flow(&k, f->len);
 	}
 	if (key.origin == ORIGIN_KERNEL && key.reason < FAST_REASONS) {
