@@ -47,6 +47,8 @@ export interface FakeKernel {
   unsupportedMapTypes?: string[];
   /** Records waiting in each ring buffer map, taken by consumeRing(). */
   rings?: Record<string, Buffer[]>;
+  /** What a read of this map gives, when not empty. */
+  read?(map: string): MapDump | undefined;
 }
 
 export class FakeBpfObject implements BpfObjectHandle {
@@ -120,6 +122,8 @@ export class FakeBpfObject implements BpfObjectHandle {
   async readMap(name: string): Promise<MapDump> {
     const layout = MAP_LAYOUTS[name];
     if (!layout) throw bpfError('read map', 'ENOENT', 2, name);
+    const dump = this.kernel.read?.(name);
+    if (dump) return dump;
     const empty = Buffer.alloc(0);
     return { count: 0, keys: empty, values: empty, ...layout, valueStride: layout.valueSize, perCpu: false };
   }

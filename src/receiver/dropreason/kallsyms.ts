@@ -96,15 +96,25 @@ export class KernelSymbols {
     return this.reads;
   }
 
+  /** Why the last read of the symbol list failed, if it did. */
+  readError: string | undefined;
+
   /**
    * Looks up the addresses not named yet. Those no symbol names keep their hex form, so
-   * a kernel that hides its addresses costs one read, not one per collection. Returns them.
+   * a kernel that hides its addresses, or a symbol list that cannot be read (readError
+   * says why), costs one read, not one per collection. Returns them; never throws.
    */
   async resolve(addresses: Iterable<bigint>): Promise<bigint[]> {
-    const unknown = [...new Set(addresses)].filter((a) => a !== 0n && !this.names.has(a));
+    const unknown = [...new Set(addresses)].filter((a) => !this.named(a));
     if (unknown.length === 0) return [];
     this.reads++;
-    const found = await nearestSymbols(this.open(), unknown);
+    let found = new Map<bigint, string>();
+    try {
+      found = await nearestSymbols(this.open(), unknown);
+      this.readError = undefined;
+    } catch (err) {
+      this.readError = (err as Error).message;
+    }
     const unresolved: bigint[] = [];
     for (const a of unknown) {
       const name = found.get(a);
@@ -112,6 +122,11 @@ export class KernelSymbols {
       this.names.set(a, name ?? addressText(a));
     }
     return unresolved;
+  }
+
+  /** Whether resolve() has given the address its name (or hex form); 0 (no location) needs none. */
+  named(address: bigint): boolean {
+    return address === 0n || this.names.has(address);
   }
 
   /** The function name of a resolved address, its hex form otherwise; '' for 0 (no location). */

@@ -270,15 +270,19 @@ export function sumPoints(request: ExportRequest, name: string): Array<{ metric:
   return out;
 }
 
-/** The value of the point of `name` whose attributes include `labels`, or undefined. */
+/**
+ * The sum of the points of `name` whose attributes include `labels` (a drop's location, say,
+ * may split them), or undefined if none does.
+ */
 export function sumValue(request: ExportRequest, name: string, labels: Record<string, string>): number | undefined {
+  let sum: number | undefined;
   for (const { point } of sumPoints(request, name)) {
     const attrs = attributes(point.attributes);
     if (Object.entries(labels).every(([k, v]) => attrs[k] === v)) {
-      return point.value === 'as_double' ? point.as_double : Number(point.as_int);
+      sum = (sum ?? 0) + (point.value === 'as_double' ? point.as_double! : Number(point.as_int));
     }
   }
-  return undefined;
+  return sum;
 }
 
 /** A series the agent exports: its count and bytes metrics, and the labels that pick it out. */

@@ -64,4 +64,19 @@ describe('KernelSymbols', () => {
     expect(symbols.readCount).toBe(1);
     expect(addressText(0xffff_ffff_c0a0_1234n)).toBe('0xffffffffc0a01234');
   });
+
+  it('names addresses by their hex form when the list cannot be read, once, and says why', async () => {
+    const symbols = new KernelSymbols(async function* () {
+      yield* [];
+      throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+    });
+    const a = 0xffff_ffff_820a_7b2dn;
+    expect(symbols.named(a)).toBe(false);
+    expect(await symbols.resolve([a])).toEqual([a]);
+    expect(symbols.readError).toBe('EACCES: permission denied');
+    expect(symbols.named(a)).toBe(true);
+    expect(symbols.name(a)).toBe('0xffffffff820a7b2d');
+    expect(await symbols.resolve([a])).toEqual([]);
+    expect(symbols.readCount).toBe(1);
+  });
 });

@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { describe, expect, it, vi } from 'vitest';
 
-import type { NativeBinding } from '../../../../src/native/binding.js';
+import type { MapDump, NativeBinding } from '../../../../src/native/binding.js';
 import type { ResourceLogs } from '../../../../src/service/component.js';
 import { dropReasonReceiverFactory } from '../../../../src/receiver/dropreason/factory.js';
+import { DROP_COUNT, POD_DROP_COUNT } from '../../../../src/receiver/dropreason/metadata.generated.js';
+import { KernelSymbols } from '../../../../src/receiver/dropreason/kallsyms.js';
 import { effectiveCapabilities } from '../../../../src/receiver/dropreason/privileges.js';
 import { DropReasonReceiver } from '../../../../src/receiver/dropreason/receiver.js';
 import { fakeBinding } from '../../fake_binding.js';
@@ -119,5 +122,116 @@ describe('DropReasonReceiver samples (fake kernel)', () => {
     await receiver.start();
     await receiver.shutdown();
     expect(binding.objects[0]!.constants.get('samples_enabled')!.readUInt32LE()).toBe(0);
+  });
+});
+
+describe('DropReasonReceiver drop locations (fake kernel)', () => {
+  const LOCATION = 0xffff_ffff_8100_0010n;
+  const KALLSYMS = 'ffffffff81000000 T nf_hook_slow\n';
+
+  /** metrics_map holding one series: 5 egress drops (500 bytes) of kernel reason 2 at LOCATION. */
+  function metricsMap(): MapDump {
+    const keys = Buffer.alloc(24);
+    keys.writeUInt32LE(2, 0);
+    keys.writeUInt16LE(2, 8);
+    keys.writeBigUInt64LE(LOCATION, 16);
+    const values = Buffer.alloc(16);
+    values.writeBigUInt64LE(5n, 0);
+    values.writeBigUInt64LE(500n, 8);
+    return { count: 1, keys, values, keySize: 24, valueSize: 16, valueStride: 16, perCpu: false };
+  }
+
+  /** A symbol list that is read only once `open()` is called: the slow /proc/kallsyms of an emulated machine. */
+  function gatedSymbols() {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const symbols = new KernelSymbols(async function* () {
+      await gate;
+      yield KALLSYMS;
+    });
+    return { symbols, open };
+  }
+
+  /** The points of a pushed batch's `metric`, by their location attribute. */
+  function counts(batch: ResourceMetrics[], metric = DROP_COUNT): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const rm of batch)
+      for (const sm of rm.scopeMetrics)
+        for (const m of sm.metrics) {
+          if (m.descriptor.name !== metric) continue;
+          for (const p of m.dataPoints) out[String(p.attributes['location'])] = p.value;
+        }
+    return out;
+  }
+
+  function receiverWith(symbols: KernelSymbols, pushed: ResourceMetrics[][]) {
+    return new DropReasonReceiver(
+      settingsFor('receivers.dropreason'),
+      { ...config, interfaces: { ...config.interfaces, enabled: false } },
+      { consume: async (batch) => void pushed.push(batch) },
+      () => fakeBinding({ read: (map) => (map === 'metrics_map' ? metricsMap() : undefined) }),
+      symbols,
+    );
+  }
+
+  it('does not hold a collection while it names a new location: the series follows once named', async () => {
+    const { symbols, open } = gatedSymbols();
+    const pushed: ResourceMetrics[][] = [];
+    const receiver = receiverWith(symbols, pushed);
+    await receiver.start(); // its first collection is pushed with the list still unread
+    try {
+      expect(pushed).toHaveLength(1);
+      expect(counts(pushed[0]!)).toEqual({});
+      open();
+      await vi.waitFor(() => expect(symbols.named(LOCATION)).toBe(true));
+      await receiver.collect();
+      expect(counts(pushed.at(-1)!)).toEqual({ nf_hook_slow: 5 });
+    } finally {
+      await receiver.shutdown();
+    }
+    expect(symbols.readCount).toBe(1);
+  });
+
+  it('keeps the flows read before their location had a name, and counts them once it has', async () => {
+    const { symbols, open } = gatedSymbols();
+    // One flow of 3 drops at LOCATION, in the first flow map read: the kernel empties it after.
+    const keys = Buffer.alloc(56);
+    keys.writeUInt32LE(2, 0);
+    keys.writeUInt8(2, 6);
+    keys.writeBigUInt64LE(LOCATION, 48);
+    const values = Buffer.alloc(16);
+    values.writeBigUInt64LE(3n, 0);
+    const flows: MapDump[] = [{ count: 1, keys, values, keySize: 56, valueSize: 16, valueStride: 16, perCpu: false }];
+    const pushed: ResourceMetrics[][] = [];
+    const receiver = new DropReasonReceiver(
+      settingsFor('receivers.dropreason'),
+      { ...config, mode: 'advanced', interfaces: { ...config.interfaces, enabled: false } },
+      { consume: async (batch) => void pushed.push(batch) },
+      () => fakeBinding({ read: (map) => (map.startsWith('adv_map_') ? flows.shift() : undefined) }),
+      symbols,
+    );
+    await receiver.start();
+    try {
+      expect(flows).toEqual([]);
+      expect(counts(pushed[0]!, POD_DROP_COUNT)).toEqual({});
+      open();
+      await vi.waitFor(() => expect(symbols.named(LOCATION)).toBe(true));
+      await receiver.collect();
+      expect(counts(pushed.at(-1)!, POD_DROP_COUNT)).toEqual({ nf_hook_slow: 3 });
+    } finally {
+      await receiver.shutdown();
+    }
+  });
+
+  it('names every location before the last collection, so stopping holds nothing back', async () => {
+    const { symbols, open } = gatedSymbols();
+    const pushed: ResourceMetrics[][] = [];
+    const receiver = receiverWith(symbols, pushed);
+    await receiver.start();
+    expect(counts(pushed[0]!)).toEqual({});
+    const stopped = receiver.shutdown();
+    open();
+    await stopped;
+    expect(counts(pushed.at(-1)!)).toEqual({ nf_hook_slow: 5 });
   });
 });
