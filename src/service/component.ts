@@ -4,13 +4,14 @@
  * Data moves between them as ResourceMetrics (the SDK's form of the Collector's pdata), and
  * in logs pipelines as ResourceLogs.
  */
-import type { Attributes, HrTime, Meter } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
 import type { Logger } from './logger.js';
 import type { ComponentMetadata, MetricMetadata } from './metadata.js';
 import type { Schema } from './schema.js';
+import type { TelemetryMeter } from './self_meter.js';
 
 export type { ResourceMetrics };
 
@@ -77,7 +78,7 @@ export interface CreateSettings {
   /** The agent's resource (service.*, host.*). */
   resource: Resource;
   /** For the agent's own metrics (service.telemetry.metrics); a no-op meter when off. */
-  meter: Meter;
+  meter: TelemetryMeter;
   /** The service running the component; extensions ask it about the pipelines. */
   host?: Host;
 }

@@ -8,5 +8,6 @@ import type { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-m
 
 export const CUMULATIVE = 1 as AggregationTemporality.CUMULATIVE;
 
+export const HISTOGRAM = 0 as DataPointType.HISTOGRAM;
 export const GAUGE = 2 as DataPointType.GAUGE;
 export const SUM = 3 as DataPointType.SUM;

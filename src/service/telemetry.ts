@@ -1,21 +1,19 @@
 /**
  * The agent's own metrics (service.telemetry.metrics), served on a Prometheus endpoint of
  * their own like the Collector's :8888: which hooks are attached, map reads, exports.
- * Components get a Meter; with telemetry off it is a no-op meter.
+ * Components get a Meter of the agent's own (self_meter.ts), serialized by the Prometheus
+ * exporter's serializer; with telemetry off it is the OpenTelemetry API's no-op meter.
  */
 import type http from 'node:http';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 
-import { createNoopMeter, type Meter } from '@opentelemetry/api';
-import type { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { createNoopMeter } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 
 import { HttpServer } from '../confighttp/server.js';
+import { serialize } from '../exporters/prometheus/serializer.js';
 import type { Logger } from './logger.js';
 import type { Endpoint } from './schema.js';
+import { AgentMeter, SCOPE_NAME, type TelemetryMeter } from './self_meter.js';
 
 export interface TelemetryMetricsConfig {
   level: 'none' | 'basic' | 'normal' | 'detailed';
@@ -24,32 +22,20 @@ export interface TelemetryMetricsConfig {
 
 const METRICS_PATH = '/metrics';
 
-/** Collects on demand, when the endpoint is scraped; cumulative, as Prometheus wants. */
-class ScrapeReader extends MetricReader {
-  protected override async onShutdown(): Promise<void> {}
-  protected override async onForceFlush(): Promise<void> {}
-}
-
 /**
- * The Prometheus exporter package's serializer, without the package's entry point: that
- * imports node:http as an ES module, and Node then loads everything http's lazy exports
- * reach (undici, http2, worker_threads: 9 MiB resident; docs/BENCHMARKS.md).
+ * As the OpenTelemetry Prometheus exporter serves them: a target_info series of the
+ * agent's resource, no resource attribute on the others, each labelled with its scope.
  */
-async function loadSerializer(): Promise<PrometheusSerializer> {
-  const entry = createRequire(import.meta.url).resolve('@opentelemetry/exporter-prometheus');
-  const file = pathToFileURL(path.join(path.dirname(entry), 'PrometheusSerializer.mjs')).href;
-  const { PrometheusSerializer: Serializer } = (await import(file)) as {
-    PrometheusSerializer: new () => PrometheusSerializer;
-  };
-  return new Serializer();
-}
+const SERIALIZE_OPTIONS = {
+  targetInfo: true,
+  resourceLabels: () => ({}),
+  constLabels: { otel_scope_name: SCOPE_NAME },
+};
 
 export class SelfTelemetry {
-  private provider: MeterProvider | undefined;
-  private reader: ScrapeReader | undefined;
+  private agentMeter: AgentMeter | undefined;
   private server: HttpServer | undefined;
-  private serializer: PrometheusSerializer | undefined;
-  readonly meter: Meter;
+  readonly meter: TelemetryMeter;
 
   constructor(
     private readonly config: TelemetryMetricsConfig,
@@ -60,14 +46,12 @@ export class SelfTelemetry {
       this.meter = createNoopMeter();
       return;
     }
-    this.reader = new ScrapeReader();
-    this.provider = new MeterProvider({ resource, readers: [this.reader] });
-    this.meter = this.provider.getMeter('dropreason.agent');
+    this.agentMeter = new AgentMeter(resource);
+    this.meter = this.agentMeter;
   }
 
   async start(): Promise<void> {
-    if (!this.reader || this.server) return;
-    this.serializer ??= await loadSerializer();
+    if (!this.agentMeter || this.server) return;
     const server = new HttpServer(
       {
         endpoint: this.config.address,
@@ -95,26 +79,23 @@ export class SelfTelemetry {
       res.writeHead(400).end('Bad Request');
       return;
     }
-    if (pathname !== METRICS_PATH || !this.reader || !this.serializer) {
+    if (pathname !== METRICS_PATH || !this.agentMeter) {
       res.writeHead(404).end();
       return;
     }
-    const serializer = this.serializer;
-    this.reader.collect().then(
+    this.agentMeter.collect().then(
       ({ resourceMetrics, errors }) => {
         for (const err of errors) this.logger.warn("collecting the agent's own metrics", { error: String(err) });
-        res.writeHead(200, { 'content-type': 'text/plain' }).end(serializer.serialize(resourceMetrics));
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(serialize([resourceMetrics], SERIALIZE_OPTIONS));
       },
       (err: unknown) => res.writeHead(200, { 'content-type': 'text/plain' }).end(`# failed to export metrics: ${err}`),
     );
   }
 
   async shutdown(): Promise<void> {
-    const provider = this.provider;
     const server = this.server;
-    this.provider = undefined;
+    this.agentMeter = undefined;
     this.server = undefined;
     await server?.shutdown();
-    await provider?.shutdown();
   }
 }

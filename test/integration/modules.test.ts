@@ -1,6 +1,7 @@
 /**
  * A basic agent does not pay for what its config does not use: run with the embedded
- * otel-config.yaml, it never loads the Kubernetes client, gRPC or the OTLP serializers;
+ * otel-config.yaml, it never loads the Kubernetes client, gRPC, the OTLP serializers or
+ * the OpenTelemetry metrics SDK (its own metrics, served, have a Meter of their own);
  * given an otlp exporter, it loads gRPC when that exporter starts. The real CLI, with a
  * resolve hook (harness/module_log.mjs) that lists every module it loads.
  */
@@ -14,7 +15,13 @@ import { describe, expect, it } from 'vitest';
 import { CLI, ROOT, freePort, isRoot, sleep, writeConfig } from './harness/agent.js';
 
 const HOOK = path.join(ROOT, 'test/integration/harness/module_log.mjs');
-const HEAVY = ['@kubernetes/client-node', '@grpc/grpc-js', '@opentelemetry/otlp-transformer'];
+const HEAVY = [
+  '@kubernetes/client-node',
+  '@grpc/grpc-js',
+  '@opentelemetry/otlp-transformer',
+  '@opentelemetry/sdk-metrics',
+  '@opentelemetry/exporter-prometheus',
+];
 const hooks = typeof (module as { registerHooks?: unknown }).registerHooks === 'function';
 
 if (!isRoot) console.log('skipping module loading tests: they need root to load eBPF');
@@ -57,7 +64,7 @@ async function embeddedConfig(): Promise<string> {
 }
 
 describe.skipIf(!isRoot || !hooks)('modules loaded by the config', () => {
-  it('the embedded config loads neither the Kubernetes client, nor gRPC, nor the OTLP serializers', async () => {
+  it('the embedded config loads neither the Kubernetes client, nor gRPC, nor the OTLP serializers, nor the metrics SDK', async () => {
     const packages = await loadedPackages(await embeddedConfig());
     // The hook sees what the agent loads: its config parser and its receiver.
     expect(packages).toContain('yaml');

@@ -7,13 +7,14 @@ import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metric
 import { describe, expect, it } from 'vitest';
 
 import { grpcCodeName, status } from '../../src/exporters/otlp/retry.js';
-import { CUMULATIVE, GAUGE, SUM } from '../../src/service/data_types.js';
+import { CUMULATIVE, GAUGE, HISTOGRAM, SUM } from '../../src/service/data_types.js';
 
 describe('constants that stand for a library', () => {
   it('the SDK enum values the pipeline data carries', () => {
     expect(CUMULATIVE).toBe(AggregationTemporality.CUMULATIVE);
     expect(GAUGE).toBe(DataPointType.GAUGE);
     expect(SUM).toBe(DataPointType.SUM);
+    expect(HISTOGRAM).toBe(DataPointType.HISTOGRAM);
   });
 
   it('the gRPC status codes, by number and by name', () => {

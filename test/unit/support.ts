@@ -19,7 +19,7 @@ export function settingsFor(id: string, logger: Logger = recordingLogger().logge
 }
 
 /** Collects only when asked, like the receiver's own reader. */
-class ManualReader extends MetricReader {
+export class ManualReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
   protected override async onShutdown(): Promise<void> {}
 }

@@ -3,10 +3,10 @@
  * ResourceMetrics. A pure function: the exporter only serves its output.
  */
 import type { Attributes } from '@opentelemetry/api';
-import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { Histogram, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
 import { compareStrings } from '../../service/order.js';
-import { GAUGE, SUM } from '../../service/data_types.js';
+import { GAUGE, HISTOGRAM, SUM } from '../../service/data_types.js';
 
 export interface SerializeOptions {
   /** Prefix for every metric name. */
@@ -50,6 +50,11 @@ export interface SerializeOptions {
    * @default true
    */
   suffixes?: boolean | undefined;
+  /**
+   * A target_info gauge per resource, its attributes as labels, as the OpenTelemetry
+   * Prometheus exporter serves it.
+   */
+  targetInfo?: boolean | undefined;
 }
 
 /** resourceLabels for resource_to_telemetry_conversion: every resource attribute. */
@@ -69,7 +74,7 @@ interface Family {
   /** The name of the samples; the family's own name differs for OpenMetrics counters. */
   sample: string;
   help: string;
-  type: 'counter' | 'gauge';
+  type: 'counter' | 'gauge' | 'histogram';
   lines: string[];
 }
 
@@ -121,6 +126,8 @@ export function prometheusName(
 ): { name: string; type: Family['type'] } | undefined {
   const renamed = gaugeNames?.get(metric.descriptor.name);
   if (renamed) return { name: namespace ? `${sanitizeName(namespace)}_${renamed}` : renamed, type: 'gauge' };
+  if (metric.dataPointType === HISTOGRAM)
+    return { name: derivedName(metric.descriptor.name, false, namespace), type: 'histogram' };
   const counter = metric.dataPointType === SUM && metric.isMonotonic;
   if (metric.dataPointType !== SUM && metric.dataPointType !== GAUGE) return undefined;
   return { name: derivedName(metric.descriptor.name, counter, namespace), type: counter ? 'counter' : 'gauge' };
@@ -137,11 +144,33 @@ export function derivedName(otelName: string, counter: boolean, namespace?: stri
   return counter && !name.endsWith('_total') ? `${name}_total` : name;
 }
 
+/**
+ * The samples of one histogram data point: a cumulative `_bucket` per boundary and `+Inf`,
+ * then `_sum` and `_count`. labels is the point's label text, `{...}` or empty.
+ */
+function histogramLines(name: string, labels: string, value: Histogram, time: string): string[] {
+  const withLe = (le: number) => `${labels ? labels.slice(0, -1) + ',' : '{'}le="${formatValue(le)}"}`;
+  const lines: string[] = [];
+  let cumulative = 0;
+  value.buckets.boundaries.forEach((le, i) => {
+    cumulative += value.buckets.counts[i] ?? 0;
+    lines.push(`${name}_bucket${withLe(le)} ${cumulative}${time}`);
+  });
+  lines.push(`${name}_bucket${withLe(Infinity)} ${value.count}${time}`);
+  if (value.sum !== undefined) lines.push(`${name}_sum${labels} ${formatValue(value.sum)}${time}`);
+  lines.push(`${name}_count${labels} ${value.count}${time}`);
+  return lines;
+}
+
 export type LabelCache = WeakMap<Attributes, { resource: string; text: string }>;
 
 export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOptions = {}): string {
   const openMetrics = opts.format === 'openmetrics';
   const families = new Map<string, Family>();
+  if (opts.targetInfo) {
+    const lines = resourceMetrics.map((rm) => `target_info${formatLabels(rm.resource.attributes)} 1`);
+    families.set('target_info', { sample: 'target_info', help: 'Target metadata', type: 'gauge', lines });
+  }
   const fromResource = opts.resourceLabels ?? podResourceLabels;
   for (const rm of resourceMetrics) {
     const resource = rm.resource.attributes;
@@ -165,7 +194,6 @@ export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOpt
         }
         const rewrite = opts.pointLabels?.get(metric.descriptor.name);
         for (const dp of metric.dataPoints) {
-          if (typeof dp.value !== 'number') continue;
           let cached = opts.labelCache?.get(dp.attributes);
           if (cached?.resource !== resourceKey) {
             const point = rewrite ? rewrite(dp.attributes) : dp.attributes;
@@ -176,7 +204,10 @@ export function serialize(resourceMetrics: ResourceMetrics[], opts: SerializeOpt
             opts.labelCache?.set(dp.attributes, cached);
           }
           const time = opts.timestamps ? ` ${formatTime(dp.endTime, openMetrics)}` : '';
-          family.lines.push(`${family.sample}${cached.text} ${formatValue(dp.value)}${time}`);
+          if (typeof dp.value === 'number')
+            family.lines.push(`${family.sample}${cached.text} ${formatValue(dp.value)}${time}`);
+          else if ('buckets' in dp.value)
+            family.lines.push(...histogramLines(family.sample, cached.text, dp.value, time));
         }
       }
     }

@@ -3,9 +3,10 @@
  * map reads go, how full the map is, and what the program costs in the kernel. Names,
  * descriptions and units come from metadata.yaml.
  */
-import type { Counter, Histogram, Meter } from '@opentelemetry/api';
+import type { Counter, Histogram } from '@opentelemetry/api';
 
 import { instrumentOptions } from '../../service/metadata.js';
+import type { TelemetryMeter } from '../../service/self_meter.js';
 import { METRICS_MAP_ENTRIES } from './abi.js';
 import type { DropProgram } from './drop_program.js';
 import {
@@ -47,7 +48,7 @@ export class ReceiverTelemetry {
   private readonly attributes: { receiver: string };
 
   /** Registers the instruments on the meter; nothing is observed before its next collection. */
-  constructor(meter: Meter, receiver: string, hook: string, source: TelemetrySource) {
+  constructor(meter: TelemetryMeter, receiver: string, hook: string, source: TelemetrySource) {
     this.attributes = { receiver };
     const options = (name: TelemetryName) => instrumentOptions(metadata.telemetry.metrics[name]);
     meter.createObservableGauge(AGENT_PROGRAM_ATTACHED, options(AGENT_PROGRAM_ATTACHED)).addCallback((r) => {

@@ -122,7 +122,6 @@ describe('serialize: the format rules', () => {
       { name: 'jobs_total', kind: 'counter', observations: [{ value: 5, attributes: {} }] },
       { name: 'queue.depth', kind: 'updowncounter', observations: [{ value: -2, attributes: {} }] },
       { name: 'temperature', kind: 'gauge', observations: [{ value: 21.5, attributes: { room: 'b' } }] },
-      { name: 'latency', kind: 'histogram', observations: [{ value: 3, attributes: {} }] },
     ]);
     expect(serialize([rm])).toBe(
       '# TYPE jobs_total counter\njobs_total 5\n' +
@@ -146,6 +145,50 @@ describe('serialize: the format rules', () => {
     expect(text).toContain(
       'dropreason_drop_count_total{direction="ingress",reason="NO_SOCKET"} 1\n' +
         'dropreason_drop_count_total{direction="egress",reason="NO_SOCKET"} 2\n',
+    );
+  });
+
+  it('writes a histogram as cumulative buckets up to +Inf, then _sum and _count', async () => {
+    // The SDK's default boundaries: 0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500,
+    // 5000, 7500, 10000. 3 falls in (0, 5], each 5 in the bucket it bounds, 7 in (5, 10],
+    // 20000 above the last.
+    const values = [3, 5, 7, 20000];
+    const rm = await collect([
+      {
+        name: 'request.duration',
+        description: 'Request time.',
+        kind: 'histogram',
+        observations: values.map((value) => ({ value, attributes: { route: '/a' } })),
+      },
+      { name: 'empty.route', kind: 'histogram', observations: [{ value: 0, attributes: {} }] },
+    ]);
+    const cumulative = [0, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3];
+    const bounds = ['0', '5', '10', '25', '50', '75', '100', '250', '500', '750', '1000', '2500', '5000', '7500'];
+    expect(serialize([rm])).toBe(
+      '# HELP request_duration Request time.\n' +
+        '# TYPE request_duration histogram\n' +
+        [...bounds, '10000']
+          .map((le, i) => `request_duration_bucket{route="/a",le="${le}"} ${cumulative[i]}\n`)
+          .join('') +
+        'request_duration_bucket{route="/a",le="+Inf"} 4\n' +
+        'request_duration_sum{route="/a"} 20015\n' +
+        'request_duration_count{route="/a"} 4\n' +
+        '# TYPE empty_route histogram\n' +
+        [...bounds, '10000', '+Inf'].map((le) => `empty_route_bucket{le="${le}"} 1\n`).join('') +
+        'empty_route_sum 0\n' +
+        'empty_route_count 1\n',
+    );
+  });
+
+  it('writes target_info of each resource when asked, its attributes as labels', async () => {
+    const rm = await collect(
+      [{ name: 'up', kind: 'gauge', observations: [{ value: 1, attributes: {} }] }],
+      resourceFromAttributes({ 'service.name': 'agent', 'host.name': 'vm' }),
+    );
+    expect(serialize([rm], { targetInfo: true })).toBe(
+      '# HELP target_info Target metadata\n# TYPE target_info gauge\n' +
+        'target_info{host_name="vm",service_name="agent"} 1\n' +
+        '# TYPE up gauge\nup 1\n',
     );
   });
 
