@@ -10,9 +10,10 @@
  * when a component reaches for an instrument this Meter does not make.
  *
  * What it keeps, as the SDK does by default: counters and histograms cumulative from the
- * meter's creation, observable instruments read at each collection (a series keeps the
- * last value observed, also at collections that no longer observe it), histograms over the advised bucket boundaries or the SDK's default
- * ones. Collected as the pipeline's ResourceMetrics, for the Prometheus serializer.
+ * meter's creation; observable instruments read at each collection, a series keeping the
+ * last value observed also at collections that no longer observe it; histograms over the
+ * advised bucket boundaries or the SDK's default ones. Collected as the pipeline's
+ * ResourceMetrics, for the Prometheus serializer.
  */
 import {
   type Attributes,
