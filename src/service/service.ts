@@ -5,8 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import type { Resource } from '@opentelemetry/resources';
 
 import { VERSION } from '../version.js';
 import type {
@@ -30,6 +29,7 @@ import {
   metadata,
 } from './metadata.generated.js';
 import { instrumentOptions } from './metadata.js';
+import { resourceFromAttributes } from './resource.js';
 import { SelfTelemetry } from './telemetry.js';
 
 /** How long one component may take to shut down (flush included) before it is left behind. */
@@ -73,8 +73,8 @@ export const NODE_NAME_VARIABLES = ['K8S_NODE_NAME', 'NODE_NAME'];
 export function agentResource(env: NodeJS.ProcessEnv = process.env): Resource {
   const nodeName = NODE_NAME_VARIABLES.map((v) => env[v]).find(Boolean);
   return resourceFromAttributes({
-    [ATTR_SERVICE_NAME]: 'dropreason',
-    [ATTR_SERVICE_VERSION]: VERSION,
+    'service.name': 'dropreason',
+    'service.version': VERSION,
     'service.instance.id': randomUUID(),
     'host.name': os.hostname(),
     'os.type': 'linux',

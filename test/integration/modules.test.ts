@@ -1,7 +1,8 @@
 /**
  * A basic agent does not pay for what its config does not use: run with the embedded
- * otel-config.yaml, it never loads the Kubernetes client, gRPC, the OTLP serializers or
- * the OpenTelemetry metrics SDK (its own metrics, served, have a Meter of their own);
+ * otel-config.yaml, it never loads the Kubernetes client, gRPC, the OTLP serializers,
+ * the OpenTelemetry metrics SDK (its own metrics, served, have a Meter of their own) or
+ * the SDK's resources, core and semantic conventions (its resources are plain ones);
  * given an otlp exporter, it loads gRPC when that exporter starts. The real CLI, with a
  * resolve hook (harness/module_log.mjs) that lists every module it loads.
  */
@@ -21,6 +22,9 @@ const HEAVY = [
   '@opentelemetry/otlp-transformer',
   '@opentelemetry/sdk-metrics',
   '@opentelemetry/exporter-prometheus',
+  '@opentelemetry/resources',
+  '@opentelemetry/core',
+  '@opentelemetry/semantic-conventions',
 ];
 const hooks = typeof (module as { registerHooks?: unknown }).registerHooks === 'function';
 
@@ -64,7 +68,7 @@ async function embeddedConfig(): Promise<string> {
 }
 
 describe.skipIf(!isRoot || !hooks)('modules loaded by the config', () => {
-  it('the embedded config loads neither the Kubernetes client, nor gRPC, nor the OTLP serializers, nor the metrics SDK', async () => {
+  it('the embedded config loads neither the Kubernetes client, nor gRPC, nor the OTLP serializers, nor the SDK', async () => {
     const packages = await loadedPackages(await embeddedConfig());
     // The hook sees what the agent loads: its config parser and its receiver.
     expect(packages).toContain('yaml');

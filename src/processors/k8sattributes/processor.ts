@@ -8,7 +8,6 @@
  * data passes unchanged.
  */
 import type { Attributes } from '@opentelemetry/api';
-import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { MetricData, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 
 import type { Resource } from '@opentelemetry/resources';
@@ -23,6 +22,7 @@ import type {
   ResourceMetrics,
 } from '../../service/component.js';
 import { formatDuration } from '../../service/duration.js';
+import { resourceFromAttributes } from '../../service/resource.js';
 import { AttributeBuilder, noObjects, noOwners, type ObjectLookup, type OwnerLookup } from './attributes.js';
 import { type K8sAttributesConfig, OTEL_ANNOTATION_PREFIX, POD_IP_ATTRIBUTE, watchSelectors } from './config.js';
 import { type KubeConfigProvider, loadKubeConfig } from './kube.js';

@@ -1,7 +1,8 @@
 /** Applies the configured attribute actions to the resource of every ResourceMetrics. */
-import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import type { Resource } from '@opentelemetry/resources';
 
 import type { Component, MetricsConsumer, ResourceMetrics } from '../../service/component.js';
+import { resourceFromAttributes } from '../../service/resource.js';
 import { applyActions } from './actions.js';
 import type { ResourceConfig } from './config.js';
 

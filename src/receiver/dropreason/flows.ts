@@ -6,9 +6,10 @@
  * dropped, so pods that went away stop costing anything.
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import type { Resource } from '@opentelemetry/resources';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
+import { resourceFromAttributes } from '../../service/resource.js';
 import { directionName, type FlowCounter } from './abi.js';
 import { POD_DROP_BYTES, POD_DROP_COUNT } from './metadata.generated.js';
 import { cumulativeSum, hrTime, SCOPE } from './metric_data.js';

@@ -9,9 +9,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 
 import type { HrTime } from '@opentelemetry/api';
-import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import type { Resource } from '@opentelemetry/resources';
 
 import type { LogRecordData, ResourceLogs } from '../../service/component.js';
+import { resourceFromAttributes } from '../../service/resource.js';
 import { directionName, type DropSample, Origin, SAMPLE_HOOK_SLOT, SAMPLE_OTHER_SLOT, sampleSlot } from './abi.js';
 import type { metadata } from './metadata.generated.js';
 import { SCOPE } from './metric_data.js';
