@@ -129,16 +129,21 @@ describe('DropReasonReceiver drop locations (fake kernel)', () => {
   const LOCATION = 0xffff_ffff_8100_0010n;
   const KALLSYMS = 'ffffffff81000000 T nf_hook_slow\n';
 
+  /** A read of a plain hash holding one key with its { u64 count; u64 bytes }. */
+  function oneEntry(keys: Buffer, count: bigint, bytes: bigint): MapDump {
+    const values = Buffer.alloc(16);
+    values.writeBigUInt64LE(count, 0);
+    values.writeBigUInt64LE(bytes, 8);
+    return { count: 1, keys, values, keySize: keys.length, valueSize: 16, valueStride: 16, perCpu: false };
+  }
+
   /** metrics_map holding one series: 5 egress drops (500 bytes) of kernel reason 2 at LOCATION. */
   function metricsMap(): MapDump {
     const keys = Buffer.alloc(24);
     keys.writeUInt32LE(2, 0);
     keys.writeUInt16LE(2, 8);
     keys.writeBigUInt64LE(LOCATION, 16);
-    const values = Buffer.alloc(16);
-    values.writeBigUInt64LE(5n, 0);
-    values.writeBigUInt64LE(500n, 8);
-    return { count: 1, keys, values, keySize: 24, valueSize: 16, valueStride: 16, perCpu: false };
+    return oneEntry(keys, 5n, 500n);
   }
 
   /** A symbol list that is read only once `open()` is called: the slow /proc/kallsyms of an emulated machine. */
@@ -199,9 +204,7 @@ describe('DropReasonReceiver drop locations (fake kernel)', () => {
     keys.writeUInt32LE(2, 0);
     keys.writeUInt8(2, 6);
     keys.writeBigUInt64LE(LOCATION, 48);
-    const values = Buffer.alloc(16);
-    values.writeBigUInt64LE(3n, 0);
-    const flows: MapDump[] = [{ count: 1, keys, values, keySize: 56, valueSize: 16, valueStride: 16, perCpu: false }];
+    const flows = [oneEntry(keys, 3n, 0n)];
     const pushed: ResourceMetrics[][] = [];
     const receiver = new DropReasonReceiver(
       settingsFor('receivers.dropreason'),
