@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 import { Accumulator } from '../dist/exporters/prometheus/accumulator.js';
-import { serialize } from '../dist/exporters/prometheus/serializer.js';
+import { serialize } from '../dist/translator/prometheus/serializer.js';
 import { FlowTable } from '../dist/receiver/dropreason/flows.js';
 import { ReasonNames } from '../dist/receiver/dropreason/reasons.js';
 import { agentResource } from '../dist/service/service.js';

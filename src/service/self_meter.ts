@@ -33,8 +33,8 @@ import {
 import type { Resource } from '@opentelemetry/resources';
 import type { DataPoint, Histogram as HistogramValue, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
-import { CUMULATIVE, GAUGE, HISTOGRAM, SUM } from './data_types.js';
-import { compareStrings } from './order.js';
+import { CUMULATIVE, GAUGE, HISTOGRAM, SUM } from '../pdata/data_types.js';
+import { compareStrings } from '../pdata/order.js';
 
 export type TelemetryMeter = Pick<
   Meter,

@@ -10,7 +10,7 @@ import { createNoopMeter } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 
 import { HttpServer } from '../confighttp/server.js';
-import { serialize } from '../exporters/prometheus/serializer.js';
+import { serialize } from '../translator/prometheus/serializer.js';
 import type { Logger } from './logger.js';
 import type { Endpoint } from './schema.js';
 import { AgentMeter, SCOPE_NAME, type TelemetryMeter } from './self_meter.js';

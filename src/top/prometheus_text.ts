@@ -3,7 +3,7 @@
  * (`naming: otel` or `naming: retina`) and with or without a `namespace` prefix.
  */
 import { RETINA_NAMES, RETINA_UNKNOWN } from '../exporters/prometheus/retina.js';
-import { derivedName } from '../exporters/prometheus/serializer.js';
+import { derivedName } from '../translator/prometheus/serializer.js';
 import { metadata } from '../receiver/dropreason/metadata.generated.js';
 import {
   dropRow,

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 
 import { registry } from '../../src/components.js';
 import type { PrometheusConfig } from '../../src/exporters/prometheus/config.js';
-import { serialize } from '../../src/exporters/prometheus/serializer.js';
+import { serialize } from '../../src/translator/prometheus/serializer.js';
 import type { K8sAttributesConfig } from '../../src/processors/k8sattributes/config.js';
 import { metadata, POD_DROP_BYTES, POD_DROP_COUNT } from '../../src/receiver/dropreason/metadata.generated.js';
 import { parseConfig } from '../../src/service/config.js';

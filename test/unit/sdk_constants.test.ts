@@ -7,7 +7,7 @@ import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metric
 import { describe, expect, it } from 'vitest';
 
 import { grpcCodeName, status } from '../../src/exporters/otlp/retry.js';
-import { CUMULATIVE, GAUGE, HISTOGRAM, SUM } from '../../src/service/data_types.js';
+import { CUMULATIVE, GAUGE, HISTOGRAM, SUM } from '../../src/pdata/data_types.js';
 
 describe('constants that stand for a library', () => {
   it('the SDK enum values the pipeline data carries', () => {

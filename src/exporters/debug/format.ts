@@ -3,7 +3,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
 import type { ResourceLogs } from '../../service/component.js';
-import { compareStrings } from '../../service/order.js';
+import { compareStrings } from '../../pdata/order.js';
 import { DROP_BYTES, DROP_COUNT } from '../../receiver/dropreason/metadata.generated.js';
 
 export interface DropRow {

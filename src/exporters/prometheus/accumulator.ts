@@ -7,7 +7,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { MetricData, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 
-import { compareStrings } from '../../service/order.js';
+import { compareStrings } from '../../pdata/order.js';
 
 interface Series {
   resource: Resource;

@@ -12,7 +12,12 @@ import type { Component, CreateSettings, MetricsConsumer, ResourceMetrics } from
 import { Accumulator } from './accumulator.js';
 import type { PrometheusConfig } from './config.js';
 import { RETINA_NAMES, RETINA_POINT_LABELS, retinaPodLabels, retinaRemoteLabels } from './retina.js';
-import { allResourceLabels, type LabelCache, serialize, type SerializeOptions } from './serializer.js';
+import {
+  allResourceLabels,
+  type LabelCache,
+  serialize,
+  type SerializeOptions,
+} from '../../translator/prometheus/serializer.js';
 
 const gzip = promisify(zlib.gzip);
 

@@ -2,7 +2,7 @@ import type { ExporterFactory } from '../../service/component.js';
 import { configSchema, type PrometheusConfig } from './config.js';
 import { PrometheusExporter } from './exporter.js';
 import { RETINA_NAMES } from './retina.js';
-import { derivedName } from './serializer.js';
+import { derivedName } from '../../translator/prometheus/serializer.js';
 
 export const prometheusExporterFactory: ExporterFactory<PrometheusConfig> = {
   type: 'prometheus',

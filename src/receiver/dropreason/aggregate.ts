@@ -1,6 +1,6 @@
 import os from 'node:os';
 
-import { compareStrings } from '../../service/order.js';
+import { compareStrings } from '../../pdata/order.js';
 import { directionName, Origin, type Direction } from './abi.js';
 import type { DropSnapshot } from './drop_program.js';
 import { hookReason } from './hook_reasons.js';

@@ -6,7 +6,7 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { MetricData } from '@opentelemetry/sdk-metrics';
 
-import { CUMULATIVE, SUM } from '../../service/data_types.js';
+import { CUMULATIVE, SUM } from '../../pdata/data_types.js';
 import { metadata } from './metadata.generated.js';
 
 /** The instrumentation scope of the receiver's data. */

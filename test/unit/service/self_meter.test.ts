@@ -7,7 +7,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 
-import { serialize } from '../../../src/exporters/prometheus/serializer.js';
+import { serialize } from '../../../src/translator/prometheus/serializer.js';
 import { AgentMeter, type TelemetryMeter } from '../../../src/service/self_meter.js';
 import { ManualReader } from '../support.js';
 

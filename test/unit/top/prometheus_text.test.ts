@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { RETINA_NAMES, retinaPodLabels, retinaRemoteLabels } from '../../../src/exporters/prometheus/retina.js';
-import { serialize } from '../../../src/exporters/prometheus/serializer.js';
+import { serialize } from '../../../src/translator/prometheus/serializer.js';
 import { familyOf, onlyOtherMetrics, parseSamples, snapshotFromText } from '../../../src/top/prometheus_text.js';
 import { NO_ADDRESS } from '../../../src/top/snapshot.js';
 import { advancedPush } from './fixtures.js';

@@ -3,7 +3,7 @@ import { AggregationTemporality, DataPointType, type ResourceMetrics } from '@op
 import { describe, expect, it } from 'vitest';
 
 import { Accumulator } from '../../../../src/exporters/prometheus/accumulator.js';
-import { serialize } from '../../../../src/exporters/prometheus/serializer.js';
+import { serialize } from '../../../../src/translator/prometheus/serializer.js';
 
 function push(
   points: Array<[string, number]>,

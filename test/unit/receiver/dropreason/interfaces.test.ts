@@ -5,7 +5,7 @@ import path from 'node:path';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { serialize } from '../../../../src/exporters/prometheus/serializer.js';
+import { serialize } from '../../../../src/translator/prometheus/serializer.js';
 import { RETINA_POINT_LABELS } from '../../../../src/exporters/prometheus/retina.js';
 import {
   type InterfaceCounters,

@@ -13,10 +13,10 @@ import {
   formatValue,
   type LabelCache,
   serialize,
-} from '../../../../src/exporters/prometheus/serializer.js';
+} from '../../../../src/translator/prometheus/serializer.js';
 import { DROP_BYTES, DROP_COUNT, metadata } from '../../../../src/receiver/dropreason/metadata.generated.js';
 import { BYTES_DESCRIPTION, COUNT_DESCRIPTION, collect, dropCounters } from '../../support.js';
-import { DROPS, golden } from './fixtures.js';
+import { DROPS, golden } from '../../exporters/prometheus/fixtures.js';
 
 describe('serialize: golden files', () => {
   it('uses the descriptions the receiver publishes', () => {

@@ -1,12 +1,14 @@
 /**
  * Prometheus text exposition (format 0.0.4) and OpenMetrics text (1.0.0) of
- * ResourceMetrics. A pure function: the exporter only serves its output.
+ * ResourceMetrics, and the Prometheus names of OpenTelemetry metrics. A pure function,
+ * shared as the Collector's pkg/translator/prometheus is: the prometheus exporter serves
+ * its output, the service the agent's own metrics, and `dropreason top` reads names by it.
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { Histogram, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
-import { compareStrings } from '../../service/order.js';
-import { GAUGE, HISTOGRAM, SUM } from '../../service/data_types.js';
+import { compareStrings } from '../../pdata/order.js';
+import { GAUGE, HISTOGRAM, SUM } from '../../pdata/data_types.js';
 
 export interface SerializeOptions {
   /** Prefix for every metric name. */
