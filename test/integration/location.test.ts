@@ -36,57 +36,80 @@ if (!isRoot) console.log('skipping location tests: they need root to load eBPF a
 else if (!hasBpftrace)
   console.log('skipping location tests: they read the kernel location with bpftrace, not installed');
 
+/** How long bpftrace may take to attach, or to print its map and exit once told to. */
+const BPFTRACE_DEADLINE_MS = 60_000;
+
 /**
  * bpftrace counting kfree_skb by the function holding its location and the skb's length.
  * A bpftrace that cannot read the kernel's struct sk_buff (on 5.10 here) counts by the
- * function alone: `byLength` is false then.
+ * function alone: `byLength` is false then. Its BEGIN probe prints "ready" once every probe
+ * is attached; a bpftrace that exits before that (it can fail to attach on a loaded
+ * machine) is started again, twice at most, before any drop is made.
  */
 class KernelLocations {
   private out = '';
+  /** Settles when bpftrace exits, whenever that is. */
+  private readonly exited: Promise<number | null>;
   private constructor(
     private readonly child: ChildProcess,
     readonly byLength: boolean,
-  ) {}
+  ) {
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
 
   static async start(): Promise<KernelLocations> {
-    try {
-      return await KernelLocations.run(true);
-    } catch (e) {
-      if (!/Unknown struct\/union: 'struct sk_buff'/.test(String(e))) throw e;
-      return KernelLocations.run(false);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await KernelLocations.run(true);
+      } catch (e) {
+        if (/Unknown struct\/union: 'struct sk_buff'/.test(String(e))) return KernelLocations.run(false);
+        if (attempt === 3) throw e;
+        console.log(`bpftrace did not attach (attempt ${attempt}), starting it again: ${String(e)}`);
+      }
     }
   }
 
   private static async run(byLength: boolean): Promise<KernelLocations> {
     const key = byLength ? 'ksym(args->location), ((struct sk_buff *)args->skbaddr)->len' : 'ksym(args->location)';
-    const child = spawn('bpftrace', ['-e', `tracepoint:skb:kfree_skb { @[${key}] = count(); }`], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const program = `BEGIN { printf("ready\\n"); } tracepoint:skb:kfree_skb { @[${key}] = count(); }`;
+    const child = spawn('bpftrace', ['-B', 'line', '-e', program], { stdio: ['ignore', 'pipe', 'pipe'] });
     const k = new KernelLocations(child, byLength);
-    await new Promise<void>((resolve, reject) => {
-      const onData = (d: Buffer) => {
-        k.out += d.toString();
-        if (k.out.includes('Attaching')) resolve();
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', (d: Buffer) => (k.out += d.toString()));
-      child.once('exit', (code) => reject(new Error(`bpftrace exited (${code}) before attaching: ${k.out}`)));
-    });
+    child.stdout!.on('data', (d: Buffer) => (k.out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (k.out += d.toString()));
+    const deadline = Date.now() + BPFTRACE_DEADLINE_MS;
+    while (!/^ready$/m.test(k.out)) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`bpftrace exited (${child.exitCode ?? child.signalCode}) before attaching: ${k.out}`);
+      }
+      if (Date.now() > deadline) {
+        k.kill();
+        throw new Error(`bpftrace did not attach within ${BPFTRACE_DEADLINE_MS / 1000} s: ${k.out}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
     return k;
   }
 
   /** Stops bpftrace and returns its map: "function len" (or "function") → count. */
   async stop(): Promise<Map<string, number>> {
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    if (this.child.exitCode !== null || this.child.signalCode !== null) {
+      throw new Error(`bpftrace exited (${this.child.exitCode ?? this.child.signalCode}) while counting: ${this.out}`);
+    }
     this.child.kill('SIGINT');
-    await exited;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), BPFTRACE_DEADLINE_MS)));
+    const ended = await Promise.race([this.exited, late]).finally(() => clearTimeout(timer));
+    if (ended === 'late') {
+      this.kill();
+      throw new Error(`bpftrace did not exit within ${BPFTRACE_DEADLINE_MS / 1000} s of SIGINT: ${this.out}`);
+    }
     const counts = new Map<string, number>();
     for (const m of this.out.matchAll(/^@\[(.+)\]: (\d+)$/gm)) counts.set(m[1]!.replace(', ', ' '), Number(m[2]));
     return counts;
   }
 
   kill(): void {
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
 }
 

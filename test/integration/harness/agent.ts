@@ -269,7 +269,8 @@ export class Agent {
   async scrapeText(port = this.port): Promise<string> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+        // Bounded: a scrape the agent never answers fails the test with a reason, not by its timeout.
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(30_000) });
         if (!res.ok) throw new Error(`scrape failed: ${res.status}`);
         return await res.text();
       } catch (e) {
