@@ -190,7 +190,7 @@ describe.skipIf(!isRoot)('otlp exporter end to end on the real kernel', () => {
     const { pair, agent, server } = await setUp('otlpstop');
     const rule = drop(pair, 61);
     expect(await agent.stop()).toBe(0); // at once: the receiver pushes its last read, the exporter flushes it
-    expect(latest(server)).toEqual(rule);
+    expect(latest(server), `the agent's log:\n${agent.stderr}`).toEqual(rule);
     expect(lines(agent.stderr, 'unsent')).toEqual([]);
   });
 

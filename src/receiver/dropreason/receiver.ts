@@ -10,7 +10,7 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
 import type { NativeBinding } from '../../native/binding.js';
 import type { Component, Consumer, CreateSettings } from '../../service/component.js';
-import { decodeSample, type DropSample, type FlowCounter, sampleSlot } from './abi.js';
+import { decodeSample, type DropSample, sampleSlot } from './abi.js';
 import { aggregateDrops } from './aggregate.js';
 import { type DropReasonConfig, samplesPerReason } from './config.js';
 import { DropProgram } from './drop_program.js';
@@ -36,10 +36,6 @@ export class DropReasonReceiver implements Component {
   private acceptInterface: (name: string) => boolean = () => true;
   private telemetry: ReceiverTelemetry | undefined;
   private unresolvedLogged = false;
-  /** The naming of new drop locations in flight, if one is. */
-  private naming: Promise<void> | undefined;
-  /** Advanced mode: flows read while their location had no name yet, counted when it has one. */
-  private unnamedFlows: FlowCounter[] = [];
   /** Entries in the kernel drop map at the last read. */
   private mapEntries = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -251,67 +247,40 @@ export class DropReasonReceiver implements Component {
     }
   }
 
-  /**
-   * Starts naming the locations not named yet, unless a naming is in flight (those it does
-   * not cover start at the next collection). A collection does not wait for it: /proc/kallsyms takes seconds to read on a
-   * slow machine, and the series already named (and the interfaces') must not go stale
-   * meanwhile. Until its location has a name, a drop waits in the kernel's cumulative
-   * totals, or, for a flow, in unnamedFlows: counted at a later collection, never lost.
-   */
-  private nameLater(locations: readonly bigint[]): void {
-    if (this.naming || locations.every((a) => this.symbols.named(a))) return;
-    this.naming = this.resolveLocations(locations).finally(() => (this.naming = undefined));
-  }
-
-  /** Names every one of these locations before returning: for the last collection. */
-  private async nameAll(locations: readonly bigint[]): Promise<void> {
-    await this.naming;
-    await this.resolveLocations(locations);
-  }
-
   /** One read-and-push; overlapping calls share the one in flight. */
   collect(): Promise<void> {
-    this.collecting ??= this.collectOnce(false).finally(() => (this.collecting = undefined));
+    this.collecting ??= this.collectOnce().finally(() => (this.collecting = undefined));
     return this.collecting;
   }
 
-  /** A read-and-push after the one in flight, if any, with every location named: nothing waits. */
+  /**
+   * The last read-and-push, at shutdown: a read made after the one in flight, if any (that
+   * one may have read the maps before the last drops, and waited since to name a drop site).
+   */
   private async collectLast(): Promise<void> {
     await this.collecting;
-    await this.collectOnce(true);
+    await this.collectOnce();
   }
 
-  private async collectOnce(last: boolean): Promise<void> {
+  private async collectOnce(): Promise<void> {
     if (!this.program || !this.totals) return;
-    const named = (x: { location: bigint }) => this.symbols.named(x.location);
     const name = (a: bigint) => this.symbols.name(a);
     try {
       const t0 = process.hrtime.bigint();
       const snapshot = await this.program.read();
       this.lastRead = Date.now();
-      const locations = snapshot.counters.map((c) => c.location);
-      if (last) await this.nameAll(locations);
-      else this.nameLater(locations);
-      const totals = aggregateDrops(
-        { ...snapshot, counters: snapshot.counters.filter(named) },
-        this.names,
-        this.exclude(),
-        name,
-      );
+      await this.resolveLocations(snapshot.counters.map((c) => c.location));
+      const totals = aggregateDrops(snapshot, this.names, this.exclude(), name);
       this.telemetry?.recordRead(Number(process.hrtime.bigint() - t0) / 1e9);
       this.mapEntries = snapshot.mapEntries ?? 0;
       const readAt = Date.now();
       this.totals.update(totals, readAt);
       const batch = [this.totals.resourceMetrics(this.settings.resource, readAt)];
       if (this.flows) {
-        const read = await this.program.readFlows();
+        const { flows, other } = await this.program.readFlows();
         const now = Date.now();
-        const flows = [...this.unnamedFlows, ...read.flows];
-        const locations = flows.map((f) => f.location);
-        if (last) await this.nameAll(locations);
-        else this.nameLater(locations);
-        this.unnamedFlows = flows.filter((f) => !named(f));
-        this.flows.add(flows.filter(named), read.other, now, name);
+        await this.resolveLocations(flows.map((f) => f.location));
+        this.flows.add(flows, other, now, name);
         batch.push(...this.flows.resourceMetrics(this.settings.resource, now));
       }
       if (this.interfaces) batch.push(await this.interfaceDrops());

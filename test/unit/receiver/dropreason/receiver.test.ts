@@ -1,10 +1,10 @@
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import type { MapDump, NativeBinding } from '../../../../src/native/binding.js';
 import type { ResourceLogs } from '../../../../src/service/component.js';
 import { dropReasonReceiverFactory } from '../../../../src/receiver/dropreason/factory.js';
-import { DROP_COUNT, POD_DROP_COUNT } from '../../../../src/receiver/dropreason/metadata.generated.js';
+import { DROP_COUNT } from '../../../../src/receiver/dropreason/metadata.generated.js';
 import { KernelSymbols } from '../../../../src/receiver/dropreason/kallsyms.js';
 import { effectiveCapabilities } from '../../../../src/receiver/dropreason/privileges.js';
 import { DropReasonReceiver } from '../../../../src/receiver/dropreason/receiver.js';
@@ -129,21 +129,20 @@ describe('DropReasonReceiver drop locations (fake kernel)', () => {
   const LOCATION = 0xffff_ffff_8100_0010n;
   const KALLSYMS = 'ffffffff81000000 T nf_hook_slow\n';
 
-  /** A read of a plain hash holding one key with its { u64 count; u64 bytes }. */
-  function oneEntry(keys: Buffer, count: bigint, bytes: bigint): MapDump {
-    const values = Buffer.alloc(16);
-    values.writeBigUInt64LE(count, 0);
-    values.writeBigUInt64LE(bytes, 8);
-    return { count: 1, keys, values, keySize: keys.length, valueSize: 16, valueStride: 16, perCpu: false };
-  }
-
-  /** metrics_map holding one series: 5 egress drops (500 bytes) of kernel reason 2 at LOCATION. */
-  function metricsMap(): MapDump {
+  /**
+   * metrics_map holding one series, `drops.count` egress drops (100 bytes each) of kernel
+   * reason 2 at LOCATION, or nothing while that is 0: the test makes drops by raising it.
+   */
+  function metricsMap(drops: { count: number }): MapDump | undefined {
+    if (drops.count === 0) return undefined;
     const keys = Buffer.alloc(24);
     keys.writeUInt32LE(2, 0);
     keys.writeUInt16LE(2, 8);
     keys.writeBigUInt64LE(LOCATION, 16);
-    return oneEntry(keys, 5n, 500n);
+    const values = Buffer.alloc(16);
+    values.writeBigUInt64LE(BigInt(drops.count), 0);
+    values.writeBigUInt64LE(BigInt(drops.count * 100), 8);
+    return { count: 1, keys, values, keySize: 24, valueSize: 16, valueStride: 16, perCpu: false };
   }
 
   /** A symbol list that is read only once `open()` is called: the slow /proc/kallsyms of an emulated machine. */
@@ -157,84 +156,39 @@ describe('DropReasonReceiver drop locations (fake kernel)', () => {
     return { symbols, open };
   }
 
-  /** The points of a pushed batch's `metric`, by their location attribute. */
-  function counts(batch: ResourceMetrics[], metric = DROP_COUNT): Record<string, unknown> {
+  /** The drop.count points of a pushed batch, by their location attribute. */
+  function counts(batch: ResourceMetrics[]): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const rm of batch)
       for (const sm of rm.scopeMetrics)
         for (const m of sm.metrics) {
-          if (m.descriptor.name !== metric) continue;
+          if (m.descriptor.name !== DROP_COUNT) continue;
           for (const p of m.dataPoints) out[String(p.attributes['location'])] = p.value;
         }
     return out;
   }
 
-  function receiverWith(symbols: KernelSymbols, pushed: ResourceMetrics[][]) {
-    return new DropReasonReceiver(
-      settingsFor('receivers.dropreason'),
-      { ...config, interfaces: { ...config.interfaces, enabled: false } },
-      { consume: async (batch) => void pushed.push(batch) },
-      () => fakeBinding({ read: (map) => (map === 'metrics_map' ? metricsMap() : undefined) }),
-      symbols,
-    );
-  }
-
-  it('does not hold a collection while it names a new location: the series follows once named', async () => {
+  it('pushes a new location by its name, and the last push reads the maps after the stop', async () => {
     const { symbols, open } = gatedSymbols();
-    const pushed: ResourceMetrics[][] = [];
-    const receiver = receiverWith(symbols, pushed);
-    await receiver.start(); // its first collection is pushed with the list still unread
-    try {
-      expect(pushed).toHaveLength(1);
-      expect(counts(pushed[0]!)).toEqual({});
-      open();
-      await vi.waitFor(() => expect(symbols.named(LOCATION)).toBe(true));
-      await receiver.collect();
-      expect(counts(pushed.at(-1)!)).toEqual({ nf_hook_slow: 5 });
-    } finally {
-      await receiver.shutdown();
-    }
-    expect(symbols.readCount).toBe(1);
-  });
-
-  it('keeps the flows read before their location had a name, and counts them once it has', async () => {
-    const { symbols, open } = gatedSymbols();
-    // One flow of 3 drops at LOCATION, in the first flow map read: the kernel empties it after.
-    const keys = Buffer.alloc(56);
-    keys.writeUInt32LE(2, 0);
-    keys.writeUInt8(2, 6);
-    keys.writeBigUInt64LE(LOCATION, 48);
-    const flows = [oneEntry(keys, 3n, 0n)];
+    const drops = { count: 0 };
     const pushed: ResourceMetrics[][] = [];
     const receiver = new DropReasonReceiver(
       settingsFor('receivers.dropreason'),
-      { ...config, mode: 'advanced', interfaces: { ...config.interfaces, enabled: false } },
+      { ...config, interfaces: { ...config.interfaces, enabled: false } },
       { consume: async (batch) => void pushed.push(batch) },
-      () => fakeBinding({ read: (map) => (map.startsWith('adv_map_') ? flows.shift() : undefined) }),
+      () => fakeBinding({ read: (map) => (map === 'metrics_map' ? metricsMap(drops) : undefined) }),
       symbols,
     );
     await receiver.start();
-    try {
-      expect(flows).toEqual([]);
-      expect(counts(pushed[0]!, POD_DROP_COUNT)).toEqual({});
-      open();
-      await vi.waitFor(() => expect(symbols.named(LOCATION)).toBe(true));
-      await receiver.collect();
-      expect(counts(pushed.at(-1)!, POD_DROP_COUNT)).toEqual({ nf_hook_slow: 3 });
-    } finally {
-      await receiver.shutdown();
-    }
-  });
-
-  it('names every location before the last collection, so stopping holds nothing back', async () => {
-    const { symbols, open } = gatedSymbols();
-    const pushed: ResourceMetrics[][] = [];
-    const receiver = receiverWith(symbols, pushed);
-    await receiver.start();
-    expect(counts(pushed[0]!)).toEqual({});
+    expect(counts(pushed.at(-1)!)).toEqual({});
+    drops.count = 1;
+    const collecting = receiver.collect(); // reads 1 drop, then waits for the symbol list
+    drops.count = 61; // more drops before the stop
     const stopped = receiver.shutdown();
     open();
-    await stopped;
-    expect(counts(pushed.at(-1)!)).toEqual({ nf_hook_slow: 5 });
+    await Promise.all([collecting, stopped]);
+    // The collection in flight pushes what it read; the last push, what the maps hold at the stop.
+    expect(pushed.slice(1).map(counts)).toEqual([{ nf_hook_slow: 1 }, { nf_hook_slow: 61 }]);
+    expect(symbols.readCount).toBe(1);
   });
 });
