@@ -40,7 +40,7 @@ export const metadata = {
     },
     location: {
       description:
-        "The kernel function that freed the dropped packet (skb:kfree_skb's location argument, named from /proc/kallsyms without the offset; its address in hex if no symbol names it). One value per drop site the node hits: tens. Absent for failed connects and accepts, for OTHER, and with the receiver's location set to false.",
+        "The kernel function that freed the dropped packet (skb:kfree_skb's location argument, named from /proc/kallsyms without the offset; its address in hex if no symbol names it). One value per drop site the node hits: tens. Absent for failed connects and accepts, for OTHER, and unless the receiver's location is true (false by default).",
       type: 'string',
     },
     'peer.address': {
