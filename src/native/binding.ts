@@ -60,6 +60,8 @@ export interface BpfObjectHandle {
   detach(program?: string): void;
   readMap(name: string): Promise<MapDump>;
   programInfo(program: string): ProgramInfo | null;
+  /** Runs a loaded program once (BPF_PROG_TEST_RUN), ctx as its context; returns its return value. */
+  testRun(program: string, ctx: Buffer): number;
   /** Writes one element of a map that is not per-CPU. */
   updateElem(map: string, key: Buffer, value: Buffer): void;
   /** Deletes `count` keys laid back to back; resolves with how many existed. */

@@ -102,6 +102,9 @@ export class FakeBpfObject implements BpfObjectHandle {
   }
 
   async load(): Promise<void> {
+    // The address namer needs bpf_snprintf; the fake kernel is one without it (before 5.13).
+    if (this.objectPath.endsWith('symbols.bpf.o'))
+      throw bpfError('load', 'EINVAL', 22, 'name_address: unknown func bpf_snprintf#165');
     const err = this.kernel.load?.(this.loading);
     if (err) throw err;
     this.loaded = true;
@@ -130,6 +133,10 @@ export class FakeBpfObject implements BpfObjectHandle {
 
   programInfo(program: string): ProgramInfo | null {
     return this.attached.includes(program) ? { id: 1, runTimeNs: 0n, runCount: 0n, attached: true } : null;
+  }
+
+  testRun(program: string): number {
+    throw bpfError('test run', 'EBADF', 9, `${program} is not loaded`);
   }
 
   updateElem(): void {}

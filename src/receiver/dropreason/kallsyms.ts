@@ -1,9 +1,10 @@
 /**
  * Names a kernel code address (kfree_skb's location argument) by the function that holds
- * it, from /proc/kallsyms: the nearest text symbol at or below the address, without the
- * offset, as bpftrace's ksym() does. Names are cached for good; the file is read, as a
- * stream that keeps nothing but the names asked for, only when addresses not seen before
- * come up: a node's few dozen drop sites cost a read or two (about 0.13 s of CPU each here).
+ * it, without the offset, as bpftrace's ksym() does. Two sources name addresses: the
+ * kernel's own symbol table through a small BPF program (symbol_program.ts: microseconds an
+ * address), and /proc/kallsyms, read as a stream that keeps nothing but the names asked
+ * for (about 0.13 s of CPU a read here, seconds on a slow machine), on kernels where the
+ * program cannot load. Names are cached for good.
  */
 import fs from 'node:fs';
 
@@ -82,35 +83,59 @@ async function* readPieces(path: string): AsyncGenerator<string> {
   }
 }
 
+/** Names addresses, a batch at a time; the map leaves out those it cannot name. */
+export interface SymbolSource {
+  /** What names them, for logs. */
+  readonly via: string;
+  names(addresses: readonly bigint[]): Promise<Map<bigint, string>>;
+  close?(): void;
+}
+
+/** Names from a kallsyms file, read through once per batch; /proc/kallsyms by default, a fixture in tests. */
+export function kallsymsSource(open: () => AsyncIterable<string> = () => readPieces(KALLSYMS_PATH)): SymbolSource {
+  return { via: KALLSYMS_PATH, names: (addresses) => nearestSymbols(open(), addresses) };
+}
+
 export class KernelSymbols {
   private readonly names = new Map<bigint, string>();
-  private reads = 0;
+  private source: Promise<SymbolSource> | undefined;
+  private lookups = 0;
 
   constructor(
-    /** Opens the symbol list; /proc/kallsyms by default, a fixture in tests. */
-    private readonly open: () => AsyncIterable<string> = () => readPieces(KALLSYMS_PATH),
+    /** Gives the source of names, when the first address comes up. */
+    private readonly choose: () => Promise<SymbolSource> | SymbolSource = () => kallsymsSource(),
   ) {}
 
-  /** Times the symbol list was read. */
+  /** Times the source was asked for names. */
   get readCount(): number {
-    return this.reads;
+    return this.lookups;
   }
 
-  /** Why the last read of the symbol list failed, if it did. */
+  /** Why the last lookup failed, if it did. */
   readError: string | undefined;
+  /** What names addresses, once the first one came up. */
+  via: string | undefined;
+
+  /** Chooses the source now, so that the first lookup need not wait for it. */
+  prepare(): void {
+    this.source ??= Promise.resolve(this.choose());
+  }
 
   /**
    * Looks up the addresses not named yet. Those no symbol names keep their hex form, so
    * a kernel that hides its addresses, or a symbol list that cannot be read (readError
-   * says why), costs one read, not one per collection. Returns them; never throws.
+   * says why), costs one lookup, not one per collection. Returns them; never throws.
    */
   async resolve(addresses: Iterable<bigint>): Promise<bigint[]> {
     const unknown = [...new Set(addresses)].filter((a) => !this.named(a));
     if (unknown.length === 0) return [];
-    this.reads++;
+    this.lookups++;
     let found = new Map<bigint, string>();
     try {
-      found = await nearestSymbols(this.open(), unknown);
+      this.prepare();
+      const source = await this.source!;
+      this.via = source.via;
+      found = await source.names(unknown);
       this.readError = undefined;
     } catch (err) {
       this.readError = (err as Error).message;
@@ -133,5 +158,12 @@ export class KernelSymbols {
   name(address: bigint): string {
     if (address === 0n) return '';
     return this.names.get(address) ?? addressText(address);
+  }
+
+  /** Lets the source go (the kernel program's maps); a later lookup chooses one again. */
+  async close(): Promise<void> {
+    const source = this.source;
+    this.source = undefined;
+    (await source?.catch(() => undefined))?.close?.();
   }
 }

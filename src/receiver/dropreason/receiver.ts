@@ -16,6 +16,7 @@ import { type DropReasonConfig, samplesPerReason } from './config.js';
 import { DropProgram } from './drop_program.js';
 import { FlowTable } from './flows.js';
 import { KernelSymbols } from './kallsyms.js';
+import { kernelSymbolSource } from './symbol_program.js';
 import { interfaceFilter, InterfaceTable, readInterfaceCounters, SYSFS_NET } from './interfaces.js';
 import { SCOPE } from './metric_data.js';
 import { ReasonNames } from './reasons.js';
@@ -59,8 +60,8 @@ export class DropReasonReceiver implements Component {
     private readonly config: DropReasonConfig,
     private readonly next: Consumer,
     private readonly binding: () => NativeBinding,
-    /** Names of drop locations, from /proc/kallsyms. */
-    private readonly symbols = new KernelSymbols(),
+    /** Names of drop locations: the kernel symbol table, or /proc/kallsyms. */
+    private readonly symbols = new KernelSymbols(() => kernelSymbolSource(binding, settings.logger)),
   ) {}
 
   async start(): Promise<void> {
@@ -92,6 +93,7 @@ export class DropReasonReceiver implements Component {
     );
     this.program = program;
     this.started = true;
+    if (this.config.location) this.symbols.prepare();
     try {
       this.names = new ReasonNames(reasons, subsystems);
       if (this.config.mode === 'advanced') {
@@ -232,16 +234,16 @@ export class DropReasonReceiver implements Component {
     return new Set(this.config.exclude_reasons);
   }
 
-  /** Names the drop locations not seen before, from /proc/kallsyms. */
+  /** Names the drop locations not seen before. */
   private async resolveLocations(locations: Iterable<bigint>): Promise<void> {
     const unresolved = await this.symbols.resolve(locations);
     if (unresolved.length > 0 && !this.unresolvedLogged) {
       this.unresolvedLogged = true;
-      const error = this.symbols.readError;
+      const { readError: error, via } = this.symbols;
       this.settings.logger.warn(
         error
-          ? 'drop locations cannot be named: /proc/kallsyms could not be read; reported as addresses'
-          : 'drop locations not found in /proc/kallsyms (kernel.kptr_restrict hides addresses from this process?): reported as addresses',
+          ? `drop locations cannot be named: ${via ?? 'the symbol list'} failed; reported as addresses`
+          : `drop locations not found in ${via} (kernel.kptr_restrict hides addresses from this process?): reported as addresses`,
         { count: unresolved.length, ...(error ? { error } : {}) },
       );
     }
@@ -322,6 +324,7 @@ export class DropReasonReceiver implements Component {
       await this.takeSamplesOnce(); // and the last samples
     }
     this.samples = undefined;
+    await this.symbols.close();
     this.program?.close();
     this.program = undefined;
     this.totals = undefined;

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import { KernelSymbols, addressText, nearestSymbols } from '../../../../src/receiver/dropreason/kallsyms.js';
+import {
+  KernelSymbols,
+  addressText,
+  kallsymsSource,
+  nearestSymbols,
+} from '../../../../src/receiver/dropreason/kallsyms.js';
 
 /** Lines as /proc/kallsyms has them: vmlinux first, in address order, then modules. */
 const KALLSYMS = [
@@ -52,9 +57,11 @@ describe('nearestSymbols', () => {
 
 describe('KernelSymbols', () => {
   it('reads the list only for addresses not seen before, and keeps the hex form of unknown ones', async () => {
-    const symbols = new KernelSymbols(async function* () {
-      yield* pieces(KALLSYMS, 10);
-    });
+    const symbols = new KernelSymbols(() =>
+      kallsymsSource(async function* () {
+        yield* pieces(KALLSYMS, 10);
+      }),
+    );
     const a = 0xffff_ffff_820a_7b2dn;
     expect(await symbols.resolve([a, a, 0n, 0x1000n])).toEqual([0x1000n]);
     expect(symbols.name(a)).toBe('__udp4_lib_rcv');
@@ -66,14 +73,17 @@ describe('KernelSymbols', () => {
   });
 
   it('names addresses by their hex form when the list cannot be read, once, and says why', async () => {
-    const symbols = new KernelSymbols(async function* () {
-      yield* [];
-      throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
-    });
+    const symbols = new KernelSymbols(() =>
+      kallsymsSource(async function* () {
+        yield* [];
+        throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+      }),
+    );
     const a = 0xffff_ffff_820a_7b2dn;
     expect(symbols.named(a)).toBe(false);
     expect(await symbols.resolve([a])).toEqual([a]);
     expect(symbols.readError).toBe('EACCES: permission denied');
+    expect(symbols.via).toBe('/proc/kallsyms');
     expect(symbols.named(a)).toBe(true);
     expect(symbols.name(a)).toBe('0xffffffff820a7b2d');
     expect(await symbols.resolve([a])).toEqual([]);

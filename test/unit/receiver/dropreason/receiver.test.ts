@@ -5,7 +5,7 @@ import type { MapDump, NativeBinding } from '../../../../src/native/binding.js';
 import type { ResourceLogs } from '../../../../src/service/component.js';
 import { dropReasonReceiverFactory } from '../../../../src/receiver/dropreason/factory.js';
 import { DROP_COUNT } from '../../../../src/receiver/dropreason/metadata.generated.js';
-import { KernelSymbols } from '../../../../src/receiver/dropreason/kallsyms.js';
+import { KernelSymbols, kallsymsSource } from '../../../../src/receiver/dropreason/kallsyms.js';
 import { effectiveCapabilities } from '../../../../src/receiver/dropreason/privileges.js';
 import { DropReasonReceiver } from '../../../../src/receiver/dropreason/receiver.js';
 import { fakeBinding } from '../../fake_binding.js';
@@ -149,10 +149,12 @@ describe('DropReasonReceiver drop locations (fake kernel)', () => {
   function gatedSymbols() {
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
-    const symbols = new KernelSymbols(async function* () {
-      await gate;
-      yield KALLSYMS;
-    });
+    const symbols = new KernelSymbols(() =>
+      kallsymsSource(async function* () {
+        await gate;
+        yield KALLSYMS;
+      }),
+    );
     return { symbols, open };
   }
 
