@@ -148,16 +148,15 @@ const fields = {
   /**
    * Count each drop by its location too: the kernel function that freed the packet
    * (skb:kfree_skb's location argument), as attribute `location` on the drop metrics.
-   * It costs the kernel program no measurable time per drop (docs/BENCHMARKS.md), but a
-   * collection that meets a new location waits while /proc/kallsyms names it: 0.13 s of
-   * CPU here, over 15 s in an emulated machine under load. Off by default until naming is
-   * cheaper; false leaves it out in the kernel.
-   * @default false
+   * It costs the kernel program no measurable time per drop (docs/BENCHMARKS.md), and a
+   * new location is named by the kernel's symbol table in microseconds (symbol_program.ts;
+   * from /proc/kallsyms before Linux 5.13); false leaves it out in the kernel.
+   * @default true
    */
   location: boolean({
-    default: false,
+    default: true,
     description:
-      'Add the kernel function that freed each dropped packet as attribute location (a new one is named from /proc/kallsyms while the collection waits); false leaves it out in the kernel.',
+      'Add the kernel function that freed each dropped packet as attribute location; false leaves it out in the kernel.',
   }),
   /**
    * Samples of dropped packets sent down logs pipelines, one log record each: at most this

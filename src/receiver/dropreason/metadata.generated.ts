@@ -40,7 +40,7 @@ export const metadata = {
     },
     location: {
       description:
-        "The kernel function that freed the dropped packet (skb:kfree_skb's location argument, named from /proc/kallsyms without the offset; its address in hex if no symbol names it). One value per drop site the node hits: tens. Absent for failed connects and accepts, for OTHER, and unless the receiver's location is true (false by default).",
+        "The kernel function that freed the dropped packet (skb:kfree_skb's location argument, named by the kernel's symbol table, or /proc/kallsyms before Linux 5.13, without the offset; its address in hex if no symbol names it). One value per drop site the node hits: tens. Absent for failed connects and accepts, for OTHER, and with the receiver's location set to false.",
       type: 'string',
     },
     'peer.address': {
@@ -107,7 +107,7 @@ export const metadata = {
     },
     'dropreason.location': {
       description:
-        "The kernel function that freed the packet (named from /proc/kallsyms, in hex if no symbol names it), whether or not the receiver's location key is on.",
+        "The kernel function that freed the packet (named as the location attribute is, in hex if no symbol names it), whether or not the receiver's location key is on.",
       type: 'string',
     },
     'dropreason.packet.length': {

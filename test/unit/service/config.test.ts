@@ -85,7 +85,7 @@ const cases: Record<string, Case> = {
             btf_path: '/var/lib/btf/vmlinux',
             interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
             netns: '/run/netns/blue',
-            location: false,
+            location: true,
             samples_per_second: 10,
             samples_per_reason_per_second: undefined,
           },

@@ -24,7 +24,7 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     interfaces: { enabled: true, include: ['eth[0-9]+', 'ens.*'], exclude: ['eth9'], root_path: '/host' },
     btf_path: '/var/lib/btf/vmlinux-6.1',
     netns: '/run/netns/blue',
-    location: false,
+    location: true,
     samples_per_second: 10,
     samples_per_reason_per_second: undefined,
   },
@@ -37,7 +37,7 @@ const expected: Record<string, DropReasonConfig | string[]> = {
     ...DEFAULTS,
     interfaces: { enabled: true, include: [], exclude: ['.*(lo|cbr0|lxc|azv).*'], root_path: undefined },
   },
-  'dropreason/with_location': { ...DEFAULTS, location: true },
+  'dropreason/without_location': { ...DEFAULTS, location: false },
   'dropreason/bad_interval_too_short': [
     `${at('dropreason/bad_interval_too_short')}.collection_interval: must be between 100ms and 24h, but was "50ms"`,
   ],

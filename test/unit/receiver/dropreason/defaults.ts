@@ -12,7 +12,7 @@ export const DROPREASON_DEFAULTS: DropReasonConfig = {
   interfaces: { enabled: true, include: [], exclude: [], root_path: undefined },
   btf_path: undefined,
   netns: undefined,
-  location: false,
+  location: true,
   samples_per_second: 10,
   samples_per_reason_per_second: undefined,
 };
