@@ -24,7 +24,7 @@
 #   KERNELS_CACHE    where kernels are kept between runs (default test/kernels/.cache)
 #   KERNELS_SUITE    what vitest runs in the guest (default test/integration, but for
 #                    Retina's dashboards, on kernels with drop reasons, 5.17+;
-#                    test/integration/legacy.test.ts before; a file or a -t filter narrows it)
+#                    legacy, location and symbols before; a file or a -t filter narrows it)
 #   KERNELS_GUEST_SCRIPT  a bash script (a file on this machine) the guest runs in the repo
 #                    before the suite, its output on the console: for looking into a kernel
 #
@@ -171,7 +171,8 @@ fetch() {
 
 # What vitest runs in a release's guest: KERNELS_SUITE, else the integration suite; on a
 # kernel before 5.17 every drop but netfilter's reads UNKNOWN_DROP, so there only the tests
-# written for such kernels, and the drop locations (their argument is older than reasons).
+# written for such kernels, and the drop locations (their argument is older than reasons;
+# before 5.13 /proc/kallsyms names them).
 suite_for() {
   local v=${1%%-*} major minor
   major=${v%%.*}
@@ -180,7 +181,7 @@ suite_for() {
   if [ -n "${KERNELS_SUITE:-}" ]; then
     echo "$KERNELS_SUITE"
   elif [ "$major" -lt 5 ] || { [ "$major" -eq 5 ] && [ "$minor" -lt 17 ]; }; then
-    echo test/integration/legacy.test.ts test/integration/location.test.ts
+    echo test/integration/legacy.test.ts test/integration/location.test.ts test/integration/symbols.test.ts
   else
     # Retina's dashboards test what the exporter serves and what Prometheus answers, which
     # no kernel changes; their one-second scrape grid does not hold under emulation.
