@@ -43,7 +43,8 @@ export class SymbolProgram implements SymbolSource {
     const ctx = Buffer.alloc(8);
     for (const address of addresses) {
       ctx.writeBigUInt64LE(address);
-      this.object.testRun(PROGRAM, ctx);
+      // bpf_snprintf's result: the length written with its NUL, or a negative error.
+      if (this.object.testRun(PROGRAM, ctx) <= 0) continue;
       const dump = await this.object.readMap(MAP);
       const text = dump.values.subarray(0, dump.valueSize);
       const end = text.indexOf(0);
