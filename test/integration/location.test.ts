@@ -113,7 +113,13 @@ class KernelLocations {
   }
 }
 
-describe.skipIf(!isRoot || !hasBpftrace)('drop locations on the real kernel', () => {
+/**
+ * A scenario's waits are bounded one by one (agent start, bpftrace's attach and exit, the
+ * count settling), and in an emulated guest they add up to more than the default 120 s.
+ */
+const SCENARIO_TIMEOUT_MS = 300_000;
+
+describe.skipIf(!isRoot || !hasBpftrace)('drop locations on the real kernel', { timeout: SCENARIO_TIMEOUT_MS }, () => {
   /** The running test's agent. */
   let agent: Agent | undefined;
 
@@ -147,6 +153,13 @@ describe.skipIf(!isRoot || !hasBpftrace)('drop locations on the real kernel', ()
     len: number,
     drop: (pair: NetnsPair) => void,
   ): Promise<{ kernelFunction: string; agent: Map<string, number> }> {
+    // Each step's time, printed if the test fails: the waits below are bounded one by one.
+    const t0 = Date.now();
+    const steps: string[] = [];
+    const step = (what: string) => steps.push(`${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    onTestFinished(({ task }) => {
+      if (task.result?.state !== 'pass') console.log(`${tag}: ${steps.join(', ') || 'no step done'}`);
+    });
     const pair = NetnsPair.forTest(tag, 'ipv4');
     const port = await freePort();
     let config = basicConfig(port, { netns: pair.netnsPath(ns === 'a' ? pair.a : pair.b), hook: opts.hook });
@@ -154,15 +167,21 @@ describe.skipIf(!isRoot || !hasBpftrace)('drop locations on the real kernel', ()
       '    collection_interval:',
       `    location: ${opts.location ?? true}\n    collection_interval:`,
     );
+    step('namespaces made');
     agent = await Agent.startForTest(config, port);
+    step('agent ready');
     const kernel = await KernelLocations.start();
     onTestFinished(() => kernel.kill());
+    step('bpftrace attached');
 
     drop(pair);
+    step('drops made');
 
     await agent.settle(COUNT, { reason, direction }, N);
+    step('agent settled');
     const { byLength } = kernel;
     const counts = await kernel.stop();
+    step('bpftrace stopped');
     // The function bpftrace saw free N skbs of this length (node-wide: others may add
     // some), or by function alone the one that freed at least N.
     const suffix = byLength ? ` ${len}` : '';
