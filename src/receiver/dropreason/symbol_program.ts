@@ -24,7 +24,10 @@ export function functionOf(backtrace: string): string | undefined {
 export class SymbolProgram implements SymbolSource {
   readonly via = 'the kernel symbol table';
 
-  private constructor(private readonly object: BpfObjectHandle) {}
+  /** The lookup in flight: one at a time, as all of them share the one map slot. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly object: BpfObjectHandle) {}
 
   /** Loads the program; throws the loader's error (a kernel before 5.13 has no bpf_snprintf). */
   static async open(binding: NativeBinding, objectPath = SYMBOLS_OBJECT_PATH): Promise<SymbolProgram> {
@@ -38,7 +41,14 @@ export class SymbolProgram implements SymbolSource {
     }
   }
 
-  async names(addresses: readonly bigint[]): Promise<Map<bigint, string>> {
+  /** Names the addresses; a call made while another runs waits for it (collections and samples both ask). */
+  names(addresses: readonly bigint[]): Promise<Map<bigint, string>> {
+    const run = this.queue.then(() => this.nameEach(addresses));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async nameEach(addresses: readonly bigint[]): Promise<Map<bigint, string>> {
     const found = new Map<bigint, string>();
     const ctx = Buffer.alloc(8);
     for (const address of addresses) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { functionOf, kernelSymbolSource } from '../../../../src/receiver/dropreason/symbol_program.js';
+import type { BpfObjectHandle } from '../../../../src/native/binding.js';
+import { SymbolProgram, functionOf, kernelSymbolSource } from '../../../../src/receiver/dropreason/symbol_program.js';
 import { fakeBinding } from '../../fake_binding.js';
 import { recordingLogger } from '../../support.js';
 
@@ -25,5 +26,51 @@ describe('kernelSymbolSource', () => {
     expect(lines.join('\n')).toMatch(
       /named from \/proc\/kallsyms: .*bpf_snprintf needs Linux 5\.13.*unknown func bpf_snprintf/,
     );
+  });
+});
+
+describe('SymbolProgram', () => {
+  /** An object whose one map slot holds what the last run wrote, as the kernel's does. */
+  function slotObject(names: Map<bigint, string>): BpfObjectHandle {
+    let slot = Buffer.alloc(256);
+    return {
+      testRun: (_program: string, ctx: Buffer) => {
+        const text = `${names.get(ctx.readBigUInt64LE()) ?? '0x1'}\0`;
+        slot = Buffer.alloc(256);
+        slot.write(text, 'latin1');
+        return text.length;
+      },
+      readMap: async () => {
+        // The addon reads the map on a worker thread, a while after the call.
+        await new Promise((r) => setTimeout(r, 1));
+        return {
+          count: 1,
+          keys: Buffer.alloc(4),
+          values: slot,
+          keySize: 4,
+          valueSize: 256,
+          valueStride: 256,
+          perCpu: false,
+        };
+      },
+      close: () => {},
+    } as unknown as BpfObjectHandle;
+  }
+
+  it('names the addresses of calls made at once each by its own run', async () => {
+    const names = new Map([
+      [0x10n, 'nf_hook_slow+0x3e/0xb0'],
+      [0x20n, 'tcp_v4_rcv+0x10/0x900'],
+      [0x30n, 'nft_do_chain+0x1a/0x500 [nf_tables]'],
+    ]);
+    const program = new SymbolProgram(slotObject(names));
+    const [a, b] = await Promise.all([program.names([0x10n, 0x30n]), program.names([0x20n, 0x40n])]);
+    expect(a).toEqual(
+      new Map([
+        [0x10n, 'nf_hook_slow'],
+        [0x30n, 'nft_do_chain'],
+      ]),
+    );
+    expect(b).toEqual(new Map([[0x20n, 'tcp_v4_rcv']]));
   });
 });
