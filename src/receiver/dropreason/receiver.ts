@@ -15,7 +15,7 @@ import { aggregateDrops } from './aggregate.js';
 import { type DropReasonConfig, samplesPerReason } from './config.js';
 import { DropProgram } from './drop_program.js';
 import { FlowTable } from './flows.js';
-import { KernelSymbols } from './kallsyms.js';
+import { KALLSYMS_PATH, KernelSymbols } from './kallsyms.js';
 import { kernelSymbolSource } from './symbol_program.js';
 import { interfaceFilter, InterfaceTable, readInterfaceCounters, SYSFS_NET } from './interfaces.js';
 import { SCOPE } from './metric_data.js';
@@ -243,7 +243,7 @@ export class DropReasonReceiver implements Component {
       this.settings.logger.warn(
         error
           ? `drop locations cannot be named: ${via ?? 'the symbol list'} failed; reported as addresses`
-          : `drop locations not found in ${via} (kernel.kptr_restrict hides addresses from this process?): reported as addresses`,
+          : `drop locations not found in ${via}${via === KALLSYMS_PATH ? ' (kernel.kptr_restrict hides addresses from this process?)' : ''}: reported as addresses`,
         { count: unresolved.length, ...(error ? { error } : {}) },
       );
     }
