@@ -1,12 +1,14 @@
 /**
  * Drop locations on the real kernel: for each drop the test makes between two network
  * namespaces, the agent's `location` attribute must be the function the kernel reports
- * for that drop, read by the test itself: bpftrace's ksym() of the kfree_skb tracepoint's
- * location argument, keyed by the skb's length, which differs per scenario. Runs on every
- * kernel of the matrix: before 5.17 the same drops read UNKNOWN_DROP (no reason given) and
- * IPTABLE_RULE_DROP through the nf_hook_slow hook, with the same locations.
+ * for that drop, read by the test itself: the kfree_skb tracepoint's location argument as
+ * bpftrace sees it, keyed by the skb's length, which differs per scenario, and named by the
+ * test's own reading of /proc/kallsyms. Runs on every kernel of the matrix: before 5.17 the
+ * same drops read UNKNOWN_DROP (no reason given) and IPTABLE_RULE_DROP through the
+ * nf_hook_slow hook, with the same locations.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,29 +40,24 @@ else if (!hasBpftrace)
 
 /** How long bpftrace may take to attach. */
 const BPFTRACE_DEADLINE_MS = 60_000;
-/**
- * How long bpftrace may take to print its map and exit once told to: it names each ksym()
- * key then, reading /proc/kallsyms, which took over 60 s in a loaded emulated guest.
- */
-const BPFTRACE_EXIT_MS = 150_000;
+/** How long bpftrace may take to print the drops once the agent has counted them. */
+const BPFTRACE_SEEN_MS = 120_000;
 
 /**
- * bpftrace counting kfree_skb by the function holding its location and the skb's length.
- * A bpftrace that cannot read the kernel's struct sk_buff (on 5.10 here) counts by the
- * function alone: `byLength` is false then. Its BEGIN probe prints "ready" once every probe
- * is attached; a bpftrace that exits before that (it can fail to attach on a loaded
- * machine) is started again, twice at most, before any drop is made.
+ * bpftrace counting kfree_skb by its location address and the skb's length, and printing
+ * its map twice a second, so that nothing waits on bpftrace exiting (which took minutes in
+ * loaded emulated guests, as it detached and named its keys). A bpftrace that cannot read
+ * the kernel's struct sk_buff (on 5.10 here) counts by location alone: `byLength` is false
+ * then. Its BEGIN probe prints "ready" once every probe is attached; a bpftrace that exits
+ * before that (it can fail to attach on a loaded machine) is started again, twice at most,
+ * before any drop is made.
  */
 class KernelLocations {
   private out = '';
-  /** Settles when bpftrace exits, whenever that is. */
-  private readonly exited: Promise<number | null>;
   private constructor(
     private readonly child: ChildProcess,
     readonly byLength: boolean,
-  ) {
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  }
+  ) {}
 
   static async start(): Promise<KernelLocations> {
     for (let attempt = 1; ; attempt++) {
@@ -75,17 +72,19 @@ class KernelLocations {
   }
 
   private static async run(byLength: boolean): Promise<KernelLocations> {
-    const key = byLength ? 'ksym(args->location), ((struct sk_buff *)args->skbaddr)->len' : 'ksym(args->location)';
-    const program = `BEGIN { printf("ready\\n"); } tracepoint:skb:kfree_skb { @[${key}] = count(); }`;
+    const key = byLength ? '(uint64)args->location, ((struct sk_buff *)args->skbaddr)->len' : '(uint64)args->location';
+    const program = [
+      'BEGIN { printf("ready\\n"); }',
+      `tracepoint:skb:kfree_skb { @[${key}] = count(); }`,
+      'interval:ms:500 { print(@); }',
+    ].join(' ');
     const child = spawn('bpftrace', ['-B', 'line', '-e', program], { stdio: ['ignore', 'pipe', 'pipe'] });
     const k = new KernelLocations(child, byLength);
     child.stdout!.on('data', (d: Buffer) => (k.out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (k.out += d.toString()));
     const deadline = Date.now() + BPFTRACE_DEADLINE_MS;
     while (!/^ready$/m.test(k.out)) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`bpftrace exited (${child.exitCode ?? child.signalCode}) before attaching: ${k.out}`);
-      }
+      k.checkRunning('before attaching');
       if (Date.now() > deadline) {
         k.kill();
         throw new Error(`bpftrace did not attach within ${BPFTRACE_DEADLINE_MS / 1000} s: ${k.out}`);
@@ -95,27 +94,61 @@ class KernelLocations {
     return k;
   }
 
-  /** Stops bpftrace and returns its map: "function len" (or "function") → count. */
-  async stop(): Promise<Map<string, number>> {
+  /**
+   * Waits until bpftrace has printed at least `n` frees of `len`-byte skbs at one location
+   * (or, by location alone, `n` frees at one location), stops it, and returns its last
+   * counts: "address len" (or "address") → count, the address unsigned in decimal.
+   */
+  async seen(n: number, len: number): Promise<Map<string, number>> {
+    const suffix = this.byLength ? ` ${len}` : '';
+    const deadline = Date.now() + BPFTRACE_SEEN_MS;
+    for (;;) {
+      this.checkRunning('while counting');
+      const counts = new Map<string, number>();
+      // The map is printed whole each time and its counts only grow: the last line per key is the newest.
+      for (const m of this.out.matchAll(/^@\[(-?\d+)(?:, (\d+))?\]: (\d+)$/gm)) {
+        const address = BigInt.asUintN(64, BigInt(m[1]!));
+        counts.set(m[2] === undefined ? `${address}` : `${address} ${m[2]}`, Number(m[3]));
+      }
+      if ([...counts].some(([k, c]) => k.endsWith(suffix) && c >= n)) {
+        this.kill();
+        return counts;
+      }
+      if (Date.now() > deadline) {
+        this.kill();
+        throw new Error(`bpftrace printed no ${n} frees of ${len}-byte skbs within ${BPFTRACE_SEEN_MS / 1000} s`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private checkRunning(when: string): void {
     if (this.child.exitCode !== null || this.child.signalCode !== null) {
-      throw new Error(`bpftrace exited (${this.child.exitCode ?? this.child.signalCode}) while counting: ${this.out}`);
+      throw new Error(`bpftrace exited (${this.child.exitCode ?? this.child.signalCode}) ${when}: ${this.out}`);
     }
-    this.child.kill('SIGINT');
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), BPFTRACE_EXIT_MS)));
-    const ended = await Promise.race([this.exited, late]).finally(() => clearTimeout(timer));
-    if (ended === 'late') {
-      this.kill();
-      throw new Error(`bpftrace did not exit within ${BPFTRACE_EXIT_MS / 1000} s of SIGINT: ${this.out}`);
-    }
-    const counts = new Map<string, number>();
-    for (const m of this.out.matchAll(/^@\[(.+)\]: (\d+)$/gm)) counts.set(m[1]!.replace(', ', ' '), Number(m[2]));
-    return counts;
   }
 
   kill(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
+}
+
+/**
+ * The names of the kernel text symbol holding `address`, read from /proc/kallsyms by the
+ * test itself: those at the highest address at or below it (aliases share an address).
+ */
+function kallsymsNames(address: bigint): string[] {
+  let best = -1n;
+  let names: string[] = [];
+  for (const line of fs.readFileSync('/proc/kallsyms', 'latin1').split('\n')) {
+    const [hex, type, name] = line.split(/\s+/);
+    if (!hex || !name || (type !== 't' && type !== 'T')) continue;
+    const at = BigInt(`0x${hex}`);
+    if (at > address || at < best) continue;
+    if (at > best) [best, names] = [at, []];
+    names.push(name);
+  }
+  return names;
 }
 
 /**
@@ -184,16 +217,21 @@ describe.skipIf(!isRoot || !hasBpftrace)('drop locations on the real kernel', { 
 
     await agent.settle(COUNT, { reason, direction }, N);
     step('agent settled');
-    const { byLength } = kernel;
-    const counts = await kernel.stop();
-    step('bpftrace stopped');
-    // The function bpftrace saw free N skbs of this length (node-wide: others may add
-    // some), or by function alone the one that freed at least N.
-    const suffix = byLength ? ` ${len}` : '';
+    const counts = await kernel.seen(N, len);
+    step('bpftrace counted them');
+    // The location bpftrace saw free N skbs of this length (node-wide: others may add
+    // some), or by location alone the one that freed at least N.
+    const suffix = kernel.byLength ? ` ${len}` : '';
     const candidates = [...counts].filter(([k, c]) => k.endsWith(suffix) && c >= N);
     expect(candidates.length, `bpftrace saw no ${N} frees of ${len}-byte skbs: ${JSON.stringify([...counts])}`).toBe(1);
-    const kernelFunction = candidates[0]![0].slice(0, candidates[0]![0].length - suffix.length);
-    return { kernelFunction, agent: await agentLocations(reason, direction) };
+    const address = BigInt(candidates[0]![0].split(' ')[0]!);
+    const names = kallsymsNames(address);
+    step('location named');
+    expect(names.length, `no kernel text symbol holds 0x${address.toString(16)}`).toBeGreaterThan(0);
+    const agentSeries = await agentLocations(reason, direction);
+    // An address two symbols share is named by either.
+    const kernelFunction = names.find((n) => agentSeries.has(n)) ?? names[0]!;
+    return { kernelFunction, agent: agentSeries };
   }
 
   const sendUdp = (port: number, payload: number) => (p: NetnsPair) =>
