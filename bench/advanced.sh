@@ -23,6 +23,9 @@
 #   4. baseline   again, to show drift
 # The CPU target is judged twice: the collections alone, and with one scrape of every
 # series per collection interval added (a Prometheus scraping as often as the agent reads).
+# With PODS=N the agent also runs the k8sattributes processor against an API server holding
+# N pods (bench/fake_pods.ts), the sender's address among them: the pod cache's memory and
+# the enrichment of every pod series are then in the figures.
 #
 # Prints markdown tables at the end and writes them to bench/.build/advanced-results.md.
 # Exit status: 0 when the run completed (PASS/FAIL per target is the result), 1 when the
@@ -30,7 +33,8 @@
 #
 # Knobs (environment): FLOWS (10000), FLOW_PORTS (10), STORM_SECONDS (10), STORM_CPU (1),
 # AGENT_CPU (0), STORM_BATCH (64), STORM_PAYLOAD (16), SCRAPES (5), QUIET_WAIT (60),
-# QUIET_BUSY (15), ATTEMPTS (3), FLOW_REFERENCE (1; 0 leaves out the per-flow bpftrace).
+# QUIET_BUSY (15), ATTEMPTS (3), FLOW_REFERENCE (1; 0 leaves out the per-flow bpftrace),
+# PODS (0: no k8sattributes processor).
 
 set -Eeuo pipefail
 
@@ -38,6 +42,7 @@ FLOWS=${FLOWS:-10000}
 FLOW_PORTS=${FLOW_PORTS:-10}
 SCRAPES=${SCRAPES:-5}
 FLOW_REFERENCE=${FLOW_REFERENCE:-1}
+PODS=${PODS:-0}
 
 # shellcheck disable=SC2016 # bpftrace variables, not the shell's
 BPFTRACE_FLOW_PROG='tracepoint:skb:kfree_skb { $s = (struct sk_buff *)args->skbaddr; $ip = (struct iphdr *)($s->head + $s->network_header); $udp = (struct udphdr *)($s->head + $s->transport_header); @[args->reason, $ip->saddr, $ip->daddr, $udp->dest] = count(); }'
@@ -100,7 +105,33 @@ preflight bench/advanced.sh gcc ip iptables bpftool bpftrace curl taskset awk
 [[ "$FLOWS" =~ ^[0-9]+$ && "$FLOW_PORTS" =~ ^[0-9]+$ && "$FLOW_PORTS" -ge 1 ]] || die "FLOWS and FLOW_PORTS must be whole numbers"
 ADDRS=$(((FLOWS + FLOW_PORTS - 1) / FLOW_PORTS))
 [ "$ADDRS" -le 65000 ] || die "FLOWS / FLOW_PORTS = $ADDRS addresses do not fit in $DST_NET"
+[[ "$PODS" =~ ^[0-9]+$ ]] || die "PODS must be a whole number"
 STORM_EXTRA=("$FLOWS" "$FLOW_PORTS")
+
+# ---------------------------------------------------------------- pods
+PODS_TEXT=""
+if [ "$PODS" -gt 0 ]; then
+  log "starting an API server holding $(fmt_int "$PODS") pods (bench/fake_pods.ts)"
+  (cd "$ROOT" && npx tsc -p bench/tsconfig.json) || die "cannot build bench/fake_pods.ts"
+  PODS="$PODS" node "$BENCH/.build/bench/fake_pods.js" "$SRC_ADDR" >"$BUILD/advanced-api.txt" 2>&1 &
+  API_PID=$!
+  for _ in $(seq 600); do
+    [ -s "$BUILD/advanced-api.txt" ] && break
+    alive "$API_PID" || die "the API server exited: $(cat "$BUILD/advanced-api.txt")"
+    sleep 0.1
+  done
+  KUBECONFIG_PATH=$(head -1 "$BUILD/advanced-api.txt")
+  [ -f "$KUBECONFIG_PATH" ] || die "the API server did not start within 60 s: $(cat "$BUILD/advanced-api.txt")"
+  CONFIG="$BUILD/advanced-pods.yaml"
+  # bench/advanced.yaml with the processor in its pipeline.
+  awk -v kc="$KUBECONFIG_PATH" '
+    /^exporters:/ { print "processors:\n  k8sattributes:\n    auth_type: kubeConfig\n    kube_config_path: " kc "\n    wait_for_metadata: true\n" }
+    { print }
+    /^      receivers: \[dropreason\]/ { print "      processors: [k8sattributes]" }
+  ' "$BENCH/advanced.yaml" >"$CONFIG"
+  grep -q 'processors: \[k8sattributes\]' "$CONFIG" || die "cannot add the processor to $CONFIG"
+  PODS_TEXT=" with \`k8sattributes\` over $(fmt_int "$PODS") pods (the sender one of them)"
+fi
 
 # ---------------------------------------------------------------- topology
 log "creating namespaces $NS_TX and $NS_RX (veth, $SRC_ADDR/30, $DST_NET routed out of it)"
@@ -219,7 +250,7 @@ run_identity
 
 RESULTS="$BUILD/advanced-results.md"
 {
-  echo "Advanced-mode drop storm benchmark, $(date -u +%Y-%m-%dT%H:%MZ): $(uname -sr), $NCPU CPUs ($CPU_MODEL); storm on CPU $STORM_CPU, agent and bpftrace on CPU $AGENT_CPU; ${STORM_SECONDS} s storms of ${STORM_PAYLOAD}-byte UDP datagrams from $SRC_ADDR, round robin over $(fmt_int "$FLOWS") flows ($(fmt_int "$ADDRS") addresses from $DST_ADDR × $FLOW_PORTS ports from $DST_PORT). Agent: commit $REV, built $(date -u -d "@${AGENT_BUILT%.*}" +%Y-%m-%dT%H:%MZ), Node $(node --version), \`mode: advanced\`, program \`$OUR_PROG_NAME\` ($OUR_PROG_TYPE)."
+  echo "Advanced-mode drop storm benchmark, $(date -u +%Y-%m-%dT%H:%MZ): $(uname -sr), $NCPU CPUs ($CPU_MODEL); storm on CPU $STORM_CPU, agent and bpftrace on CPU $AGENT_CPU; ${STORM_SECONDS} s storms of ${STORM_PAYLOAD}-byte UDP datagrams from $SRC_ADDR, round robin over $(fmt_int "$FLOWS") flows ($(fmt_int "$ADDRS") addresses from $DST_ADDR × $FLOW_PORTS ports from $DST_PORT). Agent: commit $REV, built $(date -u -d "@${AGENT_BUILT%.*}" +%Y-%m-%dT%H:%MZ), Node $(node --version), \`mode: advanced\`$PODS_TEXT, program \`$OUR_PROG_NAME\` ($OUR_PROG_TYPE)."
   echo
   storms_head
   baseline_row "baseline, before" "$BASE1_PPS" "$BASE1_PPS_CPU" "$BASE1_SHARE" "$BASE1_OTHERS"

@@ -29,7 +29,7 @@ NS_RX="drbench-rx-$$"
 
 STORM_EXTRA=()
 # What cleanup undoes, set as each is made.
-AGENT_PID="" BPFTRACE_PID="" WATCH_PID="" FLOOR_PID="" NETNS_MADE="" OLD_BPF_STATS=""
+AGENT_PID="" BPFTRACE_PID="" WATCH_PID="" FLOOR_PID="" API_PID="" NETNS_MADE="" OLD_BPF_STATS=""
 NOTES=()
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -68,6 +68,7 @@ cleanup() {
   stop_pid "$BPFTRACE_PID" INT
   stop_pid "$FLOOR_PID" TERM
   stop_pid "$AGENT_PID" TERM
+  stop_pid "$API_PID" TERM
   if [ -n "$NETNS_MADE" ]; then
     # Deleting the namespaces removes the veth pair and the iptables rule inside them.
     ip netns del "$NS_TX" 2>/dev/null
