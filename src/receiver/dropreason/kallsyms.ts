@@ -87,13 +87,19 @@ async function* readPieces(path: string): AsyncGenerator<string> {
 export interface SymbolSource {
   /** What names them, for logs. */
   readonly via: string;
+  /** Why it may find no name for an address, for the log that says so. */
+  readonly notFoundHint?: string;
   names(addresses: readonly bigint[]): Promise<Map<bigint, string>>;
   close?(): void;
 }
 
 /** Names from a kallsyms file, read through once per batch; /proc/kallsyms by default, a fixture in tests. */
 export function kallsymsSource(open: () => AsyncIterable<string> = () => readPieces(KALLSYMS_PATH)): SymbolSource {
-  return { via: KALLSYMS_PATH, names: (addresses) => nearestSymbols(open(), addresses) };
+  return {
+    via: KALLSYMS_PATH,
+    notFoundHint: 'kernel.kptr_restrict hides addresses from this process?',
+    names: (addresses) => nearestSymbols(open(), addresses),
+  };
 }
 
 export class KernelSymbols {
@@ -113,8 +119,18 @@ export class KernelSymbols {
 
   /** Why the last lookup failed, if it did. */
   readError: string | undefined;
+  /** The source that names addresses, once the first one came up. */
+  private chosen: SymbolSource | undefined;
+
   /** What names addresses, once the first one came up. */
-  via: string | undefined;
+  get via(): string | undefined {
+    return this.chosen?.via;
+  }
+
+  /** Why the source may find no name for an address. */
+  get notFoundHint(): string | undefined {
+    return this.chosen?.notFoundHint;
+  }
 
   /** Chooses the source now, so that the first lookup need not wait for it. */
   prepare(): void {
@@ -133,9 +149,8 @@ export class KernelSymbols {
     let found = new Map<bigint, string>();
     try {
       this.prepare();
-      const source = await this.source!;
-      this.via = source.via;
-      found = await source.names(unknown);
+      this.chosen = await this.source!;
+      found = await this.chosen.names(unknown);
       this.readError = undefined;
     } catch (err) {
       this.readError = (err as Error).message;

@@ -15,7 +15,7 @@ import { aggregateDrops } from './aggregate.js';
 import { type DropReasonConfig, samplesPerReason } from './config.js';
 import { DropProgram } from './drop_program.js';
 import { FlowTable } from './flows.js';
-import { KALLSYMS_PATH, KernelSymbols } from './kallsyms.js';
+import { KernelSymbols } from './kallsyms.js';
 import { kernelSymbolSource } from './symbol_program.js';
 import { interfaceFilter, InterfaceTable, readInterfaceCounters, SYSFS_NET } from './interfaces.js';
 import { SCOPE } from './metric_data.js';
@@ -239,11 +239,11 @@ export class DropReasonReceiver implements Component {
     const unresolved = await this.symbols.resolve(locations);
     if (unresolved.length > 0 && !this.unresolvedLogged) {
       this.unresolvedLogged = true;
-      const { readError: error, via } = this.symbols;
+      const { readError: error, via, notFoundHint: hint } = this.symbols;
       this.settings.logger.warn(
         error
           ? `drop locations cannot be named: ${via ?? 'the symbol list'} failed; reported as addresses`
-          : `drop locations not found in ${via}${via === KALLSYMS_PATH ? ' (kernel.kptr_restrict hides addresses from this process?)' : ''}: reported as addresses`,
+          : `drop locations not found in ${via}${hint ? ` (${hint})` : ''}: reported as addresses`,
         { count: unresolved.length, ...(error ? { error } : {}) },
       );
     }
