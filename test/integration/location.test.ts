@@ -8,13 +8,13 @@
  * nf_hook_slow hook, with the same locations.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 
 import { Agent, basicConfig, freePort, isRoot, labelsOf } from './harness/agent.js';
+import { readKallsyms } from './harness/kallsyms.js';
 import { NetnsPair, sh } from './harness/topology.js';
 
 const SEND = path.join(path.dirname(fileURLToPath(import.meta.url)), 'harness/send.mjs');
@@ -140,11 +140,8 @@ class KernelLocations {
 function kallsymsNames(address: bigint): string[] {
   let best = -1n;
   let names: string[] = [];
-  for (const line of fs.readFileSync('/proc/kallsyms', 'latin1').split('\n')) {
-    const [hex, type, name] = line.split(/\s+/);
-    if (!hex || !name || (type !== 't' && type !== 'T')) continue;
-    const at = BigInt(`0x${hex}`);
-    if (at > address || at < best) continue;
+  for (const { address: at, type, name } of readKallsyms()) {
+    if ((type !== 't' && type !== 'T') || at > address || at < best) continue;
     if (at > best) [best, names] = [at, []];
     names.push(name);
   }

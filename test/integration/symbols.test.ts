@@ -4,7 +4,6 @@
  * itself. On a kernel without bpf_snprintf (before 5.13) the program cannot load, and
  * locations are named from /proc/kallsyms instead.
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 
@@ -12,6 +11,7 @@ import { loadBinding } from '../../src/native/binding.js';
 import { createLogger } from '../../src/service/logger.js';
 import { SymbolProgram, kernelSymbolSource } from '../../src/receiver/dropreason/symbol_program.js';
 import { isRoot } from './harness/agent.js';
+import { readKallsyms } from './harness/kallsyms.js';
 
 const [major = 0, minor = 0] = os.release().split('.').map(Number);
 const hasSnprintf = major > 5 || (major === 5 && minor >= 13);
@@ -24,12 +24,7 @@ if (!isRoot) console.log('skipping kernel symbol tests: they need root to load e
  * over the list, vmlinux and modules alike.
  */
 function kallsymsSamples(count: number): Array<{ address: bigint; name: string }> {
-  const symbols = fs
-    .readFileSync('/proc/kallsyms', 'latin1')
-    .split('\n')
-    .map((line) => line.split(/\s+/))
-    .filter(([address, type, name]) => address && name && !/^0+$/.test(address) && type)
-    .map(([address, type, name, module]) => ({ address: BigInt(`0x${address}`), type: type!, name: name!, module }));
+  const symbols = readKallsyms().filter((s) => s.address !== 0n);
   const byAddress = new Map<bigint, number>();
   for (const s of symbols) byAddress.set(s.address, (byAddress.get(s.address) ?? 0) + 1);
   const addresses = [...byAddress.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
