@@ -145,6 +145,11 @@ bool IsPerCpu(enum bpf_map_type t) {
          t == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
 }
 
+// What a batch map operation fails with on a kernel or map type that has none.
+bool BatchUnsupported(int err) {
+  return err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */;
+}
+
 int DumpMap(int fd, uint32_t key_size, uint32_t value_stride, uint32_t max_entries, MapDump* out,
             Failure& f) {
   out->value_stride = value_stride;
@@ -168,7 +173,7 @@ int DumpMap(int fd, uint32_t key_size, uint32_t value_stride, uint32_t max_entri
       first = false;
       continue;
     }
-    if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */) {
+    if (BatchUnsupported(err)) {
       // A kernel or map type without batch ops: 5.10 refuses some map types only after
       // the first batch. Start again one key at a time.
       goto iterate;
@@ -610,7 +615,27 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     auto* w = new Worker(
         env, "BpfDeleteKeys", Value(),
         [=](Failure& f) {
-          for (uint32_t i = 0; i < count; i++) {
+          // Batch delete: one syscall for all the keys, a few more if some are gone (the
+          // kernel stops at a missing key and says how many it deleted before it).
+          uint32_t done = 0;
+          while (done < count) {
+            uint32_t n = count - done;
+            int err = bpf_map_delete_batch(fd, keys->data() + size_t(done) * key_size, &n, nullptr);
+            if (err < 0) err = -errno;
+            done += n;
+            *deleted += n;
+            if (err == 0 && n == 0) return;
+            if (err == 0) continue;
+            if (err == -ENOENT) {
+              done++;  // the missing key
+              continue;
+            }
+            if (BatchUnsupported(err)) break;
+            f.Set("delete from map", err, "bpf_map_delete_batch");
+            return;
+          }
+          // A kernel or map type without batch ops: the rest one key at a time.
+          for (uint32_t i = done; i < count; i++) {
             if (bpf_map_delete_elem(fd, keys->data() + size_t(i) * key_size) == 0) {
               (*deleted)++;
             } else if (errno != ENOENT) {

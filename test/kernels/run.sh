@@ -171,8 +171,8 @@ fetch() {
 
 # What vitest runs in a release's guest: KERNELS_SUITE, else the integration suite; on a
 # kernel before 5.17 every drop but netfilter's reads UNKNOWN_DROP, so there only the tests
-# written for such kernels, and the drop locations (their argument is older than reasons;
-# before 5.13 /proc/kallsyms names them).
+# written for such kernels, the drop locations (their argument is older than reasons;
+# before 5.13 /proc/kallsyms names them) and the addon's map operations.
 suite_for() {
   local v=${1%%-*} major minor
   major=${v%%.*}
@@ -181,7 +181,8 @@ suite_for() {
   if [ -n "${KERNELS_SUITE:-}" ]; then
     echo "$KERNELS_SUITE"
   elif [ "$major" -lt 5 ] || { [ "$major" -eq 5 ] && [ "$minor" -lt 17 ]; }; then
-    echo test/integration/legacy.test.ts test/integration/location.test.ts test/integration/symbols.test.ts
+    echo test/integration/legacy.test.ts test/integration/location.test.ts test/integration/symbols.test.ts \
+      test/integration/maps.test.ts
   else
     # Retina's dashboards test what the exporter serves and what Prometheus answers, which
     # no kernel changes; their one-second scrape grid does not hold under emulation.
