@@ -104,6 +104,11 @@ export class PodWatch {
     };
   }
 
+  /** Events received from the owners' watches: it changes whenever an owner does. */
+  get ownerChanges(): number {
+    return (this.replicaSets?.changes ?? 0) + (this.jobs?.changes ?? 0);
+  }
+
   /** Every watcher, pods first. */
   get watchers(): AnyWatcher[] {
     return [this.pods, this.replicaSets, this.jobs].filter((w): w is NonNullable<typeof w> => w !== undefined);

@@ -76,6 +76,14 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer, LogsC
   private objects: ObjectLookup = noObjects;
   private starting: Promise<void> | undefined;
   private toldNoApi = false;
+  /**
+   * The resource made for a pod's data, by the resource it was made from. The receiver
+   * hands over the same resource for an address at every collection, and the exporters
+   * key their caches on the resource they get: a new one per pod per collection would
+   * cost a merge here and a key there every time. Made again when the pod's record
+   * changes, or any owner, Namespace or Node does.
+   */
+  private readonly enriched = new WeakMap<Resource, { pod: PodRecord; metadata: number; resource: Resource }>();
 
   constructor(
     private readonly settings: CreateSettings,
@@ -274,7 +282,19 @@ export class K8sAttributesProcessor implements Component, MetricsConsumer, LogsC
     const pod = this.named(address);
     if (!pod) return resource;
     if (!this.keeps(pod.metadata.namespace)) return undefined;
-    return resource.merge(resourceFromAttributes(this.builder.resource(pod, owners, this.objects)));
+    const metadata = this.metadataChanges();
+    const made = this.enriched.get(resource);
+    if (made?.pod === pod && made.metadata === metadata) return made.resource;
+    const enriched = resource.merge(resourceFromAttributes(this.builder.resource(pod, owners, this.objects)));
+    this.enriched.set(resource, { pod, metadata, resource: enriched });
+    return enriched;
+  }
+
+  /** Changes seen in what a pod's attributes read besides its own record. */
+  private metadataChanges(): number {
+    return (
+      (this.watch?.ownerChanges ?? 0) + (this.namespaces?.watcher.changes ?? 0) + (this.nodes?.watcher.changes ?? 0)
+    );
   }
 
   /** The pod at an address, unless exclude.pods leaves it unnamed. */

@@ -81,6 +81,7 @@ export class Watcher<T extends { metadata: RecordMeta }> {
   readonly firstAttempt: Promise<void>;
   /** The last failure, for a start-up that waits for the first list. */
   lastError: string | undefined;
+  private changeCount = 0;
 
   constructor(
     config: KubeConfig,
@@ -132,6 +133,11 @@ export class Watcher<T extends { metadata: RecordMeta }> {
     return this.hasSynced;
   }
 
+  /** Events received so far (adds, updates and deletes): it changes whenever the store does. */
+  get changes(): number {
+    return this.changeCount;
+  }
+
   private run(): void {
     this.listedSinceStart = false;
     const failuresBefore = this.failures;
@@ -159,6 +165,7 @@ export class Watcher<T extends { metadata: RecordMeta }> {
   }
 
   private received(apply: () => void): void {
+    this.changeCount++;
     try {
       apply();
     } catch (err) {

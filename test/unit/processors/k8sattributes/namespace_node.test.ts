@@ -271,6 +271,56 @@ describe('k8sattributes with Namespaces and Nodes, against the API server', () =
     );
   });
 
+  it('hands on one resource for an address while nothing it is made of changes, a new one when the pod, its owner, Namespace or Node does', async () => {
+    await cluster();
+    server.addPod({
+      name: 'api-59d8-x1',
+      namespace: 'shop',
+      node: 'node-a',
+      ips: ['10.0.0.3'],
+      owner: { kind: 'ReplicaSet', name: 'api-59d8' }, // not (yet) in the API
+      labels: { 'pod-template-hash': '59d8', app: 'api' },
+    });
+    const { p } = processor({
+      filter: { node_from_env_var: 'K8S_NODE_NAME' },
+      extract: {
+        ...EXTRACT,
+        metadata: [...EXTRACT.metadata, 'k8s.deployment.name'],
+        labels: [...EXTRACT.labels, { key: 'app' }],
+      },
+      wait_for_metadata: true,
+    });
+    await p.start();
+    // The receiver hands over the same resource for an address at every collection.
+    const data = await collect(
+      [{ name: 'dropreason.pod.drop.count', kind: 'counter', observations: [{ value: 1, attributes: {} }] }],
+      resourceFromAttributes({ 'k8s.pod.ip': '10.0.0.3' }),
+    );
+    const enriched = () => p.enrich([data])[0]!.resource;
+    const unchanged = async (expected: Record<string, string>) => {
+      await vi.waitFor(() => expect(enriched().attributes).toMatchObject(expected), { timeout: 10_000, interval: 20 });
+      const made = enriched();
+      expect(enriched()).toBe(made);
+      return made;
+    };
+    const first = await unchanged({
+      'k8s.deployment.name': 'api',
+      'k8s.pod.labels.app': 'api',
+      'k8s.namespace.labels.team': 'payments',
+      zone: 'z1',
+    });
+
+    server.addReplicaSet('shop', 'api-59d8', 'api-v2');
+    const second = await unchanged({ 'k8s.deployment.name': 'api-v2', 'k8s.pod.labels.app': 'api' });
+    server.change('pods', 'shop', 'api-59d8-x1', (o) => (o.metadata.labels = { ...o.metadata.labels, app: 'api2' }));
+    const third = await unchanged({ 'k8s.pod.labels.app': 'api2', 'k8s.deployment.name': 'api-v2' });
+    server.change('namespaces', '', 'shop', (o) => (o.metadata.labels = { team: 'checkout' }));
+    const fourth = await unchanged({ 'k8s.namespace.labels.team': 'checkout', 'k8s.pod.labels.app': 'api2' });
+    server.change('nodes', '', 'node-a', (o) => (o.metadata.labels = { 'topology.kubernetes.io/zone': 'z9' }));
+    const fifth = await unchanged({ zone: 'z9', 'k8s.namespace.labels.team': 'checkout' });
+    expect(new Set([first, second, third, fourth, fifth]).size).toBe(5);
+  });
+
   it('watches the kube-system Namespace alone for k8s.cluster.uid, and nothing more for pod keys', async () => {
     const { clusterUid } = await cluster();
     const { p, attributes } = processor({
