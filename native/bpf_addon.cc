@@ -624,17 +624,17 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
             if (err < 0) err = -errno;
             done += n;
             *deleted += n;
-            if (err == 0 && n == 0) return;
-            if (err == 0) continue;
+            if (err == 0 && n > 0) continue;
             if (err == -ENOENT) {
               done++;  // the missing key
               continue;
             }
-            if (BatchUnsupported(err)) break;
+            if (err == 0 || BatchUnsupported(err)) break;
             f.Set("delete from map", err, "bpf_map_delete_batch");
             return;
           }
-          // A kernel or map type without batch ops: the rest one key at a time.
+          // A kernel or map type without batch ops, or a batch that stopped without an
+          // error: the rest one key at a time.
           for (uint32_t i = done; i < count; i++) {
             if (bpf_map_delete_elem(fd, keys->data() + size_t(i) * key_size) == 0) {
               (*deleted)++;

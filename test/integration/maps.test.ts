@@ -23,10 +23,14 @@ function key(n: number): Buffer {
   return k;
 }
 
+/** What bpftool says, as JSON. */
+function bpftool<T>(...args: Array<string | number>): T {
+  return JSON.parse(execFileSync('bpftool', [...args.map(String), '-j'], { encoding: 'utf8' })) as T;
+}
+
 /** The first four bytes of each key bpftool finds in the map, sorted. */
 function keysInKernel(mapId: number): number[] {
-  const dump = JSON.parse(execFileSync('bpftool', ['map', 'dump', 'id', String(mapId), '-j'], { encoding: 'utf8' })) as
-    Array<{ key: string[] }> | undefined;
+  const dump = bpftool<Array<{ key: string[] }> | undefined>('map', 'dump', 'id', mapId);
   return (dump ?? [])
     .map((e) => Buffer.from(e.key.slice(0, 4).map((b) => Number(b))).readUInt32LE(0))
     .sort((a, b) => a - b);
@@ -35,15 +39,8 @@ function keysInKernel(mapId: number): number[] {
 /** The id of `name` among the maps of the loaded program `program`. */
 function mapId(object: BpfObjectHandle, program: string, name: string): number {
   const id = object.programInfo(program)?.id;
-  const prog = JSON.parse(execFileSync('bpftool', ['prog', 'show', 'id', String(id), '-j'], { encoding: 'utf8' })) as {
-    map_ids: number[];
-  };
-  for (const m of prog.map_ids) {
-    const map = JSON.parse(execFileSync('bpftool', ['map', 'show', 'id', String(m), '-j'], { encoding: 'utf8' })) as {
-      name: string;
-    };
-    if (map.name === name) return m;
-  }
+  const prog = bpftool<{ map_ids: number[] }>('prog', 'show', 'id', String(id));
+  for (const m of prog.map_ids) if (bpftool<{ name: string }>('map', 'show', 'id', m).name === name) return m;
   throw new Error(`program ${program} (id ${id}) uses no map ${name}: ${prog.map_ids.join(', ')}`);
 }
 
